@@ -1,0 +1,70 @@
+//! The JSON API under `/api/v1`, for scripts, pipelines and the pages' own scripts.
+//! Errors are `{"error": {"code", "message", "line"?}}` (rendered by `app::render_errors`).
+
+pub mod people;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use crate::app::Routes;
+use crate::error::AppError;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/v1/me", people::me)
+        .get("/api/v1/users", people::list_users)
+        .get("/api/v1/invites", people::list_invites)
+        .post("/api/v1/invites", people::create_invite)
+        .delete("/api/v1/invites/{id}", people::revoke_invite)
+}
+
+/// A JSON body whose rejections become our JSON errors (unknown fields named, bad types explained).
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::bad_request(
+                "unsupported_media_type",
+                "send the body as application/json",
+            )),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(AppError::bad_request("invalid_json", e.body_text()))
+            }
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(AppError::bad_request("invalid_json", e.body_text()))
+            }
+            Err(JsonRejection::BytesRejection(_)) => Err(AppError::PayloadTooLarge),
+            Err(e) => Err(AppError::bad_request("invalid_json", e.body_text())),
+        }
+    }
+}
+
+/// A numeric id from the path. Anything that is not a positive 64-bit number is a 404, exactly
+/// like an id that does not exist.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(params) =
+            axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+        let raw = params
+            .iter()
+            .find(|(k, _)| k == "id")
+            .map(|(_, v)| v.as_str())
+            .ok_or(AppError::NotFound)?;
+        match raw.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(Id(n)),
+            _ => Err(AppError::NotFound),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The command line: `quorum serve`, `quorum user …`, `quorum token …`.
+//!
+//! Every command that touches the store takes the same `--data-dir` / `--database` options,
+//! anywhere on the command line.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::domain::password;
+use crate::domain::role::Role;
+use crate::domain::username::Username;
+
+#[derive(Parser, Debug)]
+#[command(name = "quorum", version, about = "Self-hosted human data labeling")]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Where the database and exports live.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./quorum-data",
+        env = "QUORUM_DATA_DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL (default: sqlite file quorum.db in the data directory).
+    #[arg(long, global = true, env = "QUORUM_DATABASE_URL")]
+    pub database: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (the default when no command is given).
+    Serve(ServeArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Public base URL for links the server makes (invites, password links), e.g. https://label.example.com
+    #[arg(long, env = "QUORUM_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Mark cookies Secure (implied by an https base URL).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Print `LISTENING <addr>` on stdout once the socket is bound.
+    #[arg(long)]
+    pub print_addr: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Set a user's password from standard input, reactivate them and clear their login throttle
+    /// (the operator's way back in).
+    Password {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (shown once).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}: use admin, reviewer or rater"))
+}
+
+/// Parses the command line and runs it; the process exit code says how it went.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    // JSON lines: values are escaped, so nothing a user types can forge a log line.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn config_for(store: &StoreArgs) -> Config {
+    let mut c = Config::new(store.data_dir.clone());
+    c.database = store.database.clone();
+    c.password_pepper = std::env::var("QUORUM_PASSWORD_PEPPER")
+        .ok()
+        .filter(|p| !p.is_empty());
+    c
+}
+
+async fn open_store(store: &StoreArgs) -> Result<Db, String> {
+    let config = config_for(store);
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    Db::open(&config.database_url())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn dispatch(cli: Cli) -> Result<(), String> {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs {
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+        base_url: None,
+        secure_cookies: false,
+        print_addr: false,
+    })) {
+        Command::Serve(args) => serve(&cli.store, args).await,
+        Command::User(UserCommand::Create { username, role }) => {
+            let username = Username::parse(&username)?;
+            let pw = read_password()?;
+            password::check(&pw).map_err(|p| p.to_string())?;
+            let db = open_store(&cli.store).await?;
+            let hasher = crate::auth::password::Hasher::new(
+                config_for(&cli.store).password_pepper.as_deref(),
+                1,
+            );
+            let hash = hasher.hash(pw).await.map_err(|e| e.to_string())?;
+            let now = Clock::default().now_ms();
+            match db::users::create(&db.pool, username.as_str(), role, Some(&hash), now).await {
+                Ok(id) => {
+                    let _ = db::audit::record(
+                        &db.pool,
+                        None,
+                        "user.create",
+                        username.as_str(),
+                        &serde_json::json!({"by": "cli", "role": role.as_str()}),
+                        "",
+                        now,
+                    )
+                    .await;
+                    println!("created user {} (id {id}, {role})", username.as_str());
+                    Ok(())
+                }
+                Err(e) if db::is_unique_violation(&e) => {
+                    Err(format!("the username {} is taken", username.as_str()))
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Command::User(UserCommand::Password { username }) => {
+            let username = Username::parse(&username)?;
+            let pw = read_password()?;
+            password::check(&pw).map_err(|p| p.to_string())?;
+            let db = open_store(&cli.store).await?;
+            let user = db::users::by_username(&db.pool, username.as_str())
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = user.ok_or_else(|| format!("no user named {}", username.as_str()))?;
+            let hasher = crate::auth::password::Hasher::new(
+                config_for(&cli.store).password_pepper.as_deref(),
+                1,
+            );
+            let hash = hasher.hash(pw).await.map_err(|e| e.to_string())?;
+            let now = Clock::default().now_ms();
+            let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
+            let step = async {
+                db::users::set_password(&mut *tx, user.id, &hash, now).await?;
+                db::users::set_active(&mut *tx, user.id, true, now).await?;
+                db::sessions::delete_for_user(&mut *tx, user.id, None).await?;
+                db::audit::record(
+                    &mut *tx,
+                    None,
+                    "user.password_cli",
+                    username.as_str(),
+                    &serde_json::json!({}),
+                    "",
+                    now,
+                )
+                .await?;
+                tx.commit().await
+            };
+            step.await.map_err(|e| e.to_string())?;
+            crate::auth::throttle::clear_account(&db, username.as_str())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "password set for {}; their sessions have ended",
+                username.as_str()
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { username, name }) => {
+            let db = open_store(&cli.store).await?;
+            let username = Username::parse(&username)?;
+            let user = db::users::by_username(&db.pool, username.as_str())
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = user
+                .filter(|u| u.active)
+                .ok_or_else(|| format!("no active user named {}", username.as_str()))?;
+            let now = Clock::default().now_ms();
+            let token = crate::web::tokens::create_token(&db, user.id, &name, None, "", now)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> Result<String, String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut s)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    // One trailing newline (from `echo` or a terminal) is not part of the password.
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    Ok(s)
+}
+
+async fn serve(store: &StoreArgs, args: ServeArgs) -> Result<(), String> {
+    let mut config = config_for(store);
+    config.bind = args.bind;
+    config.base_url = args.base_url;
+    config.secure_cookies = args.secure_cookies;
+    config.print_addr = args.print_addr;
+    config.admin_password = std::env::var("QUORUM_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    tracing::info!(?config, "starting");
+    let running = crate::server::spawn(config.clone(), Clock::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    if config.print_addr {
+        println!("LISTENING {}", running.addr);
+    }
+    eprintln!("\n  Quorum is running at {}\n", running.state.base_url);
+    if let Some(link) = &running.setup_link {
+        eprintln!(
+            "  First start: set the admin password with this one-time link (valid 24 hours):\n\n    {link}\n"
+        );
+    }
+    crate::server::shutdown_signal().await;
+    tracing::info!("signal received");
+    running.stop().await;
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Server configuration: one [`Config`], built from the command line and the environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything `quorum serve` needs to know. Secrets are redacted in `Debug`.
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default: `quorum.db` in the data directory).
+    pub database: Option<String>,
+    /// The public base URL used in every link the server makes (invites, resets); never the Host header.
+    pub base_url: Option<String>,
+    pub secure_cookies: bool,
+    /// Sets the first admin's password directly instead of printing a setup link.
+    pub admin_password: Option<String>,
+    /// Print `LISTENING <addr>` on stdout once bound (for scripts and tests).
+    pub print_addr: bool,
+    /// Optional pepper mixed into every password hash (kept outside the database).
+    pub password_pepper: Option<String>,
+}
+
+impl Config {
+    /// A configuration for the given data directory with every other option at its default.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            database: None,
+            base_url: None,
+            secure_cookies: false,
+            admin_password: None,
+            print_addr: false,
+            password_pepper: None,
+        }
+    }
+
+    /// The SQLite file path or database URL in use.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("quorum.db").display()),
+        }
+    }
+
+    /// Cookies get `Secure` when asked for or when the base URL is https.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies
+            || self
+                .base_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database.as_ref().map(|_| "[set]"))
+            .field("base_url", &self.base_url)
+            .field("secure_cookies", &self.secure_cookies)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "password_pepper",
+                &self.password_pepper.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}

@@ -1,0 +1,104 @@
+//! The `sessions` table: server-side sessions keyed by the sha256 of the cookie value.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::ids::UserId;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+pub async fn create(
+    ex: impl SqliteExecutor<'_>,
+    id_hash: &str,
+    user: UserId,
+    csrf_token: &str,
+    ip: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, ip)
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(id_hash)
+    .bind(user.0)
+    .bind(csrf_token)
+    .bind(now)
+    .bind(ip)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    ex: impl SqliteExecutor<'_>,
+    id_hash: &str,
+) -> Result<Option<Session>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id_hash, user_id, csrf_token, created_at, last_seen_at FROM sessions WHERE id_hash = $1",
+    )
+    .bind(id_hash)
+    .fetch_optional(ex)
+    .await
+}
+
+pub async fn touch(
+    ex: impl SqliteExecutor<'_>,
+    id_hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+        .bind(now)
+        .bind(id_hash)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(ex: impl SqliteExecutor<'_>, id_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user, except optionally the one making the change.
+pub async fn delete_for_user(
+    ex: impl SqliteExecutor<'_>,
+    user: UserId,
+    keep: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user.0)
+        .bind(keep.unwrap_or(""))
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Removes sessions past their idle or absolute limit.
+pub async fn purge_expired(
+    ex: impl SqliteExecutor<'_>,
+    idle_before: i64,
+    created_before: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+        .bind(idle_before)
+        .bind(created_before)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn count_for_user(ex: impl SqliteExecutor<'_>, user: UserId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
+        .bind(user.0)
+        .fetch_one(ex)
+        .await
+}

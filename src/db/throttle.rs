@@ -1,0 +1,59 @@
+//! The `login_throttle` table: failed-login counters per account and per client address.
+
+use sqlx::SqliteExecutor;
+
+/// Failures counted in the current window for `key`, or 0 when the window has passed.
+pub async fn failures(
+    ex: impl SqliteExecutor<'_>,
+    key: &str,
+    window_start_after: i64,
+) -> Result<i64, sqlx::Error> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT failures FROM login_throttle WHERE key = $1 AND window_start > $2",
+    )
+    .bind(key)
+    .bind(window_start_after)
+    .fetch_optional(ex)
+    .await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Counts one failure atomically; starts a new window when the old one has passed.
+pub async fn record_failure(
+    ex: impl SqliteExecutor<'_>,
+    key: &str,
+    now: i64,
+    window_start_after: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2)
+         ON CONFLICT (key) DO UPDATE SET
+           failures = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.failures + 1 ELSE 1 END,
+           window_start = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(window_start_after)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn clear(ex: impl SqliteExecutor<'_>, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+        .bind(key)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Takes back one counted attempt (a login that succeeded was not a failure).
+pub async fn forgive_one(ex: impl SqliteExecutor<'_>, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+    )
+    .bind(key)
+    .execute(ex)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! The `api_tokens` table: bearer tokens for scripts and pipelines, stored by their sha256.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::ids::{TokenId, UserId};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at
+    FROM api_tokens t JOIN users u ON u.id = t.user_id";
+
+pub async fn create(
+    ex: impl SqliteExecutor<'_>,
+    user: UserId,
+    name: &str,
+    token_hash: &str,
+    prefix: &str,
+    now: i64,
+) -> Result<TokenId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user.0)
+    .bind(name)
+    .bind(token_hash)
+    .bind(prefix)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    Ok(TokenId(id))
+}
+
+/// The live (unrevoked) token with this hash.
+pub async fn live_by_hash(
+    ex: impl SqliteExecutor<'_>,
+    token_hash: &str,
+) -> Result<Option<ApiToken>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+    ));
+    sqlx::query_as(sql)
+        .bind(token_hash)
+        .fetch_optional(ex)
+        .await
+}
+
+pub async fn by_id(
+    ex: impl SqliteExecutor<'_>,
+    id: TokenId,
+) -> Result<Option<ApiToken>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.id = $1"));
+    sqlx::query_as(sql).bind(id.0).fetch_optional(ex).await
+}
+
+/// Every token (for admins) or one user's tokens.
+pub async fn list(
+    ex: impl SqliteExecutor<'_>,
+    user: Option<UserId>,
+) -> Result<Vec<ApiToken>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE ($1 IS NULL OR t.user_id = $1) ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC"
+    ));
+    sqlx::query_as(sql)
+        .bind(user.map(|u| u.0))
+        .fetch_all(ex)
+        .await
+}
+
+/// Records use at most once a minute, so reads do not turn into writes on every request.
+pub async fn touch(ex: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
+        .bind(now)
+        .bind(id)
+        .bind(now - 60_000)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke(
+    ex: impl SqliteExecutor<'_>,
+    id: TokenId,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id.0)
+            .execute(ex)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}

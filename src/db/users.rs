@@ -1,0 +1,192 @@
+//! The `users` table.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::ids::UserId;
+use crate::domain::role::Role;
+
+/// A user as the rest of the server sees it (no password hash).
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+    pub active: bool,
+    pub can_login: bool,
+    pub has_password: bool,
+    pub created_at: i64,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    username: String,
+    role: String,
+    active: i64,
+    can_login: i64,
+    has_password: i64,
+    created_at: i64,
+}
+
+impl From<Row> for User {
+    fn from(r: Row) -> Self {
+        User {
+            id: UserId(r.id),
+            username: r.username,
+            // The CHECK constraint keeps unknown roles out; fall back to the least privilege.
+            role: Role::parse(&r.role).unwrap_or(Role::Rater),
+            active: r.active != 0,
+            can_login: r.can_login != 0,
+            has_password: r.has_password != 0,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, username, role, active, can_login, (password_hash IS NOT NULL) AS has_password, created_at";
+
+pub async fn create(
+    ex: impl SqliteExecutor<'_>,
+    username: &str,
+    role: Role,
+    password_hash: Option<&str>,
+    now: i64,
+) -> Result<UserId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, active, can_login, created_at, updated_at)
+         VALUES ($1, $2, $3, 1, 1, $4, $4) RETURNING id",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    Ok(UserId(id))
+}
+
+/// Creates a rater that cannot log in (a worker from imported vendor labels).
+pub async fn create_external(
+    ex: impl SqliteExecutor<'_>,
+    username: &str,
+    now: i64,
+) -> Result<UserId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, active, can_login, created_at, updated_at)
+         VALUES ($1, NULL, 'rater', 1, 0, $2, $2) RETURNING id",
+    )
+    .bind(username)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    Ok(UserId(id))
+}
+
+pub async fn by_id(ex: impl SqliteExecutor<'_>, id: UserId) -> Result<Option<User>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = $1"));
+    let row: Option<Row> = sqlx::query_as(sql).bind(id.0).fetch_optional(ex).await?;
+    Ok(row.map(User::from))
+}
+
+pub async fn by_username(
+    ex: impl SqliteExecutor<'_>,
+    username: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE username = $1"));
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(username)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(User::from))
+}
+
+/// The user and their password hash, for login.
+pub async fn credentials(
+    ex: impl SqliteExecutor<'_>,
+    username: &str,
+) -> Result<Option<(User, Option<String>)>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct WithHash {
+        #[sqlx(flatten)]
+        row: Row,
+        password_hash: Option<String>,
+    }
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, password_hash FROM users WHERE username = $1"
+    ));
+    let row: Option<WithHash> = sqlx::query_as(sql)
+        .bind(username)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|r| (User::from(r.row), r.password_hash)))
+}
+
+pub async fn password_hash(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+) -> Result<Option<String>, sqlx::Error> {
+    let hash: Option<Option<String>> =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
+    Ok(hash.flatten())
+}
+
+pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<User>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users ORDER BY username"));
+    let rows: Vec<Row> = sqlx::query_as(sql).fetch_all(ex).await?;
+    Ok(rows.into_iter().map(User::from).collect())
+}
+
+pub async fn set_password(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_role(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    role: Role,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role.as_str())
+        .bind(now)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_active(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    active: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
+        .bind(active as i64)
+        .bind(now)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Active admins, to stop the last one from being demoted or deactivated.
+pub async fn count_active_admins(ex: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1")
+        .fetch_one(ex)
+        .await
+}

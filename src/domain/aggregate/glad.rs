@@ -1,0 +1,263 @@
+//! GLAD (Whitehill, Ruvolo, Wu, Bergsma, Movellan, NIPS 2009), multi-class as in crowd-kit.
+//!
+//! Model: worker `w` has ability `α_w ∈ ℝ`, item `i` has inverse difficulty `β_i = exp(b_i) > 0`. The
+//! worker answers the true class with probability `σ(α_w β_i)` and each of the `K − 1` other classes
+//! with probability `(1 − σ(α_w β_i)) / (K − 1)`. Gaussian priors `α ~ N(1, 1)`, `b ~ N(1, 1)` (as in
+//! the original code and crowd-kit) keep items or workers with few labels from running off to infinity.
+//!
+//! EM: the E-step computes each item's posterior over its true class (gold items clamped); the M-step
+//! raises the expected complete-data log-likelihood by gradient ascent over all `α` and `b` — each step
+//! diagonally preconditioned by the Fisher information and accepted by a backtracking (Armijo) line
+//! search, so it cannot make the objective worse.
+//!
+//! The class prior stays uniform, as in Whitehill's code and crowd-kit. Re-estimating it (as
+//! Dawid-Skene does) was tried and hurts: on `d_product` (3 answers per item, classes 80/20) accuracy
+//! fell from 0.928 to 0.899 — presumably because with few answers per item a skewed prior and low
+//! item difficulties explain the same disagreements, and EM settles on the wrong trade-off.
+//!
+//! Everything is O(labels) per pass over flat arrays; `ln σ − ln((1 − σ)/(K − 1)) = x + ln(K − 1)`
+//! lets the E-step get away with one `softplus` per vote.
+
+use super::{Fit, Options, Prepared};
+
+/// Parameter bounds. The priors keep estimates far inside these; the bounds only guarantee that
+/// `exp(b)` and `α·β` stay finite whatever a line-search trial proposes.
+const ALPHA_BOUND: f64 = 30.0;
+const B_BOUND: f64 = 10.0;
+/// Prior means of `α` and `b` (unit variance).
+const ALPHA_MEAN: f64 = 1.0;
+const B_MEAN: f64 = 1.0;
+
+/// `ln(1 + e^x)` without overflow or loss of precision.
+fn softplus(x: f64) -> f64 {
+    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+}
+
+/// The logistic function, stable for large `|x|`.
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Fits GLAD; worker accuracy is the model's `σ(α_w β_i)` averaged over the worker's items.
+pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
+    let (n, k, w) = (prep.n_items, prep.n_classes, prep.n_workers);
+    if k <= 1 {
+        // Zero or one class: nothing to infer, every answer is "correct".
+        return Fit {
+            posterior: vec![1.0; n * k],
+            worker_accuracy: vec![if k == 1 { 1.0 } else { 0.0 }; w],
+            class_prior: vec![1.0; k],
+            iterations: 0,
+            converged: true,
+        };
+    }
+    let mut g = Glad {
+        ln_others: ((k - 1) as f64).ln(),
+        alpha: vec![ALPHA_MEAN; w],
+        b: vec![B_MEAN; n],
+        log_prior: vec![-(k as f64).ln(); k],
+    };
+    let mut posterior = vec![0.0; n * k];
+    let mut scratch = Scratch::new(prep);
+    let per_label = prep.votes.len().max(1) as f64;
+    let (mut iterations, mut converged) = (0, false);
+    let mut previous = f64::NEG_INFINITY;
+    loop {
+        // E-step last, so the returned posterior always matches the returned parameters.
+        let objective = (g.e_step(prep, &mut posterior) + g.param_log_prior()) / per_label;
+        if (objective - previous).abs() < opts.tolerance {
+            converged = true;
+            break;
+        }
+        if iterations >= opts.max_iterations {
+            break;
+        }
+        previous = objective;
+        g.m_step(prep, &posterior, &mut scratch, opts);
+        iterations += 1;
+    }
+
+    let mut correct = vec![0.0; w];
+    let mut count = vec![0usize; w];
+    for i in 0..n {
+        let beta = g.b[i].exp();
+        for v in prep.votes_of(i) {
+            correct[v.worker as usize] += sigmoid(g.alpha[v.worker as usize] * beta);
+            count[v.worker as usize] += 1;
+        }
+    }
+    let worker_accuracy =
+        correct.iter().zip(&count).map(|(&c, &m)| if m == 0 { 0.0 } else { (c / m as f64).clamp(0.0, 1.0) }).collect();
+    // An empty prior makes `finish` report the mean posterior: more informative than the fixed uniform.
+    Fit { posterior, worker_accuracy, class_prior: Vec::new(), iterations, converged }
+}
+
+struct Glad {
+    /// `ln(K − 1)`.
+    ln_others: f64,
+    alpha: Vec<f64>,
+    b: Vec<f64>,
+    /// Fixed uniform class prior (see the module comment).
+    log_prior: Vec<f64>,
+}
+
+/// M-step work arrays, allocated once per fit.
+struct Scratch {
+    /// Posterior probability that each vote (in `prep.votes` order) is the true class.
+    p_vote: Vec<f64>,
+    grad_alpha: Vec<f64>,
+    grad_b: Vec<f64>,
+    curv_alpha: Vec<f64>,
+    curv_b: Vec<f64>,
+    trial_alpha: Vec<f64>,
+    trial_b: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(prep: &Prepared) -> Scratch {
+        let (n, w) = (prep.n_items, prep.n_workers);
+        Scratch {
+            p_vote: vec![0.0; prep.votes.len()],
+            grad_alpha: vec![0.0; w],
+            grad_b: vec![0.0; n],
+            curv_alpha: vec![0.0; w],
+            curv_b: vec![0.0; n],
+            trial_alpha: vec![0.0; w],
+            trial_b: vec![0.0; n],
+        }
+    }
+}
+
+impl Glad {
+    /// Log density of the Gaussian parameter priors, constants dropped.
+    fn param_log_prior(&self) -> f64 {
+        -0.5 * self.alpha.iter().map(|a| (a - ALPHA_MEAN).powi(2)).sum::<f64>()
+            - 0.5 * self.b.iter().map(|b| (b - B_MEAN).powi(2)).sum::<f64>()
+    }
+
+    /// E-step; returns the marginal log-likelihood of the answers (gold classes observed).
+    fn e_step(&self, prep: &Prepared, posterior: &mut [f64]) -> f64 {
+        let k = self.log_prior.len();
+        let mut log_likelihood = 0.0;
+        for i in 0..prep.n_items {
+            let beta = self.b[i].exp();
+            let votes = prep.votes_of(i);
+            // Every vote is first scored as "wrong" for all classes, then its own class gets the
+            // difference ln σ(x) − ln((1 − σ(x))/(K − 1)) = x + ln(K − 1).
+            let mut wrong = 0.0;
+            for v in votes {
+                wrong -= softplus(self.alpha[v.worker as usize] * beta) + self.ln_others;
+            }
+            let row = &mut posterior[i * k..(i + 1) * k];
+            for (r, &lp) in row.iter_mut().zip(&self.log_prior) {
+                *r = lp + wrong;
+            }
+            for v in votes {
+                row[v.class as usize] += self.alpha[v.worker as usize] * beta + self.ln_others;
+            }
+            if let Some(g) = prep.gold[i] {
+                log_likelihood += row[g as usize];
+                row.fill(0.0);
+                row[g as usize] = 1.0;
+                continue;
+            }
+            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut sum = 0.0;
+            for r in row.iter_mut() {
+                *r = (*r - max).exp();
+                sum += *r;
+            }
+            row.iter_mut().for_each(|r| *r /= sum);
+            log_likelihood += max + sum.ln();
+        }
+        log_likelihood
+    }
+
+    /// Expected complete-data log-likelihood `Q(α, b)` plus the parameter log-prior.
+    fn q(&self, prep: &Prepared, p_vote: &[f64], alpha: &[f64], b: &[f64]) -> f64 {
+        let mut q = 0.0;
+        for i in 0..prep.n_items {
+            let beta = b[i].exp();
+            let range = prep.start[i]..prep.start[i + 1];
+            for (v, &p) in prep.votes[range.clone()].iter().zip(&p_vote[range]) {
+                let x = alpha[v.worker as usize] * beta;
+                // p·ln σ(x) + (1 − p)·(ln(1 − σ(x)) − ln(K − 1))
+                q -= p * softplus(-x) + (1.0 - p) * (softplus(x) + self.ln_others);
+            }
+        }
+        q - 0.5 * alpha.iter().map(|a| (a - ALPHA_MEAN).powi(2)).sum::<f64>()
+            - 0.5 * b.iter().map(|x| (x - B_MEAN).powi(2)).sum::<f64>()
+    }
+
+    /// M-step: up to `opts.m_step_iterations` preconditioned gradient-ascent steps on `Q`.
+    fn m_step(&mut self, prep: &Prepared, posterior: &[f64], s: &mut Scratch, opts: &Options) {
+        let k = self.log_prior.len();
+        for i in 0..prep.n_items {
+            for j in prep.start[i]..prep.start[i + 1] {
+                s.p_vote[j] = posterior[i * k + prep.votes[j].class as usize];
+            }
+        }
+        let per_label = prep.votes.len().max(1) as f64;
+        let mut q_now = self.q(prep, &s.p_vote, &self.alpha, &self.b);
+        for _ in 0..opts.m_step_iterations {
+            // Gradient and a positive diagonal curvature (Fisher information + prior precision).
+            // dQ/dx = p − σ(x) per vote, with x = α·β, ∂x/∂α = β, ∂x/∂b = α·β.
+            for (ga, &a) in s.grad_alpha.iter_mut().zip(&self.alpha) {
+                *ga = -(a - ALPHA_MEAN);
+            }
+            s.curv_alpha.fill(1.0);
+            for i in 0..prep.n_items {
+                let beta = self.b[i].exp();
+                let (mut gb, mut hb) = (-(self.b[i] - B_MEAN), 1.0);
+                for j in prep.start[i]..prep.start[i + 1] {
+                    let wk = prep.votes[j].worker as usize;
+                    let ab = self.alpha[wk] * beta;
+                    let sig = sigmoid(ab);
+                    let resid = s.p_vote[j] - sig;
+                    let info = sig * (1.0 - sig);
+                    s.grad_alpha[wk] += resid * beta;
+                    s.curv_alpha[wk] += info * beta * beta;
+                    gb += resid * ab;
+                    hb += info * ab * ab;
+                }
+                s.grad_b[i] = gb;
+                s.curv_b[i] = hb;
+            }
+            // Directional derivative along d = g / h (positive unless the gradient is zero).
+            let slope: f64 = s.grad_alpha.iter().zip(&s.curv_alpha).map(|(g, h)| g * g / h).sum::<f64>()
+                + s.grad_b.iter().zip(&s.curv_b).map(|(g, h)| g * g / h).sum::<f64>();
+            if !(slope.is_finite() && slope / per_label > opts.tolerance * 1e-3) {
+                break;
+            }
+            let mut t = 1.0;
+            let mut accepted = None;
+            for _ in 0..30 {
+                for ((ta, &a), (g, h)) in s.trial_alpha.iter_mut().zip(&self.alpha).zip(s.grad_alpha.iter().zip(&s.curv_alpha)) {
+                    *ta = (a + t * g / h).clamp(-ALPHA_BOUND, ALPHA_BOUND);
+                }
+                for ((tb, &b), (g, h)) in s.trial_b.iter_mut().zip(&self.b).zip(s.grad_b.iter().zip(&s.curv_b)) {
+                    *tb = (b + t * g / h).clamp(-B_BOUND, B_BOUND);
+                }
+                let q_trial = self.q(prep, &s.p_vote, &s.trial_alpha, &s.trial_b);
+                if q_trial.is_finite() && q_trial >= q_now + 1e-4 * t * slope {
+                    accepted = Some(q_trial);
+                    break;
+                }
+                t *= 0.5;
+            }
+            let Some(q_new) = accepted else { break };
+            std::mem::swap(&mut self.alpha, &mut s.trial_alpha);
+            std::mem::swap(&mut self.b, &mut s.trial_b);
+            let gain = q_new - q_now;
+            q_now = q_new;
+            if gain / per_label < opts.tolerance {
+                break;
+            }
+        }
+    }
+}
