@@ -1,1 +1,5 @@
+//! The one integration-test binary: every module starts real servers through `support`.
 
+mod support;
+
+mod auth;

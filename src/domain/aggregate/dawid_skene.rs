@@ -12,9 +12,47 @@
 use super::majority::shares;
 use super::{Fit, Options, Prepared, clamp_gold};
 
+/// The number of classes, either known at compile time (the common 2–6) or at run time. The hot
+/// loops are generic over it: with a constant `k` the compiler unrolls the per-class loops and drops
+/// bounds checks, which roughly halves the time per EM iteration.
+trait Width: Copy {
+    fn k(self) -> usize;
+}
+
+#[derive(Clone, Copy)]
+struct Fixed<const N: usize>;
+
+impl<const N: usize> Width for Fixed<N> {
+    #[inline(always)]
+    fn k(self) -> usize {
+        N
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Dynamic(usize);
+
+impl Width for Dynamic {
+    #[inline(always)]
+    fn k(self) -> usize {
+        self.0
+    }
+}
+
 /// Fits Dawid-Skene and returns posteriors, the fitted prior and `Σ_k prior_k · π_w[k][k]` per worker.
 pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
-    let (k, w) = (prep.n_classes, prep.n_workers);
+    match prep.n_classes {
+        2 => fit_with(prep, opts, Fixed::<2>),
+        3 => fit_with(prep, opts, Fixed::<3>),
+        4 => fit_with(prep, opts, Fixed::<4>),
+        5 => fit_with(prep, opts, Fixed::<5>),
+        6 => fit_with(prep, opts, Fixed::<6>),
+        k => fit_with(prep, opts, Dynamic(k)),
+    }
+}
+
+fn fit_with<W: Width>(prep: &Prepared, opts: &Options, width: W) -> Fit {
+    let (k, w) = (width.k(), prep.n_workers);
     if k == 0 {
         return Fit {
             posterior: Vec::new(),
@@ -25,7 +63,7 @@ pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
         };
     }
     let mut model = Model {
-        k,
+        width,
         smoothing: opts.smoothing,
         counts: vec![0.0; w * k * k],
         log_pi: vec![0.0; w * k * k],
@@ -65,8 +103,8 @@ pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
 }
 
 /// The parameters plus the scratch count array (kept to avoid reallocating every iteration).
-struct Model {
-    k: usize,
+struct Model<W: Width> {
+    width: W,
     smoothing: f64,
     /// Posterior-weighted answer counts, `[worker][observed][true]`.
     counts: Vec<f64>,
@@ -76,10 +114,10 @@ struct Model {
     log_prior: Vec<f64>,
 }
 
-impl Model {
+impl<W: Width> Model<W> {
     /// M-step: smoothed maximum a posteriori confusion matrices and class prior.
     fn m_step(&mut self, prep: &Prepared, posterior: &[f64]) {
-        let k = self.k;
+        let k = self.width.k();
         let s = self.smoothing;
         self.counts.fill(0.0);
         let mut prior_mass = vec![0.0; k];
@@ -115,16 +153,16 @@ impl Model {
             }
         }
         let denom = labelled as f64 + k as f64 * s;
-        for c in 0..k {
-            self.prior[c] = (prior_mass[c] + s) / denom;
-            self.log_prior[c] = self.prior[c].ln();
+        for ((p, lp), &m) in self.prior.iter_mut().zip(self.log_prior.iter_mut()).zip(&prior_mass) {
+            *p = (m + s) / denom;
+            *lp = p.ln();
         }
     }
 
     /// E-step: posterior of every item's true class; returns the log-likelihood of the data (with
     /// gold items' classes observed).
     fn e_step(&self, prep: &Prepared, posterior: &mut [f64], row: &mut [f64]) -> f64 {
-        let k = self.k;
+        let k = self.width.k();
         let mut log_likelihood = 0.0;
         for i in 0..prep.n_items {
             row.copy_from_slice(&self.log_prior);
@@ -146,7 +184,8 @@ impl Model {
             let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut sum = 0.0;
             for (o, &r) in out.iter_mut().zip(row.iter()) {
-                *o = (r - max).exp();
+                // exp(0) = 1 for the top class: skipping it saves half the exps when k = 2.
+                *o = if r == max { 1.0 } else { (r - max).exp() };
                 sum += *o;
             }
             out.iter_mut().for_each(|o| *o /= sum);

@@ -181,8 +181,8 @@ impl Glad {
     /// Expected complete-data log-likelihood `Q(α, b)` plus the parameter log-prior.
     fn q(&self, prep: &Prepared, p_vote: &[f64], alpha: &[f64], b: &[f64]) -> f64 {
         let mut q = 0.0;
-        for i in 0..prep.n_items {
-            let beta = b[i].exp();
+        for (i, &bi) in b.iter().enumerate().take(prep.n_items) {
+            let beta = bi.exp();
             let range = prep.start[i]..prep.start[i + 1];
             for (v, &p) in prep.votes[range.clone()].iter().zip(&p_vote[range]) {
                 let x = alpha[v.worker as usize] * beta;

@@ -149,6 +149,35 @@ impl Names {
     }
 }
 
+/// More than `u32::MAX` distinct items, workers or classes were pushed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapacityError;
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("too many distinct items, workers or labels (the limit is 4294967295 of each)")
+    }
+}
+
+impl std::error::Error for CapacityError {}
+
+/// A CSV input could not be read. `line` is 1-based and counts physical lines, header included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// The 1-based line where the problem was found.
+    pub line: usize,
+    /// What is wrong, in words meant for the person who supplied the file.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 impl Answers {
     /// An empty set.
     pub fn new() -> Self {
@@ -164,6 +193,11 @@ impl Answers {
         let worker = self.workers.intern(worker)?;
         self.labels.push(Label { item, worker, class });
         Ok(())
+    }
+
+    /// Reserves room for `additional` more answers (avoids regrowing a multi-million label vector).
+    pub fn reserve(&mut self, additional: usize) {
+        self.labels.reserve(additional);
     }
 
     /// Registers a class that may have no votes (e.g. every option of the task's schema), so that
@@ -729,6 +763,9 @@ impl Prepared {
     fn new(answers: &Answers, gold: &HashMap<u32, u32>) -> Result<Prepared, AggregateError> {
         let n_items = answers.n_items();
         let n_classes = answers.n_classes();
+        // Counting sort by item. `start[i]` first counts item i - 1's votes, then becomes a prefix
+        // sum, then serves as item i - 1's fill cursor; after filling, `start[i]` holds item i's end,
+        // so shifting right by one yields the offsets without a second cursor array.
         let mut start = vec![0usize; n_items + 1];
         for l in &answers.labels {
             start[l.item as usize + 1] += 1;
@@ -736,13 +773,14 @@ impl Prepared {
         for i in 0..n_items {
             start[i + 1] += start[i];
         }
-        let mut next = start.clone();
         let mut votes = vec![Vote { worker: 0, class: 0 }; answers.labels.len()];
         for l in &answers.labels {
-            let slot = &mut next[l.item as usize];
-            votes[*slot] = Vote { worker: l.worker, class: l.class };
-            *slot += 1;
+            let cursor = &mut start[l.item as usize];
+            votes[*cursor] = Vote { worker: l.worker, class: l.class };
+            *cursor += 1;
         }
+        start.rotate_right(1);
+        start[0] = 0;
         let mut gold_by_item = vec![None; n_items];
         // Sorted so that the reported error (if several entries are bad) does not depend on hash order.
         let mut entries: Vec<(u32, u32)> = gold.iter().map(|(&i, &c)| (i, c)).collect();
@@ -832,30 +870,34 @@ mod tests {
             assert_eq!(answers.n_items(), n_items, "{name}: item count");
             assert_eq!(truth.len(), n_items, "{name}: truth count");
             let t = std::time::Instant::now();
-            let got: Vec<(Method, f64, f64, usize)> = [(Method::Majority, mv), (Method::Wawa, wawa), (Method::DawidSkene, ds), (Method::Glad, glad)]
-                .into_iter()
-                .map(|(m, want)| {
-                    let (acc, out) = score(&answers, &truth, m);
-                    (m, acc, want, out.iterations)
-                })
+            let got: Vec<(Method, f64, f64, usize, std::time::Duration)> =
+                [(Method::Majority, mv), (Method::Wawa, wawa), (Method::DawidSkene, ds), (Method::Glad, glad)]
+                    .into_iter()
+                    .map(|(m, want)| {
+                        let t = std::time::Instant::now();
+                        let (acc, out) = score(&answers, &truth, m);
+                        (m, acc, want, out.iterations, t.elapsed())
+                    })
+                    .collect();
+            let line: Vec<String> = got
+                .iter()
+                .map(|(m, acc, want, it, el)| format!("{m:?} {acc:.4} (README {want:.4}, {it} it, {el:.1?})"))
                 .collect();
-            let line: Vec<String> =
-                got.iter().map(|(m, acc, want, it)| format!("{m:?} {acc:.4} (README {want:.4}, {it} it)")).collect();
             eprintln!("{name:10} {} [{:?}]", line.join(" | "), t.elapsed());
-            let (_, mv_acc, _, _) = got[0];
+            let mv_acc = got[0].1;
             if format!("{mv_acc:.4}") != format!("{mv:.4}") {
                 failures.push(format!("{name}: majority vote {mv_acc:.4}, README {mv:.4}"));
             }
-            let (_, ds_acc, _, _) = got[2];
+            let ds_acc = got[2].1;
             if ds_acc < ds - 0.003 {
                 failures.push(format!("{name}: Dawid-Skene {ds_acc:.4} < README {ds:.4} - 0.003"));
             }
             // Wawa and GLAD are reported against the README; guard against gross regressions only.
-            let (_, wawa_acc, _, _) = got[1];
+            let wawa_acc = got[1].1;
             if wawa_acc < wawa - 0.005 {
                 failures.push(format!("{name}: Wawa {wawa_acc:.4} far below README {wawa:.4}"));
             }
-            let (_, glad_acc, _, _) = got[3];
+            let glad_acc = got[3].1;
             if glad_acc < glad - 0.01 {
                 failures.push(format!("{name}: GLAD {glad_acc:.4} far below README {glad:.4}"));
             }
@@ -1039,6 +1081,61 @@ mod tests {
                     assert!((est - s).abs() < 0.03, "worker {w}: {est} vs {s}");
                 }
             }
+        }
+    }
+
+    /// Random small inputs (1–4 classes, single raters, duplicates, gold) through every method.
+    #[test]
+    fn random_inputs_keep_invariants() {
+        let mut rng = Rng(99);
+        for case in 0..300 {
+            let (items, workers, classes) = (1 + rng.next() % 6, 1 + rng.next() % 4, 1 + rng.next() % 4);
+            let mut a = Answers::new();
+            for _ in 0..1 + rng.next() % 15 {
+                let (i, w, c) = (rng.next() % items, rng.next() % workers, rng.next() % classes);
+                a.push(&format!("i{i}"), &format!("w{w}"), &format!("c{c}")).unwrap();
+            }
+            let mut gold = HashMap::new();
+            if case % 3 == 0 {
+                gold.insert(0, (rng.next() % a.n_classes() as u64) as u32);
+            }
+            for m in ALL {
+                let out = aggregate(&a, m, &gold, &Options::default()).unwrap();
+                check_invariants(&a, &out);
+                assert_eq!(out.labels_for_scoring(&a).len(), a.n_items());
+            }
+            agreement_smoke(&a);
+        }
+    }
+
+    /// The agreement metrics (sibling module `agreement`) on the same random data must not panic and
+    /// stay in range when defined.
+    fn agreement_smoke(a: &Answers) {
+        use super::super::agreement as agr;
+        let in_range = |x: Option<f64>| x.is_none_or(|x| x.is_finite() && x <= 1.0 + 1e-12);
+        assert!(in_range(agr::fleiss_kappa(a.triples())));
+        assert!(in_range(agr::krippendorff_alpha_nominal(a.triples())));
+        let p = agr::pairwise_cohen_kappa(a.triples(), 1);
+        assert!(in_range(p.mean) && in_range(p.weighted_mean));
+    }
+
+    #[test]
+    fn csv_garbage_never_panics() {
+        let mut rng = Rng(5);
+        let alphabet = b"ab,\"\r\n \t\xef\xbb\xbf\xff1";
+        for _ in 0..2000 {
+            let mut bytes = b"item,worker,label\n".to_vec();
+            for _ in 0..rng.next() % 40 {
+                bytes.push(alphabet[(rng.next() % alphabet.len() as u64) as usize]);
+            }
+            if let Ok(a) = Answers::from_csv_reader(Cursor::new(&bytes)) {
+                for m in ALL {
+                    let out = aggregate(&a, m, &HashMap::new(), &Options::default()).unwrap();
+                    check_invariants(&a, &out);
+                }
+            }
+            let mut a = Answers::new();
+            let _ = a.read_gold_csv(Cursor::new(&bytes[5..]));
         }
     }
 
