@@ -91,6 +91,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
     let setup_link = crate::web::account::bootstrap_admin(&state)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    crate::web::spawn_sweeper(state.clone());
     let (tx, rx) = oneshot::channel();
     let app = crate::app::app(state.clone());
     let join = tokio::spawn(accept_loop(listener, app, rx));

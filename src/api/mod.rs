@@ -1,7 +1,9 @@
 //! The JSON API under `/api/v1`, for scripts, pipelines and the pages' own scripts.
 //! Errors are `{"error": {"code", "message", "line"?}}` (rendered by `app::render_errors`).
 
+pub mod labeling;
 pub mod people;
+pub mod tasks;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -17,7 +19,34 @@ pub fn routes() -> Routes {
         .get("/api/v1/invites", people::list_invites)
         .post("/api/v1/invites", people::create_invite)
         .delete("/api/v1/invites/{id}", people::revoke_invite)
+        .get("/api/v1/tasks", tasks::list)
+        .post("/api/v1/tasks", tasks::create)
+        .get("/api/v1/tasks/{id}", tasks::get)
+        .patch("/api/v1/tasks/{id}", tasks::patch)
+        .get("/api/v1/tasks/{id}/progress", tasks::progress)
+        .get("/api/v1/tasks/{id}/instructions", tasks::instructions)
+        .post("/api/v1/tasks/{id}/instructions/ack", tasks::ack)
+        .get("/api/v1/tasks/{id}/members", tasks::members)
+        .post("/api/v1/tasks/{id}/members", tasks::add_member)
+        .delete(
+            "/api/v1/tasks/{id}/members/{username}",
+            tasks::remove_member,
+        )
+        .get("/api/v1/tasks/{id}/imports", tasks::imports)
+        .post("/api/v1/tasks/{id}/shards", labeling::lease)
+        .get("/api/v1/shards/{id}", labeling::get_shard)
+        .post("/api/v1/shards/{id}/labels", labeling::submit)
+        .post("/api/v1/shards/{id}/skip", labeling::skip)
+        .merge(
+            // Imports stream their body: a large, route-scoped limit instead of the 2 MB default.
+            Routes::new()
+                .post("/api/v1/tasks/{id}/items", tasks::import)
+                .layer_so_far(tower_http::limit::RequestBodyLimitLayer::new(IMPORT_LIMIT)),
+        )
 }
+
+/// The largest import body accepted.
+pub const IMPORT_LIMIT: usize = 1 << 30;
 
 /// A JSON body whose rejections become our JSON errors (unknown fields named, bad types explained).
 pub struct Json<T>(pub T);

@@ -6,9 +6,14 @@
 //! and then writes can fail with `SQLITE_BUSY` whatever the busy timeout.
 
 pub mod audit;
+pub mod imports;
 pub mod invites;
+pub mod items;
+pub mod labels;
 pub mod links;
 pub mod sessions;
+pub mod shards;
+pub mod tasks;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

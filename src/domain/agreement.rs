@@ -6,9 +6,9 @@
 //!
 //! **Input.** Ratings are `(item, rater, class)` triples of arbitrary `u32` ids — for example
 //! `Answers::triples()` from the aggregation engine. Ids need not be dense; classes are remapped
-//! internally, so a huge id costs nothing. Missing data is simply an absent triple. If a rater rated
-//! the same item more than once, only their **first** triple (in input order) counts: agreement is
-//! between raters, and a rater agreeing with themselves would inflate it.
+//! internally, so a huge id costs nothing. Missing data is simply an absent triple. If a rater
+//! rated the same item more than once, only their **first** triple (in input order) counts:
+//! agreement is between raters, and a rater agreeing with themselves would inflate it.
 //!
 //! **Undefined values.** Every coefficient is a ratio whose denominator vanishes when there is no
 //! variation to correct for (e.g. every rating is the same class) or no pairable data at all; then
@@ -19,14 +19,16 @@ use std::collections::HashMap;
 /// One rating: `(item, rater, class)`.
 pub type Rating = (u32, u32, u32);
 
-/// Denominators below this count as zero ("no expected disagreement": the coefficient is undefined).
+/// Denominators below this count as zero ("no expected disagreement": the coefficient is
+/// undefined).
 const EPS: f64 = 1e-12;
 
 /// Sorts by `(item, rater)`, keeps each rater's first rating of an item, and remaps classes to
 /// `0..k`. Returns the ratings and `k`.
 fn normalise<I: IntoIterator<Item = Rating>>(ratings: I) -> (Vec<Rating>, usize) {
     let mut v: Vec<Rating> = ratings.into_iter().collect();
-    // Stable sort: among equal (item, rater) keys the input order survives, so dedup keeps the first.
+    // Stable sort: among equal (item, rater) keys the input order survives, so dedup keeps the
+    // first.
     v.sort_by_key(|&(item, rater, _)| (item, rater));
     v.dedup_by_key(|&mut (item, rater, _)| (item, rater));
     let mut classes: Vec<u32> = v.iter().map(|r| r.2).collect();
@@ -55,9 +57,9 @@ fn count_rows(v: &[Rating], k: usize) -> Vec<Vec<u64>> {
 /// Cohen's kappa for two raters from their paired answers `(class by A, class by B)`, one pair per
 /// item both rated.
 ///
-/// `κ = (p_o − p_e) / (1 − p_e)` with `p_o` the observed agreement and `p_e = Σ_c p_A(c) p_B(c)` from
-/// each rater's own marginals (Cohen 1960). `None` for no pairs or when `p_e = 1` (both raters always
-/// gave the same single class).
+/// `κ = (p_o − p_e) / (1 − p_e)` with `p_o` the observed agreement and `p_e = Σ_c p_A(c) p_B(c)`
+/// from each rater's own marginals (Cohen 1960). `None` for no pairs or when `p_e = 1` (both raters
+/// always gave the same single class).
 pub fn cohen_kappa<I: IntoIterator<Item = (u32, u32)>>(pairs: I) -> Option<f64> {
     let mut cells: HashMap<(u32, u32), u64> = HashMap::new();
     for p in pairs {
@@ -85,7 +87,11 @@ fn kappa_from_cells(cells: &[(u32, u32, u64)]) -> Option<f64> {
     }
     let n = n as f64;
     let po = agree as f64 / n;
-    let pe: f64 = row.iter().map(|(class, &r)| r as f64 * col.get(class).copied().unwrap_or(0) as f64).sum::<f64>() / (n * n);
+    let pe: f64 = row
+        .iter()
+        .map(|(class, &r)| r as f64 * col.get(class).copied().unwrap_or(0) as f64)
+        .sum::<f64>()
+        / (n * n);
     if 1.0 - pe < EPS {
         return None;
     }
@@ -108,7 +114,10 @@ pub struct PairwiseKappa {
 
 /// Cohen's kappa for every pair of raters that rated at least `min_shared` (≥ 1) common items, then
 /// averaged. Cost grows with `Σ_items raters²`, fine for overlaps of a few to a few dozen raters.
-pub fn pairwise_cohen_kappa<I: IntoIterator<Item = Rating>>(ratings: I, min_shared: usize) -> PairwiseKappa {
+pub fn pairwise_cohen_kappa<I: IntoIterator<Item = Rating>>(
+    ratings: I,
+    min_shared: usize,
+) -> PairwiseKappa {
     let (v, _) = normalise(ratings);
     // (rater a, rater b, class a, class b) → count, with a < b. Bounded by both the number of
     // co-ratings and pairs × k², unlike a per-pair dense k × k table.
@@ -155,8 +164,8 @@ pub fn pairwise_cohen_kappa<I: IntoIterator<Item = Rating>>(ratings: I, min_shar
 /// Fleiss (1971) assumes the same number of raters `n` per item. This uses the standard
 /// generalisation to unequal counts, which reduces to Fleiss exactly when every item has the same
 /// count: item agreement `P_i = Σ_j n_ij (n_ij − 1) / (n_i (n_i − 1))` averaged over items, chance
-/// agreement `P_e = Σ_j p_j²` with `p_j` the share of all ratings in class `j`. Items with fewer than
-/// two ratings carry no agreement information and are skipped.
+/// agreement `P_e = Σ_j p_j²` with `p_j` the share of all ratings in class `j`. Items with fewer
+/// than two ratings carry no agreement information and are skipped.
 pub fn fleiss_kappa<I: IntoIterator<Item = Rating>>(ratings: I) -> Option<f64> {
     let (v, k) = normalise(ratings);
     fleiss_kappa_from_counts(&count_rows(&v, k))
@@ -193,7 +202,8 @@ pub fn fleiss_kappa_from_counts(counts: &[Vec<u64>]) -> Option<f64> {
     Some((p_bar - p_e) / (1.0 - p_e))
 }
 
-/// Krippendorff's alpha for nominal data from `(item, rater, class)` ratings; missing ratings allowed.
+/// Krippendorff's alpha for nominal data from `(item, rater, class)` ratings; missing ratings
+/// allowed.
 ///
 /// `α = 1 − D_o / D_e` computed from the coincidence matrix (Krippendorff 2011, "Computing
 /// Krippendorff's Alpha-Reliability"): only items with at least two ratings are pairable, each
@@ -203,8 +213,8 @@ pub fn krippendorff_alpha_nominal<I: IntoIterator<Item = Rating>>(ratings: I) ->
     krippendorff_alpha_nominal_from_counts(&count_rows(&v, k))
 }
 
-/// Krippendorff's alpha (nominal) from a values-by-units table: `counts[u][c]` = how many raters gave
-/// unit `u` the value `c`. Rows may differ in length and total.
+/// Krippendorff's alpha (nominal) from a values-by-units table: `counts[u][c]` = how many raters
+/// gave unit `u` the value `c`. Rows may differ in length and total.
 pub fn krippendorff_alpha_nominal_from_counts(counts: &[Vec<u64>]) -> Option<f64> {
     let k = counts.iter().map(Vec::len).max().unwrap_or(0);
     let mut n_c = vec![0.0f64; k];
@@ -277,7 +287,8 @@ mod tests {
         close(p.mean, 0.4, 1e-12);
         close(p.weighted_mean, 0.4, 1e-12);
         assert_eq!((p.pairs, p.undefined_pairs), (1, 0));
-        // A third rater identical to rater 7 on the first 10 items: pairs (7,3) κ=1 over 10 items...
+        // A third rater identical to rater 7 on the first 10 items: pairs (7,3) κ=1 over 10
+        // items...
         for i in 100..110 {
             r.push((i, 3, 41));
         }
@@ -326,7 +337,11 @@ mod tests {
         assert_eq!(fleiss_kappa(Vec::new()), None);
         assert_eq!(fleiss_kappa(vec![(1, 1, 5), (1, 2, 5)]), None);
         assert_eq!(fleiss_kappa(vec![(1, 1, 5), (2, 2, 6)]), None); // no item with two ratings
-        close(fleiss_kappa(vec![(1, 1, 5), (1, 2, 5), (2, 1, 6), (2, 2, 6)]), 1.0, 1e-12);
+        close(
+            fleiss_kappa(vec![(1, 1, 5), (1, 2, 5), (2, 1, 6), (2, 2, 6)]),
+            1.0,
+            1e-12,
+        );
     }
 
     /// Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers,
@@ -335,25 +350,95 @@ mod tests {
     fn krippendorff_2011() {
         let m: Option<u32> = None;
         let data: [[Option<u32>; 12]; 4] = [
-            [Some(1), Some(2), Some(3), Some(3), Some(2), Some(1), Some(4), Some(1), Some(2), m, m, m],
-            [Some(1), Some(2), Some(3), Some(3), Some(2), Some(2), Some(4), Some(1), Some(2), Some(5), m, Some(3)],
-            [m, Some(3), Some(3), Some(3), Some(2), Some(3), Some(4), Some(2), Some(2), Some(5), Some(1), m],
-            [Some(1), Some(2), Some(3), Some(3), Some(2), Some(4), Some(4), Some(1), Some(2), Some(5), Some(1), m],
+            [
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(1),
+                Some(4),
+                Some(1),
+                Some(2),
+                m,
+                m,
+                m,
+            ],
+            [
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(2),
+                Some(4),
+                Some(1),
+                Some(2),
+                Some(5),
+                m,
+                Some(3),
+            ],
+            [
+                m,
+                Some(3),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(3),
+                Some(4),
+                Some(2),
+                Some(2),
+                Some(5),
+                Some(1),
+                m,
+            ],
+            [
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(3),
+                Some(2),
+                Some(4),
+                Some(4),
+                Some(1),
+                Some(2),
+                Some(5),
+                Some(1),
+                m,
+            ],
         ];
         let triples: Vec<Rating> = data
             .iter()
             .enumerate()
-            .flat_map(|(obs, row)| row.iter().enumerate().filter_map(move |(u, v)| v.map(|v| (u as u32, obs as u32, v))))
+            .flat_map(|(obs, row)| {
+                row.iter()
+                    .enumerate()
+                    .filter_map(move |(u, v)| v.map(|v| (u as u32, obs as u32, v)))
+            })
             .collect();
         let a = krippendorff_alpha_nominal(triples).unwrap();
         assert!((a - 0.743).abs() < 0.0005, "{a}");
         assert_eq!(krippendorff_alpha_nominal(Vec::new()), None);
         assert_eq!(krippendorff_alpha_nominal(vec![(1, 1, 2), (1, 2, 2)]), None);
-        close(krippendorff_alpha_nominal(vec![(1, 1, 2), (1, 2, 2), (2, 1, 3), (2, 2, 3)]), 1.0, 1e-12);
+        close(
+            krippendorff_alpha_nominal(vec![(1, 1, 2), (1, 2, 2), (2, 1, 3), (2, 2, 3)]),
+            1.0,
+            1e-12,
+        );
         // A unit with one rating is not pairable and changes nothing.
-        let base = vec![(1, 1, 2), (1, 2, 3), (2, 1, 3), (2, 2, 3), (3, 1, 2), (3, 2, 2)];
+        let base = vec![
+            (1, 1, 2),
+            (1, 2, 3),
+            (2, 1, 3),
+            (2, 2, 3),
+            (3, 1, 2),
+            (3, 2, 2),
+        ];
         let mut more = base.clone();
         more.push((4, 1, 2));
-        assert_eq!(krippendorff_alpha_nominal(base), krippendorff_alpha_nominal(more));
+        assert_eq!(
+            krippendorff_alpha_nominal(base),
+            krippendorff_alpha_nominal(more)
+        );
     }
 }

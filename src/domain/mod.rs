@@ -1,7 +1,13 @@
 //! Pure domain types and logic: no axum, no sqlx. Everything here is unit-tested alone.
 
+pub mod aggregate;
+pub mod agreement;
 pub mod ids;
+pub mod import;
+pub mod markdown;
 pub mod password;
 pub mod redirect;
+pub mod resolve;
 pub mod role;
+pub mod schema;
 pub mod username;

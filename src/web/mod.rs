@@ -73,12 +73,28 @@ async fn home(State(state): State<AppState>, CurrentUser(ctx): CurrentUser) -> R
     } else {
         0
     };
+    let now = state.now();
+    let mut tasks = Vec::new();
+    for t in db::tasks::list_for_member(&state.db.pool, ctx.user.id).await? {
+        if t.state != "active" {
+            continue;
+        }
+        let p = db::items::progress(&state.db.pool, t.id, now).await?;
+        tasks.push(HomeTask {
+            id: t.id.0,
+            name: t.name,
+            my_labels: db::items::labels_by(&state.db.pool, t.id, ctx.user.id).await?,
+            done: p.done(),
+            total: p.total,
+            pct: p.percent_done(),
+        });
+    }
     let page = HomePage {
         chrome: Chrome::of(&ctx, "home"),
         username: ctx.user.username.clone(),
         is_admin,
         user_count,
-        tasks: Vec::new(),
+        tasks,
     };
     Ok(html(&page)?.into_response())
 }
@@ -99,21 +115,54 @@ pub async fn startup_sweep(state: &AppState) -> Result<()> {
         now - crate::auth::session::ABSOLUTE_MS,
     )
     .await?;
-    tracing::info!(purged, "startup sweep done");
+    let interrupted = db::imports::fail_interrupted(&state.db.pool, now).await?;
+    crate::ingest::clean_spool(&state.config.data_dir);
+    let mut tx = state.db.begin_write().await?;
+    let swept = db::shards::sweep_expired(&mut tx, now).await?;
+    tx.commit().await?;
+    tracing::info!(purged, interrupted, swept, "startup sweep done");
     Ok(())
 }
 
+/// Gives expired leases back every few seconds, so dashboards and the pool stay accurate even
+/// when nobody is leasing or submitting.
+pub fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+            let now = state.now();
+            let result = async {
+                let mut tx = state.db.begin_write().await?;
+                let n = db::shards::sweep_expired(&mut tx, now).await?;
+                tx.commit().await?;
+                Ok::<u64, sqlx::Error>(n)
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "lease sweep failed");
+            }
+        }
+    });
+}
+
 /// Whether a task exists (invites may name one).
-pub async fn task_exists(_tx: &mut Tx, _task: i64) -> Result<bool> {
-    Ok(false)
+pub async fn task_exists(tx: &mut Tx, task: i64) -> Result<bool> {
+    Ok(db::tasks::get(&mut **tx, crate::domain::ids::TaskId(task))
+        .await?
+        .is_some())
 }
 
 /// Task ids and names, for pickers.
-pub async fn task_names(_state: &AppState) -> Result<Vec<(i64, String)>> {
-    Ok(Vec::new())
+pub async fn task_names(state: &AppState) -> Result<Vec<(i64, String)>> {
+    Ok(db::tasks::list(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|t| (t.id.0, t.name))
+        .collect())
 }
 
 /// A user who signs up through an invite that names a task joins that task.
-pub async fn invite_joins_task(_tx: &mut Tx, _task: i64, _user: UserId, _now: i64) -> Result<()> {
+pub async fn invite_joins_task(tx: &mut Tx, task: i64, user: UserId, now: i64) -> Result<()> {
+    db::tasks::add_member(&mut **tx, crate::domain::ids::TaskId(task), user, now).await?;
     Ok(())
 }

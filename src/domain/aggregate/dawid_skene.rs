@@ -1,9 +1,9 @@
 //! Dawid-Skene (1979): EM over a full confusion matrix per worker and a class prior.
 //!
 //! Model: item `i` has a hidden true class `z_i ~ prior`; worker `w` answers `l` with probability
-//! `π_w[z_i][l]`. The E-step computes each item's posterior over `z_i`; the M-step re-estimates every
-//! `π_w` and the prior from posterior-weighted counts. Initialised from majority-vote shares (the
-//! M-step runs first), gold items clamped to their answer in every E-step.
+//! `π_w[z_i][l]`. The E-step computes each item's posterior over `z_i`; the M-step re-estimates
+//! every `π_w` and the prior from posterior-weighted counts. Initialised from majority-vote shares
+//! (the M-step runs first), gold items clamped to their answer in every E-step.
 //!
 //! Built for millions of labels: votes grouped by item in one flat array, confusion matrices in one
 //! flat `W × K × K` array laid out `[worker][observed][true]` so that the `K` numbers a vote needs
@@ -13,8 +13,8 @@ use super::majority::shares;
 use super::{Fit, Options, Prepared, clamp_gold};
 
 /// The number of classes, either known at compile time (the common 2–6) or at run time. The hot
-/// loops are generic over it: with a constant `k` the compiler unrolls the per-class loops and drops
-/// bounds checks, which roughly halves the time per EM iteration.
+/// loops are generic over it: with a constant `k` the compiler unrolls the per-class loops and
+/// drops bounds checks, which roughly halves the time per EM iteration.
 trait Width: Copy {
     fn k(self) -> usize;
 }
@@ -39,7 +39,8 @@ impl Width for Dynamic {
     }
 }
 
-/// Fits Dawid-Skene and returns posteriors, the fitted prior and `Σ_k prior_k · π_w[k][k]` per worker.
+/// Fits Dawid-Skene and returns posteriors, the fitted prior and `Σ_k prior_k · π_w[k][k]` per
+/// worker.
 pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
     match prep.n_classes {
         2 => fit_with(prep, opts, Fixed::<2>),
@@ -99,7 +100,13 @@ fn fit_with<W: Width>(prep: &Prepared, opts: &Options, width: W) -> Fit {
                 .clamp(0.0, 1.0)
         })
         .collect();
-    Fit { posterior, worker_accuracy, class_prior: model.prior, iterations, converged }
+    Fit {
+        posterior,
+        worker_accuracy,
+        class_prior: model.prior,
+        iterations,
+        converged,
+    }
 }
 
 /// The parameters plus the scratch count array (kept to avoid reallocating every iteration).
@@ -139,9 +146,9 @@ impl<W: Width> Model<W> {
                 }
             }
         }
-        // Normalise each worker's column "true = c" over the observed answers l. The pseudo-count `s`
-        // in every cell is a symmetric Dirichlet prior: it keeps rarely seen (worker, class) pairs
-        // away from exact 0/1, which would otherwise veto or force classes.
+        // Normalise each worker's column "true = c" over the observed answers l. The pseudo-count
+        // `s` in every cell is a symmetric Dirichlet prior: it keeps rarely seen (worker, class)
+        // pairs away from exact 0/1, which would otherwise veto or force classes.
         for block in 0..prep.n_workers {
             let counts = &self.counts[block * k * k..(block + 1) * k * k];
             let log_pi = &mut self.log_pi[block * k * k..(block + 1) * k * k];
@@ -153,7 +160,12 @@ impl<W: Width> Model<W> {
             }
         }
         let denom = labelled as f64 + k as f64 * s;
-        for ((p, lp), &m) in self.prior.iter_mut().zip(self.log_prior.iter_mut()).zip(&prior_mass) {
+        for ((p, lp), &m) in self
+            .prior
+            .iter_mut()
+            .zip(self.log_prior.iter_mut())
+            .zip(&prior_mass)
+        {
             *p = (m + s) / denom;
             *lp = p.ln();
         }

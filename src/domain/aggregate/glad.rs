@@ -1,19 +1,20 @@
 //! GLAD (Whitehill, Ruvolo, Wu, Bergsma, Movellan, NIPS 2009), multi-class as in crowd-kit.
 //!
-//! Model: worker `w` has ability `α_w ∈ ℝ`, item `i` has inverse difficulty `β_i = exp(b_i) > 0`. The
-//! worker answers the true class with probability `σ(α_w β_i)` and each of the `K − 1` other classes
-//! with probability `(1 − σ(α_w β_i)) / (K − 1)`. Gaussian priors `α ~ N(1, 1)`, `b ~ N(1, 1)` (as in
-//! the original code and crowd-kit) keep items or workers with few labels from running off to infinity.
+//! Model: worker `w` has ability `α_w ∈ ℝ`, item `i` has inverse difficulty `β_i = exp(b_i) > 0`.
+//! The worker answers the true class with probability `σ(α_w β_i)` and each of the `K − 1` other
+//! classes with probability `(1 − σ(α_w β_i)) / (K − 1)`. Gaussian priors `α ~ N(1, 1)` and
+//! `b ~ N(1, 1)` (as in the original code and crowd-kit) keep items or workers with few labels from
+//! running off to infinity.
 //!
-//! EM: the E-step computes each item's posterior over its true class (gold items clamped); the M-step
-//! raises the expected complete-data log-likelihood by gradient ascent over all `α` and `b` — each step
-//! diagonally preconditioned by the Fisher information and accepted by a backtracking (Armijo) line
-//! search, so it cannot make the objective worse.
+//! EM: the E-step computes each item's posterior over its true class (gold items clamped); the
+//! M-step raises the expected complete-data log-likelihood by gradient ascent over all `α` and `b`
+//! — each step diagonally preconditioned by the Fisher information and accepted by a backtracking
+//! (Armijo) line search, so it cannot make the objective worse.
 //!
 //! The class prior stays uniform, as in Whitehill's code and crowd-kit. Re-estimating it (as
-//! Dawid-Skene does) was tried and hurts: on `d_product` (3 answers per item, classes 80/20) accuracy
-//! fell from 0.928 to 0.899 — presumably because with few answers per item a skewed prior and low
-//! item difficulties explain the same disagreements, and EM settles on the wrong trade-off.
+//! Dawid-Skene does) was tried and hurts: on `d_product` (3 answers per item, classes 80/20)
+//! accuracy fell from 0.928 to 0.899 — presumably because with few answers per item a skewed prior
+//! and low item difficulties explain the same disagreements, and EM settles on the wrong trade-off.
 //!
 //! Everything is O(labels) per pass over flat arrays; `ln σ − ln((1 − σ)/(K − 1)) = x + ln(K − 1)`
 //! lets the E-step get away with one `softplus` per vote.
@@ -30,7 +31,11 @@ const B_MEAN: f64 = 1.0;
 
 /// `ln(1 + e^x)` without overflow or loss of precision.
 fn softplus(x: f64) -> f64 {
-    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
 }
 
 /// The logistic function, stable for large `|x|`.
@@ -91,12 +96,29 @@ pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
             count[v.worker as usize] += 1;
         }
     }
-    let worker_accuracy =
-        correct.iter().zip(&count).map(|(&c, &m)| if m == 0 { 0.0 } else { (c / m as f64).clamp(0.0, 1.0) }).collect();
-    // An empty prior makes `finish` report the mean posterior: more informative than the fixed uniform.
-    Fit { posterior, worker_accuracy, class_prior: Vec::new(), iterations, converged }
+    let worker_accuracy = correct
+        .iter()
+        .zip(&count)
+        .map(|(&c, &m)| {
+            if m == 0 {
+                0.0
+            } else {
+                (c / m as f64).clamp(0.0, 1.0)
+            }
+        })
+        .collect();
+    // An empty prior makes `finish` report the mean posterior: more informative than the fixed
+    // uniform.
+    Fit {
+        posterior,
+        worker_accuracy,
+        class_prior: Vec::new(),
+        iterations,
+        converged,
+    }
 }
 
+/// GLAD's parameters.
 struct Glad {
     /// `ln(K − 1)`.
     ln_others: f64,
@@ -136,7 +158,11 @@ impl Scratch {
 impl Glad {
     /// Log density of the Gaussian parameter priors, constants dropped.
     fn param_log_prior(&self) -> f64 {
-        -0.5 * self.alpha.iter().map(|a| (a - ALPHA_MEAN).powi(2)).sum::<f64>()
+        -0.5 * self
+            .alpha
+            .iter()
+            .map(|a| (a - ALPHA_MEAN).powi(2))
+            .sum::<f64>()
             - 0.5 * self.b.iter().map(|b| (b - B_MEAN).powi(2)).sum::<f64>()
     }
 
@@ -186,8 +212,10 @@ impl Glad {
             let range = prep.start[i]..prep.start[i + 1];
             for (v, &p) in prep.votes[range.clone()].iter().zip(&p_vote[range]) {
                 let x = alpha[v.worker as usize] * beta;
-                // p·ln σ(x) + (1 − p)·(ln(1 − σ(x)) − ln(K − 1))
-                q -= p * softplus(-x) + (1.0 - p) * (softplus(x) + self.ln_others);
+                // p·ln σ(x) + (1 − p)·(ln(1 − σ(x)) − ln(K − 1)), using −ln σ(x) = softplus(−x) and
+                // −ln(1 − σ(x)) = softplus(x) = x + softplus(−x): one transcendental per vote.
+                let minus_log_sigma = softplus(-x);
+                q -= minus_log_sigma + (1.0 - p) * (x + self.ln_others);
             }
         }
         q - 0.5 * alpha.iter().map(|a| (a - ALPHA_MEAN).powi(2)).sum::<f64>()
@@ -229,18 +257,37 @@ impl Glad {
                 s.curv_b[i] = hb;
             }
             // Directional derivative along d = g / h (positive unless the gradient is zero).
-            let slope: f64 = s.grad_alpha.iter().zip(&s.curv_alpha).map(|(g, h)| g * g / h).sum::<f64>()
-                + s.grad_b.iter().zip(&s.curv_b).map(|(g, h)| g * g / h).sum::<f64>();
+            let slope: f64 = s
+                .grad_alpha
+                .iter()
+                .zip(&s.curv_alpha)
+                .map(|(g, h)| g * g / h)
+                .sum::<f64>()
+                + s.grad_b
+                    .iter()
+                    .zip(&s.curv_b)
+                    .map(|(g, h)| g * g / h)
+                    .sum::<f64>();
             if !(slope.is_finite() && slope / per_label > opts.tolerance * 1e-3) {
                 break;
             }
             let mut t = 1.0;
             let mut accepted = None;
             for _ in 0..30 {
-                for ((ta, &a), (g, h)) in s.trial_alpha.iter_mut().zip(&self.alpha).zip(s.grad_alpha.iter().zip(&s.curv_alpha)) {
+                for ((ta, &a), (g, h)) in s
+                    .trial_alpha
+                    .iter_mut()
+                    .zip(&self.alpha)
+                    .zip(s.grad_alpha.iter().zip(&s.curv_alpha))
+                {
                     *ta = (a + t * g / h).clamp(-ALPHA_BOUND, ALPHA_BOUND);
                 }
-                for ((tb, &b), (g, h)) in s.trial_b.iter_mut().zip(&self.b).zip(s.grad_b.iter().zip(&s.curv_b)) {
+                for ((tb, &b), (g, h)) in s
+                    .trial_b
+                    .iter_mut()
+                    .zip(&self.b)
+                    .zip(s.grad_b.iter().zip(&s.curv_b))
+                {
                     *tb = (b + t * g / h).clamp(-B_BOUND, B_BOUND);
                 }
                 let q_trial = self.q(prep, &s.p_vote, &s.trial_alpha, &s.trial_b);

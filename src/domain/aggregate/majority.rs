@@ -30,14 +30,20 @@ pub(super) fn shares(prep: &Prepared) -> Vec<f64> {
 pub(super) fn fit(prep: &Prepared) -> Fit {
     let posterior = shares(prep);
     let worker_accuracy = agreement_with_consensus(prep, &posterior);
-    Fit { posterior, worker_accuracy, class_prior: Vec::new(), iterations: 0, converged: true }
+    Fit {
+        posterior,
+        worker_accuracy,
+        class_prior: Vec::new(),
+        iterations: 0,
+        converged: true,
+    }
 }
 
 /// Share of each worker's votes that agree with the consensus `posterior` (gold where known).
 ///
-/// On an item whose top classes tie, a vote for one of the `t` tied classes earns `1/t`: the expected
-/// agreement under an unbiased tie break, so no arbitrary rule (like label order) leaks into the
-/// skill estimates. A worker without votes gets 0.
+/// On an item whose top classes tie, a vote for one of the `t` tied classes earns `1/t`: the
+/// expected agreement under an unbiased tie break, so no arbitrary rule (like label order) leaks
+/// into the skill estimates. A worker without votes gets 0.
 pub(super) fn agreement_with_consensus(prep: &Prepared, posterior: &[f64]) -> Vec<f64> {
     let k = prep.n_classes;
     let mut agree = vec![0.0f64; prep.n_workers];
@@ -53,7 +59,11 @@ pub(super) fn agreement_with_consensus(prep: &Prepared, posterior: &[f64]) -> Ve
                 top.extend((0..k as u32).filter(|&c| row[c as usize] >= max - TIE_EPSILON));
             }
         }
-        let credit = if top.is_empty() { 0.0 } else { 1.0 / top.len() as f64 };
+        let credit = if top.is_empty() {
+            0.0
+        } else {
+            1.0 / top.len() as f64
+        };
         for v in prep.votes_of(i) {
             total[v.worker as usize] += 1;
             if top.contains(&v.class) {
@@ -61,5 +71,15 @@ pub(super) fn agreement_with_consensus(prep: &Prepared, posterior: &[f64]) -> Ve
             }
         }
     }
-    agree.iter().zip(&total).map(|(&a, &n)| if n == 0 { 0.0 } else { (a / n as f64).clamp(0.0, 1.0) }).collect()
+    agree
+        .iter()
+        .zip(&total)
+        .map(|(&a, &n)| {
+            if n == 0 {
+                0.0
+            } else {
+                (a / n as f64).clamp(0.0, 1.0)
+            }
+        })
+        .collect()
 }

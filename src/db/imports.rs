@@ -1,0 +1,149 @@
+//! The `imports` table and the bulk insert of checked items.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
+
+use crate::domain::ids::{ImportId, TaskId, UserId};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ImportRow {
+    pub id: i64,
+    pub username: Option<String>,
+    pub format: String,
+    pub filename: String,
+    pub status: String,
+    pub rows_read: i64,
+    pub imported: i64,
+    pub skipped: i64,
+    pub error_line: Option<i64>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+pub async fn start(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    user: Option<UserId>,
+    format: &str,
+    filename: &str,
+    now: i64,
+) -> Result<ImportId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO imports (task_id, user_id, format, filename, status, created_at) VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id",
+    )
+    .bind(task.0)
+    .bind(user.map(|u| u.0))
+    .bind(format)
+    .bind(filename)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    Ok(ImportId(id))
+}
+
+pub async fn fail(
+    ex: impl SqliteExecutor<'_>,
+    id: ImportId,
+    rows_read: u64,
+    line: Option<u64>,
+    message: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET status = 'failed', rows_read = $1, error_line = $2, error = $3, finished_at = $4 WHERE id = $5")
+        .bind(rows_read as i64)
+        .bind(line.map(|l| l as i64))
+        .bind(message)
+        .bind(now)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn succeed(
+    ex: impl SqliteExecutor<'_>,
+    id: ImportId,
+    rows_read: u64,
+    imported: u64,
+    skipped: u64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET status = 'succeeded', rows_read = $1, imported = $2, skipped = $3, finished_at = $4 WHERE id = $5")
+        .bind(rows_read as i64)
+        .bind(imported as i64)
+        .bind(skipped as i64)
+        .bind(now)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Imports left `pending` by a crash are marked failed at start-up (their items were never committed).
+pub async fn fail_interrupted(ex: impl SqliteExecutor<'_>, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE imports SET status = 'failed', error = 'interrupted: the server stopped during the import; nothing was stored', finished_at = $1
+         WHERE status = 'pending'",
+    )
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn list(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    limit: i64,
+) -> Result<Vec<ImportRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.id, u.username, i.format, i.filename, i.status, i.rows_read, i.imported, i.skipped, i.error_line, i.error,
+            i.created_at, i.finished_at
+         FROM imports i LEFT JOIN users u ON u.id = i.user_id WHERE i.task_id = $1 ORDER BY i.id DESC LIMIT $2",
+    )
+    .bind(task.0)
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}
+
+/// One item ready to insert.
+pub struct NewItem {
+    pub external_id: String,
+    pub data_json: String,
+    pub gold_json: Option<String>,
+}
+
+/// Rows per INSERT statement: few enough to stay far below SQLite's parameter limit, many enough
+/// that the per-statement cost disappears.
+pub const BATCH: usize = 200;
+
+/// Inserts a batch, skipping external ids the task has already; returns how many were new.
+pub async fn insert_batch(
+    tx: &mut super::Tx,
+    task: TaskId,
+    import: ImportId,
+    target: i64,
+    items: &[NewItem],
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO items (task_id, external_id, data_json, gold_json, state, target, import_id, created_at) ",
+    );
+    qb.push_values(items, |mut b, it| {
+        b.push_bind(task.0)
+            .push_bind(&it.external_id)
+            .push_bind(&it.data_json)
+            .push_bind(&it.gold_json)
+            .push_bind("open")
+            .push_bind(target)
+            .push_bind(import.0)
+            .push_bind(now);
+    });
+    qb.push(" ON CONFLICT (task_id, external_id) DO NOTHING");
+    let done = qb.build().execute(&mut **tx).await?;
+    Ok(done.rows_affected())
+}

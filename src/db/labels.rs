@@ -1,0 +1,326 @@
+//! Label submission: one write transaction that checks the lease, stores the label, keeps the
+//! item's counters and state in step, and records the answer under its submission key so a retry
+//! gets the same answer and stores nothing new.
+
+use serde_json::{Value, json};
+use sqlx::FromRow;
+
+use crate::db::shards;
+use crate::db::tasks::Task;
+use crate::domain::ids::{ShardId, TaskId, UserId};
+use crate::domain::resolve::{self, Decision};
+
+/// Why a submission was refused (mapped to HTTP by the caller).
+#[derive(Debug)]
+pub enum Refusal {
+    NotFound,
+    KeyReused,
+    InvalidValue(String),
+    LeaseExpired,
+    TaskNotActive,
+}
+
+/// The stored answer to a submission: status and JSON body, replayed for retries.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+#[derive(FromRow)]
+struct ItemRow {
+    task_id: i64,
+    state: String,
+    label_count: i64,
+    active_leases: i64,
+    target: i64,
+}
+
+pub struct Submission<'a> {
+    pub shard: ShardId,
+    pub item: i64,
+    pub value: &'a Value,
+    pub duration_ms: i64,
+    pub key: &'a str,
+}
+
+/// The idempotency fingerprint of a request: same key and same fingerprint replay, same key and
+/// another fingerprint is a reused key.
+fn fingerprint(s: &Submission<'_>) -> String {
+    use sha2::{Digest, Sha256};
+    let text = json!({"shard": s.shard.0, "item": s.item, "value": s.value}).to_string();
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Looks up an earlier answer under the same key.
+pub async fn replay(
+    tx: &mut super::Tx,
+    user: UserId,
+    s: &Submission<'_>,
+) -> Result<Option<Result<Answer, Refusal>>, sqlx::Error> {
+    let row: Option<(String, i64, String)> =
+        sqlx::query_as("SELECT request_hash, status, response_json FROM submissions WHERE user_id = $1 AND submission_key = $2")
+            .bind(user.0)
+            .bind(s.key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(hash, status, body)| {
+        if hash == fingerprint(s) {
+            Ok(Answer {
+                status: status as u16,
+                body: serde_json::from_str(&body).unwrap_or(Value::Null),
+            })
+        } else {
+            Err(Refusal::KeyReused)
+        }
+    }))
+}
+
+/// Stores a label (or changes this rater's earlier answer on the same item).
+pub async fn submit(
+    tx: &mut super::Tx,
+    task: &Task,
+    user: UserId,
+    s: &Submission<'_>,
+    now: i64,
+) -> Result<Result<Answer, Refusal>, sqlx::Error> {
+    if let Some(previous) = replay(tx, user, s).await? {
+        return Ok(previous);
+    }
+    let Some(shard) = shards::get(&mut **tx, s.shard).await? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    if shard.user_id != user.0 || shard.task_id != task.id.0 {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let Some(si_state) = shards::item_state(&mut **tx, s.shard, s.item).await? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    if task.state != "active" {
+        return Ok(Err(Refusal::TaskNotActive));
+    }
+    let value = match task.schema.check_value(s.value) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(Refusal::InvalidValue(e))),
+    };
+    let value_json = value.to_string();
+    let lease_ms = task.lease_minutes * 60_000;
+    let existing: Option<(i64, i64)> =
+        sqlx::query_as("SELECT id, revision FROM labels WHERE item_id = $1 AND user_id = $2")
+            .bind(s.item)
+            .bind(user.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let answer = if let Some((label_id, revision)) = existing {
+        // A change of mind within the shard: same label row, new value, new revision.
+        if !shard.is_live(now) {
+            return Ok(Err(Refusal::LeaseExpired));
+        }
+        sqlx::query("UPDATE labels SET value_json = $1, duration_ms = duration_ms + $2, revision = $3, updated_at = $4, instruction_version = $5 WHERE id = $6")
+            .bind(&value_json)
+            .bind(s.duration_ms)
+            .bind(revision + 1)
+            .bind(now)
+            .bind(task.instructions_version)
+            .bind(label_id)
+            .execute(&mut **tx)
+            .await?;
+        let item_state = settle(tx, task, s.item, now).await?;
+        Answer {
+            status: 200,
+            body: json!({"label_id": label_id, "item_id": s.item, "status": "updated", "item_state": item_state}),
+        }
+    } else {
+        shards::sweep_expired(tx, now).await?;
+        let Some(item) = sqlx::query_as::<_, ItemRow>(
+            "SELECT task_id, state, label_count, active_leases, target FROM items WHERE id = $1",
+        )
+        .bind(s.item)
+        .fetch_optional(&mut **tx)
+        .await?
+        else {
+            return Ok(Err(Refusal::NotFound));
+        };
+        if item.task_id != task.id.0 {
+            return Ok(Err(Refusal::NotFound));
+        }
+        // Re-read: the sweep may just have turned this lease into an expired one.
+        let si_state = shards::item_state(&mut **tx, s.shard, s.item)
+            .await?
+            .unwrap_or(si_state);
+        let holds_lease = si_state == "leased" && shard.is_live(now);
+        if holds_lease {
+            sqlx::query("UPDATE items SET label_count = label_count + 1, active_leases = active_leases - 1 WHERE id = $1")
+                .bind(s.item)
+                .execute(&mut **tx)
+                .await?;
+        } else {
+            // Late (expired lease) or after a skip: accepted only while the item still needs labels.
+            if item.state != "open" || item.label_count + item.active_leases >= item.target {
+                return Ok(Err(Refusal::LeaseExpired));
+            }
+            sqlx::query("UPDATE items SET label_count = label_count + 1 WHERE id = $1")
+                .bind(s.item)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM skips WHERE item_id = $1 AND user_id = $2")
+                .bind(s.item)
+                .bind(user.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        shards::set_item_state(&mut **tx, s.shard, s.item, "labeled").await?;
+        let label_id: i64 = sqlx::query_scalar(
+            "INSERT INTO labels (task_id, item_id, user_id, shard_id, value_json, duration_ms, instruction_version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(task.id.0)
+        .bind(s.item)
+        .bind(user.0)
+        .bind(s.shard.0)
+        .bind(&value_json)
+        .bind(s.duration_ms.clamp(0, 86_400_000))
+        .bind(task.instructions_version)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        let item_state = settle(tx, task, s.item, now).await?;
+        Answer {
+            status: 201,
+            body: json!({"label_id": label_id, "item_id": s.item, "status": "created", "item_state": item_state}),
+        }
+    };
+    if shard.is_live(now) {
+        shards::extend(&mut **tx, s.shard, now + lease_ms).await?;
+    }
+    sqlx::query(
+        "INSERT INTO submissions (user_id, submission_key, request_hash, status, response_json, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user.0)
+    .bind(s.key)
+    .bind(fingerprint(s))
+    .bind(i64::from(answer.status))
+    .bind(answer.body.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Ok(answer))
+}
+
+/// Applies the cheap resolution once an item has all the labels it asked for (and again when a
+/// rater changes an answer on a finished item). Returns the item's state afterwards.
+pub async fn settle(
+    tx: &mut super::Tx,
+    task: &Task,
+    item: i64,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let (state, label_count, target): (String, i64, i64) =
+        sqlx::query_as("SELECT state, label_count, target FROM items WHERE id = $1")
+            .bind(item)
+            .fetch_one(&mut **tx)
+            .await?;
+    if label_count < target || state == "resolved" {
+        return Ok(state);
+    }
+    let values: Vec<String> =
+        sqlx::query_scalar("SELECT value_json FROM labels WHERE item_id = $1 ORDER BY id")
+            .bind(item)
+            .fetch_all(&mut **tx)
+            .await?;
+    let values: Vec<Value> = values
+        .iter()
+        .filter_map(|v| serde_json::from_str(v).ok())
+        .collect();
+    let new_state = match resolve::decide(&values, task.agreement, target, task.max_overlap) {
+        Decision::Resolved {
+            value,
+            method,
+            confidence,
+            votes,
+        } => {
+            sqlx::query(
+                "INSERT INTO resolutions (item_id, task_id, value_json, method, confidence, votes_json, resolved_by, resolved_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+                 ON CONFLICT (item_id) DO UPDATE SET value_json = excluded.value_json, method = excluded.method,
+                    confidence = excluded.confidence, votes_json = excluded.votes_json, resolved_by = NULL, resolved_at = excluded.resolved_at",
+            )
+            .bind(item)
+            .bind(task.id.0)
+            .bind(value.to_string())
+            .bind(method)
+            .bind(confidence)
+            .bind(serde_json::to_string(&votes).unwrap_or_default())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            "complete"
+        }
+        Decision::MoreLabels { .. } => {
+            sqlx::query("UPDATE items SET target = target + 1 WHERE id = $1")
+                .bind(item)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM resolutions WHERE item_id = $1")
+                .bind(item)
+                .execute(&mut **tx)
+                .await?;
+            "open"
+        }
+        Decision::Adjudicate { .. } => {
+            sqlx::query("DELETE FROM resolutions WHERE item_id = $1")
+                .bind(item)
+                .execute(&mut **tx)
+                .await?;
+            "adjudication"
+        }
+    };
+    sqlx::query("UPDATE items SET state = $1 WHERE id = $2")
+        .bind(new_state)
+        .bind(item)
+        .execute(&mut **tx)
+        .await?;
+    Ok(new_state.to_string())
+}
+
+/// Skips an item of the shard: its lease goes back to the pool and this rater is not offered it again.
+pub async fn skip(
+    tx: &mut super::Tx,
+    task: TaskId,
+    user: UserId,
+    shard: ShardId,
+    item: i64,
+    reason: &str,
+    now: i64,
+) -> Result<Result<(), Refusal>, sqlx::Error> {
+    let Some(sh) = shards::get(&mut **tx, shard).await? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    if sh.user_id != user.0 || sh.task_id != task.0 {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let Some(state) = shards::item_state(&mut **tx, shard, item).await? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    if state == "leased" && sh.swept == 0 {
+        sqlx::query("UPDATE items SET active_leases = active_leases - 1 WHERE id = $1")
+            .bind(item)
+            .execute(&mut **tx)
+            .await?;
+        shards::set_item_state(&mut **tx, shard, item, "skipped").await?;
+    } else if state != "skipped" {
+        return Ok(Err(Refusal::LeaseExpired));
+    }
+    sqlx::query(
+        "INSERT INTO skips (item_id, user_id, shard_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (item_id, user_id) DO UPDATE SET reason = excluded.reason",
+    )
+    .bind(item)
+    .bind(user.0)
+    .bind(shard.0)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Ok(()))
+}

@@ -1,0 +1,232 @@
+//! Shard leases: handing items to raters so that labels plus live leases never exceed an item's
+//! target, and giving expired leases back.
+//!
+//! `items.label_count` and `items.active_leases` change only inside the write transactions here
+//! and in `labels.rs`, always together with the rows they count, so the pool query is a single
+//! indexed comparison and stays fast however many items a task has.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::ids::{ShardId, TaskId, UserId};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Shard {
+    pub id: i64,
+    pub task_id: i64,
+    pub user_id: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub swept: i64,
+}
+
+impl Shard {
+    pub fn is_live(&self, now: i64) -> bool {
+        self.swept == 0 && self.expires_at > now
+    }
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ShardItem {
+    pub item_id: i64,
+    pub position: i64,
+    pub state: String,
+    pub data_json: String,
+    /// This rater's current answer, when they gave one.
+    pub value_json: Option<String>,
+}
+
+/// Gives back the leased items of every shard that expired by `now`. Cheap when nothing expired
+/// (one indexed probe), so it runs at the start of every lease and submission.
+pub async fn sweep_expired(tx: &mut super::Tx, now: i64) -> Result<u64, sqlx::Error> {
+    let expired: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM shards WHERE swept = 0 AND expires_at <= $1 LIMIT 500")
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await?;
+    for id in &expired {
+        sqlx::query(
+            "UPDATE items SET active_leases = active_leases - 1
+             WHERE id IN (SELECT item_id FROM shard_items WHERE shard_id = $1 AND state = 'leased')",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE shard_items SET state = 'expired' WHERE shard_id = $1 AND state = 'leased'",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE shards SET swept = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(expired.len() as u64)
+}
+
+pub async fn get(ex: impl SqliteExecutor<'_>, id: ShardId) -> Result<Option<Shard>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, task_id, user_id, created_at, expires_at, swept FROM shards WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The rater's live shard in a task that still has leased items, if any.
+pub async fn live_for(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    user: UserId,
+    now: i64,
+) -> Result<Option<Shard>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.task_id, s.user_id, s.created_at, s.expires_at, s.swept FROM shards s
+         WHERE s.task_id = $1 AND s.user_id = $2 AND s.swept = 0 AND s.expires_at > $3
+           AND EXISTS (SELECT 1 FROM shard_items si WHERE si.shard_id = s.id AND si.state = 'leased')
+         ORDER BY s.id DESC LIMIT 1",
+    )
+    .bind(task.0)
+    .bind(user.0)
+    .bind(now)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The rater's newest shard in a task (live or not), for the labeling page.
+pub async fn latest_for(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    user: UserId,
+) -> Result<Option<Shard>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, task_id, user_id, created_at, expires_at, swept FROM shards
+         WHERE task_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(task.0)
+    .bind(user.0)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Picks up to `limit` items for `user`: open, below target counting live leases, not labeled,
+/// skipped or held by this rater already; fullest first so finished items accumulate.
+pub async fn pick_items(
+    tx: &mut super::Tx,
+    task: TaskId,
+    user: UserId,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT i.id FROM items i
+         WHERE i.task_id = $1 AND i.state = 'open' AND i.label_count + i.active_leases < i.target
+           AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.user_id = $2)
+           AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.item_id = i.id AND k.user_id = $2)
+           AND NOT EXISTS (SELECT 1 FROM shard_items si JOIN shards s ON s.id = si.shard_id
+                           WHERE si.item_id = i.id AND si.state = 'leased' AND s.user_id = $2)
+         ORDER BY i.label_count DESC, i.id
+         LIMIT $3",
+    )
+    .bind(task.0)
+    .bind(user.0)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Creates a shard holding `items` and counts their leases.
+pub async fn create(
+    tx: &mut super::Tx,
+    task: TaskId,
+    user: UserId,
+    assigned_by: Option<UserId>,
+    items: &[i64],
+    now: i64,
+    expires_at: i64,
+) -> Result<ShardId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO shards (task_id, user_id, assigned_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(task.0)
+    .bind(user.0)
+    .bind(assigned_by.map(|u| u.0))
+    .bind(now)
+    .bind(expires_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (pos, item) in items.iter().enumerate() {
+        sqlx::query("INSERT INTO shard_items (shard_id, item_id, position, state) VALUES ($1, $2, $3, 'leased')")
+            .bind(id)
+            .bind(item)
+            .bind(pos as i64)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE items SET active_leases = active_leases + 1 WHERE id = $1")
+            .bind(item)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(ShardId(id))
+}
+
+/// Every item of a shard in order, with its state and the owner's current answer.
+pub async fn items(
+    ex: impl SqliteExecutor<'_>,
+    shard: ShardId,
+    user: UserId,
+) -> Result<Vec<ShardItem>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT si.item_id, si.position, si.state, i.data_json,
+            (SELECT l.value_json FROM labels l WHERE l.item_id = si.item_id AND l.user_id = $2) AS value_json
+         FROM shard_items si JOIN items i ON i.id = si.item_id
+         WHERE si.shard_id = $1 ORDER BY si.position",
+    )
+    .bind(shard.0)
+    .bind(user.0)
+    .fetch_all(ex)
+    .await
+}
+
+pub async fn item_state(
+    ex: impl SqliteExecutor<'_>,
+    shard: ShardId,
+    item: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT state FROM shard_items WHERE shard_id = $1 AND item_id = $2")
+        .bind(shard.0)
+        .bind(item)
+        .fetch_optional(ex)
+        .await
+}
+
+pub async fn set_item_state(
+    ex: impl SqliteExecutor<'_>,
+    shard: ShardId,
+    item: i64,
+    state: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE shard_items SET state = $1 WHERE shard_id = $2 AND item_id = $3")
+        .bind(state)
+        .bind(shard.0)
+        .bind(item)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Keeps an active rater's shard alive: each answer pushes the expiry to a full lease from now.
+pub async fn extend(
+    ex: impl SqliteExecutor<'_>,
+    shard: ShardId,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE shards SET expires_at = $1 WHERE id = $2 AND swept = 0 AND expires_at < $1",
+    )
+    .bind(expires_at)
+    .bind(shard.0)
+    .execute(ex)
+    .await?;
+    Ok(())
+}

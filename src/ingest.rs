@@ -1,0 +1,230 @@
+//! Item import, all or nothing, in bounded memory.
+//!
+//! Two phases. First the input is parsed and checked as a stream (on a blocking thread), and
+//! each checked record goes to a spool file in the data directory; a bad line stops everything
+//! before a single row is written. Then the spool is inserted in one write transaction, so the
+//! import is committed whole or not at all, and the write lock is held only for the fast part,
+//! never while a slow client uploads.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::db::imports::{BATCH, NewItem};
+use crate::db::tasks::Task;
+use crate::db::{self, Db};
+use crate::domain::ids::{ImportId, UserId};
+use crate::domain::import::{self, Format, LineError, Record};
+use crate::error::AppError;
+
+/// What an import did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ImportSummary {
+    pub import_id: ImportId,
+    pub rows: u64,
+    pub imported: u64,
+    pub skipped_duplicates: u64,
+}
+
+/// Where spool files live while an import runs (emptied at start-up).
+pub fn spool_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("tmp")
+}
+
+/// Removes spool files left by a crash.
+pub fn clean_spool(data_dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(spool_dir(data_dir)) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Imports items from `reader` into `task`. The reader is read on a blocking thread.
+pub async fn import_items<R: Read + Send + 'static>(
+    db: &Db,
+    data_dir: &Path,
+    now: impl Fn() -> i64,
+    task: &Task,
+    user: Option<UserId>,
+    format: Format,
+    filename: &str,
+    reader: R,
+) -> Result<ImportSummary, AppError> {
+    let filename: String = filename
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let import_id =
+        db::imports::start(&db.pool, task.id, user, format.as_str(), &filename, now()).await?;
+    let dir = spool_dir(data_dir);
+    std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
+    let spool = dir.join(format!("import-{}.spool", import_id.0));
+    let schema = task.schema.clone();
+    let spool_path = spool.clone();
+    let parsed =
+        tokio::task::spawn_blocking(move || spool_records(format, reader, &schema, &spool_path))
+            .await?;
+    let rows = match parsed {
+        Ok(rows) => rows,
+        Err(SpoolError::Input(e)) => {
+            let _ = std::fs::remove_file(&spool);
+            let message = e.to_string();
+            db::imports::fail(&db.pool, import_id, 0, Some(e.line), &message, now()).await?;
+            return Err(AppError::BadRequest {
+                code: "invalid_input",
+                message,
+                line: Some(e.line),
+            });
+        }
+        Err(SpoolError::TooLarge) => {
+            let _ = std::fs::remove_file(&spool);
+            db::imports::fail(
+                &db.pool,
+                import_id,
+                0,
+                None,
+                "the upload exceeds the size limit",
+                now(),
+            )
+            .await?;
+            return Err(AppError::PayloadTooLarge);
+        }
+        Err(SpoolError::Io(e)) => {
+            let _ = std::fs::remove_file(&spool);
+            db::imports::fail(
+                &db.pool,
+                import_id,
+                0,
+                None,
+                "could not write the spool file",
+                now(),
+            )
+            .await?;
+            return Err(AppError::internal(format!("spool: {e}")));
+        }
+    };
+    let result = insert_spool(db, task, import_id, &spool, rows, now()).await;
+    let _ = std::fs::remove_file(&spool);
+    match result {
+        Ok(imported) => Ok(ImportSummary {
+            import_id,
+            rows,
+            imported,
+            skipped_duplicates: rows - imported,
+        }),
+        Err(e) => {
+            let message = match &e {
+                AppError::StorageFull => "storage is full; nothing was imported",
+                _ => "the import failed; nothing was imported",
+            };
+            db::imports::fail(&db.pool, import_id, rows, None, message, now()).await?;
+            Err(e)
+        }
+    }
+}
+
+enum SpoolError {
+    Input(LineError),
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Parses the input and writes one JSON line per record to the spool. Returns the record count.
+fn spool_records<R: Read>(
+    format: Format,
+    reader: R,
+    schema: &crate::domain::schema::LabelSchema,
+    spool: &Path,
+) -> Result<u64, SpoolError> {
+    let file = std::fs::File::create(spool).map_err(SpoolError::Io)?;
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    let hasher = std::collections::hash_map::RandomState::new();
+    // External ids seen so far, by hash, with their line: duplicates inside one file are an error.
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut write_error: Option<std::io::Error> = None;
+    let result = import::parse(
+        format,
+        BufReader::with_capacity(1 << 16, reader),
+        schema,
+        |r: Record| {
+            let h = hasher.hash_one(r.external_id.as_str());
+            if let Some(first) = seen.insert(h, r.line) {
+                return Err(LineError {
+                    line: r.line,
+                    message: format!(
+                        "external_id {:?} appears twice (first on line {first})",
+                        r.external_id
+                    ),
+                });
+            }
+            let line = json!([
+                r.external_id,
+                serde_json::Value::Object(r.data).to_string(),
+                r.gold.map(|g| g.to_string())
+            ]);
+            if let Err(e) = serde_json::to_writer(&mut out, &line)
+                .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
+            {
+                write_error = Some(std::io::Error::other(e));
+                return Err(LineError {
+                    line: r.line,
+                    message: "could not write the spool file".into(),
+                });
+            }
+            Ok(())
+        },
+    );
+    if let Some(e) = write_error {
+        return Err(SpoolError::Io(e));
+    }
+    match result {
+        Ok(rows) => {
+            out.flush().map_err(SpoolError::Io)?;
+            Ok(rows)
+        }
+        Err(e) if e.message.contains("length limit exceeded") => Err(SpoolError::TooLarge),
+        Err(e) => Err(SpoolError::Input(e)),
+    }
+}
+
+async fn insert_spool(
+    db: &Db,
+    task: &Task,
+    import_id: ImportId,
+    spool: &Path,
+    rows: u64,
+    now: i64,
+) -> Result<u64, AppError> {
+    let file = std::fs::File::open(spool).map_err(AppError::internal)?;
+    let mut lines = BufReader::with_capacity(1 << 16, file).lines();
+    let mut tx = db.begin_write().await?;
+    let mut imported = 0u64;
+    let mut batch: Vec<NewItem> = Vec::with_capacity(BATCH);
+    loop {
+        batch.clear();
+        for line in lines.by_ref().take(BATCH) {
+            let line = line.map_err(AppError::internal)?;
+            let (external_id, data_json, gold_json): (String, String, Option<String>) =
+                serde_json::from_str(&line).map_err(AppError::internal)?;
+            batch.push(NewItem {
+                external_id,
+                data_json,
+                gold_json,
+            });
+        }
+        if batch.is_empty() {
+            break;
+        }
+        imported +=
+            db::imports::insert_batch(&mut tx, task.id, import_id, task.overlap, &batch, now)
+                .await?;
+    }
+    db::imports::succeed(&mut *tx, import_id, rows, imported, rows - imported, now).await?;
+    tx.commit().await?;
+    Ok(imported)
+}

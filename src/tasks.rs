@@ -1,0 +1,449 @@
+//! Task rules shared by the pages and the API: settings checks, who may see a task, instructions
+//! acknowledgement, membership, leasing a shard and submitting labels.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::AuthCtx;
+use crate::db::{self, labels::Refusal, tasks::Task, tasks::TaskSettings};
+use crate::domain::ids::{ShardId, TaskId, UserId};
+use crate::domain::markdown;
+use crate::domain::role::Role;
+use crate::domain::schema::LabelSchema;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+pub const STATES: &[&str] = &["draft", "active", "paused", "archived"];
+const MAX_INSTRUCTIONS: usize = 200_000;
+
+/// `POST /api/v1/tasks` (and the new-task form).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRequest {
+    pub name: String,
+    #[serde(default)]
+    pub instructions: String,
+    pub schema: Value,
+    pub overlap: Option<i64>,
+    pub max_overlap: Option<i64>,
+    pub agreement: Option<f64>,
+    pub shard_size: Option<i64>,
+    pub lease_minutes: Option<i64>,
+    pub state: Option<String>,
+    pub gold_ratio: Option<f64>,
+}
+
+/// `PATCH /api/v1/tasks/{id}`: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    pub name: Option<String>,
+    pub instructions: Option<String>,
+    pub schema: Option<Value>,
+    pub overlap: Option<i64>,
+    pub max_overlap: Option<i64>,
+    pub agreement: Option<f64>,
+    pub shard_size: Option<i64>,
+    pub lease_minutes: Option<i64>,
+    pub state: Option<String>,
+    pub gold_ratio: Option<f64>,
+}
+
+fn bad(code: &'static str, msg: impl Into<String>) -> AppError {
+    AppError::bad_request(code, msg)
+}
+
+/// Checks a complete set of settings; every message names the field.
+pub fn check_settings(s: &TaskSettings) -> Result<()> {
+    let name_len = s.name.trim().chars().count();
+    if name_len == 0 || name_len > 200 {
+        return Err(bad("invalid_name", "name: 1 to 200 characters"));
+    }
+    if !(1..=50).contains(&s.overlap) {
+        return Err(bad("invalid_overlap", "overlap: 1 to 50 raters per item"));
+    }
+    if s.max_overlap < s.overlap || s.max_overlap > 100 {
+        return Err(bad(
+            "invalid_max_overlap",
+            "max_overlap: at least overlap and at most 100",
+        ));
+    }
+    if !(0.5..=1.0).contains(&s.agreement) {
+        return Err(bad(
+            "invalid_agreement",
+            "agreement: a share between 0.5 and 1.0 that the leading answer must pass",
+        ));
+    }
+    if !(1..=500).contains(&s.shard_size) {
+        return Err(bad("invalid_shard_size", "shard_size: 1 to 500 items"));
+    }
+    if !(1..=24 * 60).contains(&s.lease_minutes) {
+        return Err(bad("invalid_lease_minutes", "lease_minutes: 1 to 1440"));
+    }
+    if !STATES.contains(&s.state.as_str()) {
+        return Err(bad(
+            "invalid_state",
+            "state: draft, active, paused or archived",
+        ));
+    }
+    if !(0.0..=0.5).contains(&s.gold_ratio) {
+        return Err(bad("invalid_gold_ratio", "gold_ratio: 0 to 0.5"));
+    }
+    Ok(())
+}
+
+fn check_instructions(md: &str) -> Result<()> {
+    if md.len() > MAX_INSTRUCTIONS {
+        return Err(bad(
+            "invalid_instructions",
+            "instructions: at most 200 KB of Markdown",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn create(state: &AppState, ctx: &AuthCtx, ip: &str, req: TaskRequest) -> Result<Task> {
+    let schema = LabelSchema::parse(&req.schema).map_err(|e| bad("invalid_schema", e))?;
+    let overlap = req.overlap.unwrap_or(3);
+    let settings = TaskSettings {
+        name: req.name.trim().to_string(),
+        schema,
+        overlap,
+        max_overlap: req.max_overlap.unwrap_or(overlap + 2),
+        agreement: req.agreement.unwrap_or(0.5),
+        shard_size: req.shard_size.unwrap_or(20),
+        lease_minutes: req.lease_minutes.unwrap_or(30),
+        state: req.state.unwrap_or_else(|| "draft".into()),
+        gold_ratio: req.gold_ratio.unwrap_or(0.0),
+    };
+    check_settings(&settings)?;
+    check_instructions(&req.instructions)?;
+    let html = markdown::render(&req.instructions);
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let id = db::tasks::create(
+        &mut tx,
+        &settings,
+        &req.instructions,
+        &html,
+        ctx.user.id,
+        now,
+    )
+    .await?;
+    db::audit::record(
+        &mut *tx,
+        Some(ctx.user.id),
+        "task.create",
+        &format!("task #{id}"),
+        &json!({"name": settings.name}),
+        ip,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    db::tasks::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn patch(
+    state: &AppState,
+    ctx: &AuthCtx,
+    ip: &str,
+    id: TaskId,
+    p: TaskPatch,
+) -> Result<Task> {
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let task = db::tasks::get(&mut *tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let schema = match &p.schema {
+        Some(v) => {
+            let s = LabelSchema::parse(v).map_err(|e| bad("invalid_schema", e))?;
+            if s != task.schema && db::tasks::has_labels(&mut *tx, id).await? {
+                return Err(AppError::conflict(
+                    "schema_frozen",
+                    "the schema cannot change once labels exist; create a new task",
+                ));
+            }
+            s
+        }
+        None => task.schema.clone(),
+    };
+    let overlap = p.overlap.unwrap_or(task.overlap);
+    let settings = TaskSettings {
+        name: p
+            .name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&task.name)
+            .to_string(),
+        schema,
+        overlap,
+        max_overlap: p.max_overlap.unwrap_or(task.max_overlap.max(overlap)),
+        agreement: p.agreement.unwrap_or(task.agreement),
+        shard_size: p.shard_size.unwrap_or(task.shard_size),
+        lease_minutes: p.lease_minutes.unwrap_or(task.lease_minutes),
+        state: p.state.clone().unwrap_or_else(|| task.state.clone()),
+        gold_ratio: p.gold_ratio.unwrap_or(task.gold_ratio),
+    };
+    check_settings(&settings)?;
+    db::tasks::update(&mut tx, id, &settings, now).await?;
+    if overlap > task.overlap {
+        db::tasks::raise_targets(&mut tx, id, overlap).await?;
+    }
+    let mut changed_instructions = false;
+    if let Some(md) = &p.instructions {
+        check_instructions(md)?;
+        let current = db::tasks::instructions(&mut *tx, id, task.instructions_version).await?;
+        if current.as_ref().map(|c| c.markdown.as_str()) != Some(md.as_str()) {
+            let version = task.instructions_version + 1;
+            db::tasks::add_instructions(
+                &mut tx,
+                id,
+                version,
+                md,
+                &markdown::render(md),
+                ctx.user.id,
+                now,
+            )
+            .await?;
+            changed_instructions = true;
+        }
+    }
+    let detail = json!({"state": settings.state, "overlap": settings.overlap, "new_instructions": changed_instructions});
+    db::audit::record(
+        &mut *tx,
+        Some(ctx.user.id),
+        "task.update",
+        &format!("task #{id}"),
+        &detail,
+        ip,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    db::tasks::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Raters see a task they belong to once it is live (active or paused).
+pub fn rater_may_see(t: &Task) -> bool {
+    t.state == "active" || t.state == "paused"
+}
+
+/// The task if this user may see it; otherwise 404, exactly like a task that does not exist.
+pub async fn visible(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Task> {
+    let task = db::tasks::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if ctx.user.role.at_least(Role::Reviewer) {
+        return Ok(task);
+    }
+    if rater_may_see(&task) && db::tasks::is_member(&state.db.pool, id, ctx.user.id).await? {
+        Ok(task)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// A task this user may label in: a member, whatever their role.
+pub async fn workable(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Task> {
+    let task = db::tasks::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let member = db::tasks::is_member(&state.db.pool, id, ctx.user.id).await?;
+    if !member || !(rater_may_see(&task) || ctx.user.role.at_least(Role::Reviewer)) {
+        return Err(AppError::NotFound);
+    }
+    Ok(task)
+}
+
+pub async fn acknowledge(state: &AppState, ctx: &AuthCtx, id: TaskId, version: i64) -> Result<()> {
+    let task = workable(state, ctx, id).await?;
+    if version != task.instructions_version {
+        return Err(AppError::conflict(
+            "stale_instructions",
+            format!(
+                "the current instructions are version {}; read them again",
+                task.instructions_version
+            ),
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    db::tasks::ack(&mut *tx, id, ctx.user.id, version, state.now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn add_member(
+    state: &AppState,
+    ctx: &AuthCtx,
+    ip: &str,
+    id: TaskId,
+    username: &str,
+) -> Result<bool> {
+    let user = crate::api::tasks::user_named(state, username).await?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    db::tasks::get(&mut *tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let added = db::tasks::add_member(&mut *tx, id, user, now).await?;
+    if added {
+        db::audit::record(
+            &mut *tx,
+            Some(ctx.user.id),
+            "task.member_add",
+            &format!("task #{id}"),
+            &json!({"user": username.trim().to_lowercase()}),
+            ip,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(added)
+}
+
+pub async fn remove_member(
+    state: &AppState,
+    ctx: &AuthCtx,
+    ip: &str,
+    id: TaskId,
+    username: &str,
+) -> Result<()> {
+    let name = username.trim().to_lowercase();
+    let user = db::users::by_username(&state.db.pool, &name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    if !db::tasks::remove_member(&mut *tx, id, user.id).await? {
+        return Err(AppError::NotFound);
+    }
+    db::audit::record(
+        &mut *tx,
+        Some(ctx.user.id),
+        "task.member_remove",
+        &format!("task #{id}"),
+        &json!({"user": name}),
+        ip,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The answer to a lease request.
+pub enum Lease {
+    Shard(Value),
+    NothingLeft,
+}
+
+/// Leases the next shard for `user` (or returns their live one). `assigned_by` is the admin who
+/// assigns it, when it is not the rater asking.
+pub async fn lease(
+    state: &AppState,
+    task: &Task,
+    user: UserId,
+    assigned_by: Option<UserId>,
+) -> Result<Lease> {
+    if task.state != "active" {
+        return Err(AppError::conflict(
+            "task_not_active",
+            format!("the task is {}; labeling is closed", task.state),
+        ));
+    }
+    let acked = db::tasks::acked_version(&state.db.pool, task.id, user).await?;
+    if assigned_by.is_none() && acked != Some(task.instructions_version) {
+        return Err(AppError::conflict(
+            "instructions_not_acknowledged",
+            format!(
+                "read and acknowledge the instructions (version {}) first",
+                task.instructions_version
+            ),
+        ));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    db::shards::sweep_expired(&mut tx, now).await?;
+    let shard_id = match db::shards::live_for(&mut *tx, task.id, user, now).await? {
+        Some(s) => ShardId(s.id),
+        None => {
+            let items = db::shards::pick_items(&mut tx, task.id, user, task.shard_size).await?;
+            if items.is_empty() {
+                tx.commit().await?;
+                return Ok(Lease::NothingLeft);
+            }
+            db::shards::create(
+                &mut tx,
+                task.id,
+                user,
+                assigned_by,
+                &items,
+                now,
+                now + task.lease_minutes * 60_000,
+            )
+            .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(Lease::Shard(
+        shard_json(state, shard_id, user, false).await?,
+    ))
+}
+
+/// A shard as the API shows it: `items` are the ones still to label; with `all`, every item with
+/// its state and this rater's answer (for the labeling page, which can go back).
+pub async fn shard_json(state: &AppState, id: ShardId, user: UserId, all: bool) -> Result<Value> {
+    let shard = db::shards::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let items = db::shards::items(&state.db.pool, id, user).await?;
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|i| all || i.state == "leased")
+        .map(|i| {
+            let data: Value = serde_json::from_str(&i.data_json).unwrap_or(Value::Null);
+            let mut v = json!({"id": i.item_id, "data": data});
+            if all {
+                v["state"] = i.state.into();
+                v["value"] = i
+                    .value_json
+                    .and_then(|s| serde_json::from_str(&s).ok())
+                    .unwrap_or(Value::Null);
+            }
+            v
+        })
+        .collect();
+    Ok(json!({
+        "id": shard.id, "task_id": shard.task_id,
+        "expires_at": crate::clock::rfc3339(shard.expires_at),
+        "live": shard.is_live(state.now()),
+        "items": items,
+    }))
+}
+
+/// Maps a refused submission to the error the client sees.
+pub fn refusal(r: Refusal) -> AppError {
+    match r {
+        Refusal::NotFound => AppError::NotFound,
+        Refusal::KeyReused => AppError::unprocessable(
+            "submission_key_reused",
+            "this submission_key was used for a different answer",
+        ),
+        Refusal::InvalidValue(e) => AppError::bad_request("invalid_value", e),
+        Refusal::LeaseExpired => AppError::conflict(
+            "lease_expired",
+            "the lease on this item expired and the item has all the labels it needs; your answer was not stored",
+        ),
+        Refusal::TaskNotActive => AppError::conflict(
+            "task_not_active",
+            "the task is not active; labeling is closed",
+        ),
+    }
+}
