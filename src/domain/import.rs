@@ -202,13 +202,21 @@ fn parse_csv<R: BufRead>(
     schema: &LabelSchema,
     emit: &mut impl FnMut(Record) -> Result<(), LineError>,
 ) -> Result<u64, LineError> {
+    // csv's own line counter is one short after CRLF endings, so physical lines are counted here.
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(LineIndex::default()));
+    let tracked = LineTracker {
+        inner: input,
+        offset: 0,
+        index: lines.clone(),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(tracked);
+    let line_at = |byte: u64| lines.borrow_mut().line_at(byte);
     let headers = reader
         .byte_headers()
-        .map_err(|e| csv_error(&e, 1))?
+        .map_err(|e| csv_error(&e, 1, &line_at))?
         .iter()
         .map(|h| std::str::from_utf8(h).map(|s| s.trim().to_string()))
         .collect::<Result<Vec<_>, _>>()
@@ -241,7 +249,7 @@ fn parse_csv<R: BufRead>(
     loop {
         let more = reader
             .read_byte_record(&mut record)
-            .map_err(|e| csv_error(&e, 0))?;
+            .map_err(|e| csv_error(&e, 0, &line_at))?;
         if !more {
             break;
         }
@@ -249,7 +257,7 @@ fn parse_csv<R: BufRead>(
             .position()
             .cloned()
             .unwrap_or_else(csv::Position::new);
-        let line = pos.line();
+        let line = line_at(pos.byte());
         // The record count includes the header: data record 1 is CSV record 2.
         let where_ = |m: String| LineError::new(line, format!("(record {}) {m}", pos.record()));
         if record.as_slice().len() > MAX_LINE {
@@ -282,7 +290,7 @@ fn parse_csv<R: BufRead>(
     Ok(rows)
 }
 
-fn csv_error(e: &csv::Error, fallback_line: u64) -> LineError {
+fn csv_error(e: &csv::Error, fallback_line: u64, line_at: &dyn Fn(u64) -> u64) -> LineError {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             pos,
@@ -291,7 +299,7 @@ fn csv_error(e: &csv::Error, fallback_line: u64) -> LineError {
         } => {
             let (line, rec) = pos
                 .as_ref()
-                .map(|p| (p.line(), p.record()))
+                .map(|p| (line_at(p.byte()), p.record()))
                 .unwrap_or((fallback_line, 0));
             LineError::new(
                 line,
@@ -299,13 +307,57 @@ fn csv_error(e: &csv::Error, fallback_line: u64) -> LineError {
             )
         }
         csv::ErrorKind::Utf8 { pos, err } => {
-            let line = pos.as_ref().map(|p| p.line()).unwrap_or(fallback_line);
+            let line = pos
+                .as_ref()
+                .map(|p| line_at(p.byte()))
+                .unwrap_or(fallback_line);
             LineError::new(line, format!("invalid UTF-8 in field {}", err.field() + 1))
         }
         csv::ErrorKind::Io(io) => {
             LineError::new(fallback_line, format!("could not read the input: {io}"))
         }
         _ => LineError::new(fallback_line, format!("malformed CSV: {e}")),
+    }
+}
+
+/// Newline offsets seen by the CSV reader and not yet passed, so a record's start byte can be
+/// turned into its physical line in bounded memory (the reader is at most one buffer ahead).
+#[derive(Default)]
+struct LineIndex {
+    pending: std::collections::VecDeque<u64>,
+    passed: u64,
+}
+
+impl LineIndex {
+    /// The physical line of a record that starts at `byte`.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while self.pending.front().is_some_and(|&o| o < byte) {
+            self.pending.pop_front();
+            self.passed += 1;
+        }
+        // A record that "starts" on the LF of a CRLF really starts on the next line.
+        let on_newline = self.pending.front() == Some(&byte);
+        self.passed + 1 + u64::from(on_newline)
+    }
+}
+
+struct LineTracker<R> {
+    inner: R,
+    offset: u64,
+    index: std::rc::Rc<std::cell::RefCell<LineIndex>>,
+}
+
+impl<R: std::io::Read> std::io::Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut index = self.index.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                index.pending.push_back(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
