@@ -43,17 +43,28 @@ pub fn clean_spool(data_dir: &Path) {
     }
 }
 
-/// Imports items from `reader` into `task`. The reader is read on a blocking thread.
+/// Who imports what into which task.
+pub struct ImportJob<'a> {
+    pub task: &'a Task,
+    pub user: Option<UserId>,
+    pub format: Format,
+    pub filename: &'a str,
+}
+
+/// Imports items from `reader` into the job's task. The reader is read on a blocking thread.
 pub async fn import_items<R: Read + Send + 'static>(
     db: &Db,
     data_dir: &Path,
     now: impl Fn() -> i64,
-    task: &Task,
-    user: Option<UserId>,
-    format: Format,
-    filename: &str,
+    job: ImportJob<'_>,
     reader: R,
 ) -> Result<ImportSummary, AppError> {
+    let ImportJob {
+        task,
+        user,
+        format,
+        filename,
+    } = job;
     let filename: String = filename
         .chars()
         .filter(|c| !c.is_control())

@@ -63,7 +63,7 @@ pub async fn list(
         db::tasks::list_for_member(&state.db.pool, ctx.user.id)
             .await?
             .into_iter()
-            .filter(|t| crate::tasks::rater_may_see(t))
+            .filter(crate::tasks::rater_may_see)
             .collect()
     };
     let tasks: Vec<Value> = tasks.iter().map(|t| task_json(t, None)).collect();
@@ -233,16 +233,14 @@ pub async fn import_body(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<crate::ingest::ImportSummary> {
-    if let Some(enc) = headers
+    let encoding = headers
         .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    {
-        if !enc.eq_ignore_ascii_case("identity") {
-            return Err(AppError::bad_request(
-                "unsupported_encoding",
-                "compressed uploads are not accepted; send the file as it is",
-            ));
-        }
+        .and_then(|v| v.to_str().ok());
+    if encoding.is_some_and(|enc| !enc.eq_ignore_ascii_case("identity")) {
+        return Err(AppError::bad_request(
+            "unsupported_encoding",
+            "compressed uploads are not accepted; send the file as it is",
+        ));
     }
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -267,10 +265,12 @@ pub async fn import_body(
         &state.db,
         &state.config.data_dir,
         move || clock.now_ms(),
-        task,
-        Some(ctx.user.id),
-        format,
-        filename.unwrap_or(""),
+        crate::ingest::ImportJob {
+            task,
+            user: Some(ctx.user.id),
+            format,
+            filename: filename.unwrap_or(""),
+        },
         reader,
     )
     .await?;

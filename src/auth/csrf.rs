@@ -20,8 +20,19 @@ use crate::error::AppError;
 /// Form bodies read to find the token are capped; larger forms must use the header.
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
 
+/// Forms that sign a person in by a secret of their own (a password, an invite or password-link
+/// token) instead of by the session. They need no session token, and a browser that still holds
+/// a session (a second tab, a shared machine, an admin trying an invite link) must be able to use
+/// them; the session it held ends when the new one starts. Fetch Metadata still refuses them
+/// cross-site.
+fn signs_in_by_own_secret(path: &str) -> bool {
+    path == "/login" || path.starts_with("/invite/") || path.starts_with("/password/")
+}
+
 pub async fn require_token(req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || signs_in_by_own_secret(req.uri().path())
+    {
         return next.run(req).await;
     }
     let expected = match req.extensions().get::<AuthCtx>().map(|c| &c.via) {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::auth::extract::{ClientIp, MaybeUser};
 use crate::auth::secret::{hash_token, new_token};
-use crate::auth::{CurrentUser, session, throttle};
+use crate::auth::{AuthCtx, CurrentUser, session, throttle};
 use crate::db;
 use crate::domain::ids::UserId;
 use crate::domain::role::Role;
@@ -70,6 +70,7 @@ const BAD_LOGIN: &str = "Wrong username or password.";
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    MaybeUser(current): MaybeUser,
     Form(f): Form<LoginForm>,
 ) -> Result<Response> {
     let next = redirect::safe_next(f.next.as_deref().unwrap_or("/"));
@@ -87,9 +88,11 @@ pub async fn login(
         )
             .into_response());
     }
-    if let Err(AppError::TooManyRequests { retry_after_secs }) =
-        throttle::reserve_attempt(&state, &username, &ip).await
-    {
+    // Any other failure to count the attempt refuses the login (fail closed).
+    if let Err(e) = throttle::reserve_attempt(&state, &username, &ip).await {
+        let AppError::TooManyRequests { retry_after_secs } = e else {
+            return Err(e);
+        };
         let msg = format!(
             "Too many attempts. Try again in {} minutes.",
             retry_after_secs.div_ceil(60)
@@ -119,6 +122,7 @@ pub async fn login(
     };
     throttle::succeeded(&state, &username, &ip).await?;
     let mut tx = state.db.begin_write().await?;
+    end_replaced_session(&mut tx, current.as_ref()).await?;
     let sid = session::start(&mut tx, user.id, &ip, state.now()).await?;
     tx.commit().await?;
     tracing::info!(user = %user.id, "login");
@@ -126,6 +130,15 @@ pub async fn login(
     res.headers_mut()
         .insert(header::SET_COOKIE, session::set_cookie(&state, &sid)?);
     Ok(res)
+}
+
+/// A sign-in from a browser that still holds a session ends that session: the browser gets a
+/// new id, and the old one (which someone else may know) is never valid again.
+async fn end_replaced_session(tx: &mut db::Tx, current: Option<&AuthCtx>) -> Result<()> {
+    if let Some(hash) = current.and_then(|c| c.session_hash()) {
+        db::sessions::delete(&mut **tx, hash).await?;
+    }
+    Ok(())
 }
 
 pub async fn logout(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Result<Response> {
@@ -276,6 +289,7 @@ fn check_new_password(f: &NewPasswordForm) -> std::result::Result<(), String> {
 pub async fn password_link_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    MaybeUser(current): MaybeUser,
     Path(token): Path<String>,
     Form(f): Form<NewPasswordForm>,
 ) -> Result<Response> {
@@ -298,6 +312,7 @@ pub async fn password_link_submit(
     db::users::set_password(&mut *tx, user.id, &hash, now).await?;
     db::sessions::delete_for_user(&mut *tx, user.id, None).await?;
     db::links::invalidate_for_user(&mut *tx, user.id, now).await?;
+    end_replaced_session(&mut tx, current.as_ref()).await?;
     db::audit::record(
         &mut *tx,
         Some(user.id),
@@ -379,6 +394,7 @@ pub struct InviteForm {
 pub async fn invite_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    MaybeUser(current): MaybeUser,
     Path(token): Path<String>,
     Form(f): Form<InviteForm>,
 ) -> Result<Response> {
@@ -437,6 +453,7 @@ pub async fn invite_submit(
         now,
     )
     .await?;
+    end_replaced_session(&mut tx, current.as_ref()).await?;
     let sid = session::start(&mut tx, user, &ip, now).await?;
     tx.commit().await?;
     let mut res = Redirect::to("/").into_response();

@@ -284,13 +284,14 @@ pub async fn create_invite(
             "max_uses must be between 1 and 10000",
         ));
     }
-    if let Some(h) = req.expires_in_hours {
-        if !(1..=8760).contains(&h) {
-            return Err(AppError::bad_request(
-                "invalid_expiry",
-                "expires_in_hours must be between 1 and 8760",
-            ));
-        }
+    if req
+        .expires_in_hours
+        .is_some_and(|h| !(1..=8760).contains(&h))
+    {
+        return Err(AppError::bad_request(
+            "invalid_expiry",
+            "expires_in_hours must be between 1 and 8760",
+        ));
     }
     if req.note.chars().count() > 500 {
         return Err(AppError::bad_request(
@@ -301,13 +302,13 @@ pub async fn create_invite(
     let now = state.now();
     let token = new_token();
     let mut tx = state.db.begin_write().await?;
-    if let Some(task) = req.task_id {
-        if !crate::web::task_exists(&mut tx, task).await? {
-            return Err(AppError::bad_request(
-                "unknown_task",
-                format!("there is no task {task}"),
-            ));
-        }
+    if let Some(task) = req.task_id
+        && !crate::web::task_exists(&mut tx, task).await?
+    {
+        return Err(AppError::bad_request(
+            "unknown_task",
+            format!("there is no task {task}"),
+        ));
     }
     let new = db::invites::NewInvite {
         token_hash: &hash_token(&token),

@@ -4,7 +4,9 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod label;
 pub mod pages;
+pub mod tasks;
 pub mod tokens;
 
 use askama::Template;
@@ -43,6 +45,21 @@ pub fn routes() -> Routes {
         .post("/admin/invites", admin::invite_submit)
         .post("/admin/invites/{id}/revoke", admin::invite_revoke_submit)
         .get("/admin/audit", admin::audit_page)
+        .get("/admin/tasks", tasks::list)
+        .post("/admin/tasks", tasks::create)
+        .get("/admin/tasks/new", tasks::new_page)
+        .get("/admin/tasks/{id}", tasks::page)
+        .get("/admin/tasks/{id}/edit", tasks::edit_page)
+        .post("/admin/tasks/{id}/edit", tasks::edit)
+        .post("/admin/tasks/{id}/members", tasks::add_member)
+        .post(
+            "/admin/tasks/{id}/members/{user_id}/remove",
+            tasks::remove_member,
+        )
+        .post("/admin/tasks/{id}/assign", tasks::assign)
+        .get("/tasks/{id}/label", label::page)
+        .post("/tasks/{id}/ack", label::ack)
+        .post("/tasks/{id}/start", label::start)
         .get("/static/{file}", assets::serve)
         .get("/healthz", healthz)
 }

@@ -1,0 +1,148 @@
+//! The rater's pages: read and acknowledge the instructions, start a shard, and the labeling page
+//! itself (the item, the controls, and `static/label.js`, which submits without reloading).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::Id;
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::domain::ids::{ShardId, TaskId};
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::tasks::{self, Lease};
+use crate::web::pages::{Chrome, html};
+
+#[derive(Template)]
+#[template(path = "ack.html")]
+struct AckPage {
+    chrome: Chrome,
+    task_id: i64,
+    task_name: String,
+    version: i64,
+    instructions_html: String,
+    updated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "start.html")]
+struct StartPage {
+    chrome: Chrome,
+    task_id: i64,
+    task_name: String,
+    my_labels: i64,
+    shard_size: i64,
+    lease_minutes: i64,
+    nothing_left: bool,
+}
+
+#[derive(Template)]
+#[template(path = "label.html")]
+struct LabelPage {
+    chrome: Chrome,
+    task_name: String,
+    my_labels: i64,
+    version: i64,
+    instructions_html: String,
+    open_instructions: bool,
+    shard_json: serde_json::Value,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LabelQuery {
+    done: Option<u8>,
+}
+
+/// `GET /tasks/{id}/label`: never changes anything; shows what comes next for this rater.
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(ctx): CurrentUser,
+    Id(id): Id,
+    axum::extract::Query(q): axum::extract::Query<LabelQuery>,
+) -> Result<Response> {
+    let task = tasks::workable(&state, &ctx, TaskId(id)).await?;
+    let ins = db::tasks::instructions(&state.db.pool, task.id, task.instructions_version)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let acked = db::tasks::acked_version(&state.db.pool, task.id, ctx.user.id).await?;
+    if acked != Some(task.instructions_version) {
+        let page = AckPage {
+            chrome: Chrome::of(&ctx, "home"),
+            task_id: id,
+            task_name: task.name,
+            version: ins.version,
+            instructions_html: ins.html,
+            updated: acked.is_some(),
+        };
+        return Ok(html(&page)?.into_response());
+    }
+    let my_labels = db::items::labels_by(&state.db.pool, task.id, ctx.user.id).await?;
+    let live = db::shards::live_for(&state.db.pool, task.id, ctx.user.id, state.now()).await?;
+    let Some(shard) = live.filter(|_| task.state == "active") else {
+        let page = StartPage {
+            chrome: Chrome::of(&ctx, "home"),
+            task_id: id,
+            task_name: task.name,
+            my_labels,
+            shard_size: task.shard_size,
+            lease_minutes: task.lease_minutes,
+            nothing_left: q.done == Some(1),
+        };
+        return Ok(html(&page)?.into_response());
+    };
+    let shard_view = tasks::shard_json(&state, ShardId(shard.id), ctx.user.id, true).await?;
+    let page = LabelPage {
+        chrome: Chrome::of(&ctx, "home"),
+        task_name: task.name.clone(),
+        my_labels,
+        version: ins.version,
+        instructions_html: ins.html,
+        open_instructions: my_labels == 0,
+        shard_json: json!({
+            "task": {"id": task.id, "name": task.name, "schema": task.schema},
+            "shard": shard_view,
+        }),
+    };
+    Ok(html(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AckForm {
+    version: i64,
+}
+
+pub async fn ack(
+    State(state): State<AppState>,
+    CurrentUser(ctx): CurrentUser,
+    Id(id): Id,
+    Form(f): Form<AckForm>,
+) -> Result<Response> {
+    match tasks::acknowledge(&state, &ctx, TaskId(id), f.version).await {
+        // A stale version shows the current instructions again.
+        Ok(()) | Err(AppError::Conflict { .. }) => {
+            Ok(Redirect::to(&format!("/tasks/{id}/label")).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    CurrentUser(ctx): CurrentUser,
+    Id(id): Id,
+) -> Result<Response> {
+    let task = tasks::workable(&state, &ctx, TaskId(id)).await?;
+    match tasks::lease(&state, &task, ctx.user.id, None).await {
+        Ok(Lease::Shard(_)) | Err(AppError::Conflict { .. }) => {
+            Ok(Redirect::to(&format!("/tasks/{id}/label")).into_response())
+        }
+        Ok(Lease::NothingLeft) => {
+            Ok(Redirect::to(&format!("/tasks/{id}/label?done=1")).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}

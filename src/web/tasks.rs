@@ -1,0 +1,516 @@
+//! Admin pages for tasks: the list, the new/edit form, and the task page (progress, import,
+//! members, shard assignment, import history).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::Id;
+use crate::auth::extract::ClientIp;
+use crate::auth::{AuthCtx, RequireAdmin};
+use crate::clock::format_ms;
+use crate::db::{self, tasks::Task};
+use crate::domain::ids::{TaskId, UserId};
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::tasks::{Lease, STATES, TaskPatch, TaskRequest};
+use crate::web::pages::{Chrome, html};
+
+pub struct TaskRow {
+    pub id: i64,
+    pub name: String,
+    pub state: String,
+    pub total: i64,
+    pub labels: i64,
+    pub pct: i64,
+    pub overlap: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/tasks.html")]
+struct TasksPage {
+    chrome: Chrome,
+    tasks: Vec<TaskRow>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+) -> Result<Response> {
+    let now = state.now();
+    let mut tasks = Vec::new();
+    for t in db::tasks::list(&state.db.pool).await? {
+        let p = db::items::progress(&state.db.pool, t.id, now).await?;
+        tasks.push(TaskRow {
+            id: t.id.0,
+            name: t.name,
+            state: t.state,
+            total: p.total,
+            labels: p.labels,
+            pct: p.percent_done(),
+            overlap: t.overlap,
+        });
+    }
+    Ok(html(&TasksPage {
+        chrome: Chrome::of(&ctx, "tasks"),
+        tasks,
+    })?
+    .into_response())
+}
+
+/// The task form's fields, as typed (so a refused form comes back as it was).
+#[derive(Clone, Debug, Deserialize)]
+pub struct TaskForm {
+    pub name: String,
+    #[serde(default)]
+    pub instructions: String,
+    pub kind: String,
+    #[serde(default)]
+    pub options: String,
+    #[serde(default)]
+    pub max_length: String,
+    pub state: String,
+    pub overlap: String,
+    pub max_overlap: String,
+    pub agreement: String,
+    pub shard_size: String,
+    pub lease_minutes: String,
+}
+
+impl TaskForm {
+    fn blank() -> Self {
+        TaskForm {
+            name: String::new(),
+            instructions: String::new(),
+            kind: "single_choice".into(),
+            options: "pos, Positive, 1, #2e9e5b\nneg, Negative, 2, #c2372c".into(),
+            max_length: "1000".into(),
+            state: "draft".into(),
+            overlap: "3".into(),
+            max_overlap: "5".into(),
+            agreement: "0.5".into(),
+            shard_size: "20".into(),
+            lease_minutes: "30".into(),
+        }
+    }
+
+    fn of(t: &Task, instructions: String) -> Self {
+        let options = t
+            .schema
+            .options()
+            .iter()
+            .map(|o| {
+                let mut parts = vec![o.value.clone(), o.label.clone()];
+                if o.hotkey.is_some() || o.color.is_some() {
+                    parts.push(o.hotkey.clone().unwrap_or_default());
+                }
+                if let Some(c) = &o.color {
+                    parts.push(c.clone());
+                }
+                parts.join(", ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let max_length = match &t.schema {
+            crate::domain::schema::LabelSchema::FreeText { max_length } => max_length.to_string(),
+            _ => "1000".into(),
+        };
+        TaskForm {
+            name: t.name.clone(),
+            instructions,
+            kind: t.schema.kind().into(),
+            options,
+            max_length,
+            state: t.state.clone(),
+            overlap: t.overlap.to_string(),
+            max_overlap: t.max_overlap.to_string(),
+            agreement: t.agreement.to_string(),
+            shard_size: t.shard_size.to_string(),
+            lease_minutes: t.lease_minutes.to_string(),
+        }
+    }
+
+    /// The label schema the form describes, as JSON for [`crate::domain::schema::LabelSchema::parse`].
+    fn schema(&self) -> Result<Value> {
+        if self.kind == "free_text" {
+            let n: u64 = self.max_length.trim().parse().map_err(|_| {
+                AppError::bad_request("invalid_schema", "max length must be a number")
+            })?;
+            return Ok(json!({"kind": "free_text", "max_length": n}));
+        }
+        let mut options = Vec::new();
+        for (i, line) in self
+            .options
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let parts: Vec<&str> = line.split(',').map(str::trim).collect();
+            let value = parts[0];
+            let mut o = json!({"value": value, "label": parts.get(1).filter(|s| !s.is_empty()).copied().unwrap_or(value)});
+            if let Some(k) = parts.get(2).filter(|s| !s.is_empty()) {
+                o["hotkey"] = (*k).into();
+            }
+            if let Some(c) = parts.get(3).filter(|s| !s.is_empty()) {
+                o["color"] = (*c).into();
+            }
+            if parts.len() > 4 {
+                return Err(AppError::bad_request(
+                    "invalid_schema",
+                    format!("options line {}: at most 4 parts", i + 1),
+                ));
+            }
+            options.push(o);
+        }
+        Ok(json!({"kind": self.kind, "options": options}))
+    }
+
+    fn number<T: std::str::FromStr>(s: &str, what: &str) -> Result<T> {
+        s.trim()
+            .parse()
+            .map_err(|_| AppError::bad_request("invalid_input", format!("{what} must be a number")))
+    }
+
+    fn request(&self) -> Result<TaskRequest> {
+        Ok(TaskRequest {
+            name: self.name.clone(),
+            instructions: self.instructions.clone(),
+            schema: self.schema()?,
+            overlap: Some(Self::number(&self.overlap, "overlap")?),
+            max_overlap: Some(Self::number(&self.max_overlap, "max overlap")?),
+            agreement: Some(Self::number(&self.agreement, "agreement")?),
+            shard_size: Some(Self::number(&self.shard_size, "shard size")?),
+            lease_minutes: Some(Self::number(&self.lease_minutes, "lease")?),
+            state: Some(self.state.clone()),
+            gold_ratio: None,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/task_form.html")]
+struct TaskFormPage {
+    chrome: Chrome,
+    task_id: Option<i64>,
+    f: TaskForm,
+    states: &'static [&'static str],
+    frozen: bool,
+    error: Option<String>,
+}
+
+fn form_page(
+    ctx: &AuthCtx,
+    task_id: Option<i64>,
+    f: TaskForm,
+    frozen: bool,
+    error: Option<String>,
+) -> Result<Response> {
+    let status = if error.is_some() {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let page = TaskFormPage {
+        chrome: Chrome::of(ctx, "tasks"),
+        task_id,
+        f,
+        states: STATES,
+        frozen,
+        error,
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn new_page(RequireAdmin(ctx): RequireAdmin) -> Result<Response> {
+    form_page(&ctx, None, TaskForm::blank(), false, None)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    ClientIp(ip): ClientIp,
+    Form(f): Form<TaskForm>,
+) -> Result<Response> {
+    let result = match f.request() {
+        Ok(req) => crate::tasks::create(&state, &ctx, &ip, req).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(t) => Ok(Redirect::to(&format!("/admin/tasks/{}", t.id)).into_response()),
+        Err(AppError::BadRequest { message, .. }) => form_page(&ctx, None, f, false, Some(message)),
+        Err(e) => Err(e),
+    }
+}
+
+async fn instructions_of(state: &AppState, t: &Task) -> Result<db::tasks::Instructions> {
+    db::tasks::instructions(&state.db.pool, t.id, t.instructions_version)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn edit_page(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    Id(id): Id,
+) -> Result<Response> {
+    let t = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let md = instructions_of(&state, &t).await?.markdown;
+    let frozen = db::tasks::has_labels(&state.db.pool, t.id).await?;
+    form_page(&ctx, Some(id), TaskForm::of(&t, md), frozen, None)
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    ClientIp(ip): ClientIp,
+    Id(id): Id,
+    Form(f): Form<TaskForm>,
+) -> Result<Response> {
+    let patch = f.request().map(|r| TaskPatch {
+        name: Some(r.name),
+        instructions: Some(r.instructions),
+        schema: Some(r.schema),
+        overlap: r.overlap,
+        max_overlap: r.max_overlap,
+        agreement: r.agreement,
+        shard_size: r.shard_size,
+        lease_minutes: r.lease_minutes,
+        state: r.state,
+        gold_ratio: None,
+    });
+    let result = match patch {
+        Ok(p) => crate::tasks::patch(&state, &ctx, &ip, TaskId(id), p).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response()),
+        Err(AppError::BadRequest { message, .. }) | Err(AppError::Conflict { message, .. }) => {
+            let frozen = db::tasks::has_labels(&state.db.pool, TaskId(id)).await?;
+            form_page(&ctx, Some(id), f, frozen, Some(message))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub struct MemberRow {
+    pub user_id: i64,
+    pub username: String,
+    pub active: bool,
+    pub labels: i64,
+    pub acked: bool,
+}
+
+pub struct ImportRowView {
+    pub id: i64,
+    pub when: String,
+    pub by: String,
+    pub file: String,
+    pub status: String,
+    pub error: String,
+    pub rows: i64,
+    pub imported: i64,
+    pub skipped: i64,
+}
+
+/// One segment of the item-state bar chart (numbers only; the template draws it).
+pub struct Segment {
+    pub x: i64,
+    pub w: i64,
+    pub legend_x: i64,
+    pub class: &'static str,
+    pub label: &'static str,
+    pub n: i64,
+}
+
+fn segments(p: &db::items::Progress) -> Vec<Segment> {
+    let parts = [
+        ("resolved", "resolved", p.resolved),
+        ("complete", "complete", p.complete),
+        ("adjudication", "to adjudicate", p.adjudication),
+        ("open", "open", p.open),
+    ];
+    let total = p.total.max(1);
+    let mut x = 0;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, (class, label, n))| {
+            let w = if i == parts.len() - 1 {
+                600 - x
+            } else {
+                n * 600 / total
+            };
+            let s = Segment {
+                x,
+                w: w.max(0),
+                legend_x: i as i64 * 150,
+                class,
+                label,
+                n: *n,
+            };
+            x += w;
+            s
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "admin/task.html")]
+struct TaskPage {
+    chrome: Chrome,
+    t: Task,
+    p: db::items::Progress,
+    pct: i64,
+    segments: Vec<Segment>,
+    members: Vec<MemberRow>,
+    candidates: Vec<String>,
+    imports: Vec<ImportRowView>,
+    instructions_html: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Flash {
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// Messages shown after a redirect: only a fixed set of words, so the URL cannot inject text.
+fn flash_text(key: &str) -> Option<String> {
+    Some(
+        match key {
+            "member_added" => "Rater added.",
+            "member_removed" => "Rater removed from the task.",
+            "assigned" => "Shard assigned.",
+            "nothing_left" => "There is nothing left for that rater to label.",
+            "unknown_user" => "There is no active user with that name.",
+            "not_active" => "The task is not active: activate it before assigning shards.",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    Id(id): Id,
+    Query(flash): Query<Flash>,
+) -> Result<Response> {
+    let t = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let p = db::items::progress(&state.db.pool, t.id, state.now()).await?;
+    let members: Vec<MemberRow> = db::tasks::members(&state.db.pool, t.id)
+        .await?
+        .into_iter()
+        .map(|m| MemberRow {
+            user_id: m.user_id,
+            username: m.username,
+            active: m.active != 0,
+            labels: m.labels,
+            acked: m.acked_version == Some(t.instructions_version),
+        })
+        .collect();
+    let candidates = db::users::list(&state.db.pool)
+        .await?
+        .into_iter()
+        .filter(|u| u.active && u.can_login && !members.iter().any(|m| m.user_id == u.id.0))
+        .map(|u| u.username)
+        .collect();
+    let imports = db::imports::list(&state.db.pool, t.id, 50)
+        .await?
+        .into_iter()
+        .map(|i| ImportRowView {
+            id: i.id,
+            when: format_ms(i.created_at),
+            by: i.username.unwrap_or_else(|| "cli".into()),
+            file: i.filename,
+            status: i.status,
+            error: i.error.unwrap_or_default(),
+            rows: i.rows_read,
+            imported: i.imported,
+            skipped: i.skipped,
+        })
+        .collect();
+    let instructions_html = instructions_of(&state, &t).await?.html;
+    let page = TaskPage {
+        chrome: Chrome::of(&ctx, "tasks"),
+        pct: p.percent_done(),
+        segments: segments(&p),
+        t,
+        p,
+        members,
+        candidates,
+        imports,
+        instructions_html,
+        notice: flash.notice.as_deref().and_then(flash_text),
+        error: flash.error.as_deref().and_then(flash_text),
+    };
+    Ok(html(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UsernameForm {
+    username: String,
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    ClientIp(ip): ClientIp,
+    Id(id): Id,
+    Form(f): Form<UsernameForm>,
+) -> Result<Response> {
+    let to = |q: &str| Ok(Redirect::to(&format!("/admin/tasks/{id}?{q}")).into_response());
+    match crate::tasks::add_member(&state, &ctx, &ip, TaskId(id), &f.username).await {
+        Ok(_) => to("notice=member_added"),
+        Err(AppError::BadRequest { .. }) => to("error=unknown_user"),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    ClientIp(ip): ClientIp,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let user_id: i64 = user_id.parse().map_err(|_| AppError::NotFound)?;
+    let user = db::users::by_id(&state.db.pool, UserId(user_id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::tasks::remove_member(&state, &ctx, &ip, TaskId(id), &user.username).await?;
+    Ok(Redirect::to(&format!("/admin/tasks/{id}?notice=member_removed")).into_response())
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    Id(id): Id,
+    Form(f): Form<UsernameForm>,
+) -> Result<Response> {
+    let t = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let to = |q: &str| Ok(Redirect::to(&format!("/admin/tasks/{id}?{q}")).into_response());
+    let Ok(user) = crate::api::tasks::user_named(&state, &f.username).await else {
+        return to("error=unknown_user");
+    };
+    if !db::tasks::is_member(&state.db.pool, t.id, user).await? {
+        return to("error=unknown_user");
+    }
+    match crate::tasks::lease(&state, &t, user, Some(ctx.user.id)).await {
+        Ok(Lease::Shard(_)) => to("notice=assigned"),
+        Ok(Lease::NothingLeft) => to("notice=nothing_left"),
+        Err(AppError::Conflict { .. }) => to("error=not_active"),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,260 @@
+// Quorum labeling page: keyboard first, no page reloads between items, and no answer lost.
+// Every answer is kept in localStorage under its submission key until the server confirms it,
+// and re-sent (same key, so never stored twice) when the network or the server fails.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("shard-data").textContent);
+  var schema = data.task.schema;
+  var shard = data.shard;
+  var items = shard.items;
+  var PENDING = "quorum.pending.v1";
+  var $ = function (id) { return document.getElementById(id); };
+  var view = $("item-view"), controls = $("controls"), statusEl = $("status");
+  var idx = 0, choice = null, shownAt = performance.now(), retryDelay = 1000, retryTimer = null;
+  var myTotal = Number($("totals").getAttribute("data-total")) || 0;
+
+  function loadPending() { try { return JSON.parse(localStorage.getItem(PENDING) || "{}"); } catch (_) { return {}; } }
+  function savePending(p) { try { localStorage.setItem(PENDING, JSON.stringify(p)); } catch (_) {} }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var a = new Uint8Array(16); crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function say(text, cls) { statusEl.textContent = text; statusEl.className = "small status " + (cls || ""); }
+  function isDone(it) { return it.state === "labeled" || it.state === "skipped"; }
+  function firstOpen(from) {
+    for (var i = from; i < items.length; i++) if (!isDone(items[i])) return i;
+    for (var j = 0; j < from && j < items.length; j++) if (!isDone(items[j])) return j;
+    return items.length;
+  }
+  function options() { return schema.options || []; }
+  function keyFor(o, i) { return o.hotkey || (i < 9 ? String(i + 1) : ""); }
+
+  function renderProgress() {
+    var done = items.filter(isDone).length;
+    var pct = items.length ? Math.round(done * 100 / items.length) : 100;
+    var bar = $("shard-bar"); bar.style.width = pct + "%"; bar.setAttribute("data-pct", String(pct));
+    $("shard-count").textContent = done + " / " + items.length;
+    $("my-total").textContent = String(myTotal);
+  }
+
+  function renderItem() {
+    renderProgress();
+    if (idx >= items.length) { showDone(); return; }
+    $("done-card").hidden = true; $("item-card").hidden = false;
+    var it = items[idx], d = it.data || {};
+    view.textContent = "";
+    var meta = document.createElement("div"); meta.className = "item-meta";
+    meta.textContent = "Item " + (idx + 1) + " of " + items.length + (it.state === "labeled" ? " · answered (you can change it)" : it.state === "skipped" ? " · skipped" : "");
+    view.appendChild(meta);
+    var img = d.image_url || d.image;
+    if (typeof img === "string" && /^https?:\/\//i.test(img)) {
+      var im = document.createElement("img"); im.className = "item-image"; im.alt = "item image"; im.src = img; view.appendChild(im);
+    }
+    if (typeof d.text === "string") {
+      var p = document.createElement("p"); p.className = "item-text"; p.textContent = d.text; view.appendChild(p);
+    }
+    var rest = Object.keys(d).filter(function (k) { return k !== "text" && k !== "image_url" && k !== "image"; });
+    if (rest.length) {
+      var t = document.createElement("table"); t.className = "table item-fields";
+      rest.forEach(function (k) {
+        var tr = document.createElement("tr"), th = document.createElement("th"), td = document.createElement("td");
+        th.textContent = k; var v = d[k]; td.textContent = typeof v === "string" ? v : JSON.stringify(v);
+        tr.appendChild(th); tr.appendChild(td); t.appendChild(tr);
+      });
+      view.appendChild(t);
+    }
+    choice = it.value !== undefined && it.value !== null ? it.value : (schema.kind === "multi_choice" ? [] : null);
+    renderControls();
+    shownAt = performance.now();
+  }
+
+  function renderControls() {
+    controls.textContent = "";
+    if (schema.kind === "free_text") {
+      var ta = document.createElement("textarea"); ta.id = "free-text"; ta.maxLength = schema.max_length || 1000;
+      ta.placeholder = "Type the answer. Enter submits, Shift+Enter adds a line."; ta.value = typeof choice === "string" ? choice : "";
+      ta.addEventListener("input", function () { choice = ta.value; });
+      controls.appendChild(ta); setTimeout(function () { ta.focus(); }, 0);
+      return;
+    }
+    options().forEach(function (o, i) {
+      var b = document.createElement("button"); b.type = "button"; b.className = "choice";
+      b.setAttribute("data-value", o.value);
+      var k = keyFor(o, i);
+      if (o.color) { var sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = o.color; b.appendChild(sw); }
+      var label = document.createElement("span"); label.textContent = o.label; b.appendChild(label);
+      if (k) { var kb = document.createElement("kbd"); kb.textContent = k; b.appendChild(kb); }
+      var selected = schema.kind === "multi_choice" ? (choice || []).indexOf(o.value) >= 0 : choice === o.value;
+      if (selected) b.classList.add("selected");
+      b.setAttribute("aria-pressed", selected ? "true" : "false");
+      b.addEventListener("click", function () { choose(o.value); if (schema.kind === "single_choice") submit(); });
+      controls.appendChild(b);
+    });
+  }
+
+  function choose(value) {
+    if (schema.kind === "multi_choice") {
+      var set = (choice || []).slice(), at = set.indexOf(value);
+      if (at >= 0) set.splice(at, 1); else set.push(value);
+      choice = options().map(function (o) { return o.value; }).filter(function (v) { return set.indexOf(v) >= 0; });
+    } else {
+      choice = value;
+    }
+    renderControls();
+  }
+
+  function currentValue() {
+    if (schema.kind === "free_text") { var ta = $("free-text"); var v = ta ? ta.value.trim() : ""; return v ? v : null; }
+    if (schema.kind === "multi_choice") return choice || [];
+    return choice;
+  }
+
+  function submit() {
+    if (idx >= items.length) return;
+    var value = currentValue();
+    if (value === null || value === undefined) { say("Choose an answer first (or press S to skip).", "warn"); return; }
+    var it = items[idx], key = newKey();
+    var body = { item_id: it.id, value: value, duration_ms: Math.round(performance.now() - shownAt), submission_key: key };
+    var pending = loadPending(); pending[key] = { shard: shard.id, pos: idx, body: body }; savePending(pending);
+    var wasNew = it.state !== "labeled";
+    it.state = "labeled"; it.value = value;
+    send(key, wasNew);
+    idx = firstOpen(idx + 1);
+    renderItem();
+  }
+
+  function send(key, wasNew) {
+    var entry = loadPending()[key];
+    if (!entry) return;
+    fetch("/api/v1/shards/" + entry.shard + "/labels", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": window.Quorum.csrf() },
+      body: JSON.stringify(entry.body)
+    }).then(function (res) {
+      if (res.ok) {
+        var p = loadPending(); delete p[key]; savePending(p);
+        if (res.status === 201 && wasNew !== false) myTotal += 1;
+        retryDelay = 1000; renderProgress(); reportPending();
+        return;
+      }
+      if (res.status >= 500 || res.status === 429) { scheduleRetry(); return; }
+      return res.json().catch(function () { return {}; }).then(function (b) {
+        // Refused for good (expired lease, closed task…): keep the text on screen so nothing typed is lost.
+        var p = loadPending(); delete p[key]; savePending(p);
+        var msg = (b.error && b.error.message) || ("error " + res.status);
+        var it = items[entry.pos]; if (it && it.id === entry.body.item_id) { it.state = "refused"; }
+        say("Item " + (entry.pos + 1) + " was not stored: " + msg + " Your answer was: " + JSON.stringify(entry.body.value), "error");
+        renderProgress();
+      });
+    }).catch(function () { scheduleRetry(); });
+  }
+
+  function reportPending() {
+    var n = Object.keys(loadPending()).length;
+    if (n === 0) { if (statusEl.className.indexOf("error") < 0) say("All answers saved.", ""); }
+    else say(n + (n === 1 ? " answer is" : " answers are") + " waiting to be saved; they are kept in this browser and retried.", "warn");
+  }
+
+  function scheduleRetry() {
+    reportPending();
+    if (retryTimer) return;
+    retryTimer = setTimeout(function () {
+      retryTimer = null;
+      Object.keys(loadPending()).forEach(function (k) { send(k); });
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    }, retryDelay);
+  }
+
+  function back() {
+    if (idx <= 0) return;
+    idx -= 1; renderItem();
+    say("Back to item " + (idx + 1) + ": change the answer and press Enter.", "");
+  }
+  function forward() {
+    if (idx < items.length - 1 && isDone(items[idx])) { idx += 1; renderItem(); }
+  }
+
+  function openSkip() { if (idx >= items.length) return; $("skip-box").hidden = false; $("skip-reason").value = ""; $("skip-reason").focus(); }
+  function closeSkip() { $("skip-box").hidden = true; }
+  function skip() {
+    var it = items[idx], reason = $("skip-reason").value;
+    closeSkip();
+    fetch("/api/v1/shards/" + shard.id + "/skip", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": window.Quorum.csrf() },
+      body: JSON.stringify({ item_id: it.id, reason: reason })
+    }).then(function (res) {
+      if (!res.ok) { say("Could not skip this item (error " + res.status + ").", "error"); return; }
+      it.state = "skipped"; idx = firstOpen(idx + 1); renderItem();
+    }).catch(function () { say("Could not skip: the network is down. Try again.", "error"); });
+  }
+
+  function showDone() {
+    $("item-card").hidden = true; $("done-card").hidden = false;
+    var n = Object.keys(loadPending()).length;
+    $("done-title").textContent = "Shard complete";
+    $("done-text").textContent = n ? ("Saving " + n + " answers…") : "Press Enter or N for the next shard.";
+    setTimeout(function () { $("next-shard").focus(); }, 0);
+  }
+
+  function nextShard() {
+    if (Object.keys(loadPending()).length) { Object.keys(loadPending()).forEach(function (k) { send(k); }); showDone(); return; }
+    fetch("/api/v1/tasks/" + data.task.id + "/shards", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": window.Quorum.csrf() }
+    }).then(function (res) {
+      if (res.status === 204) {
+        $("done-title").textContent = "All done for now";
+        $("done-text").textContent = "There is nothing left for you to label in this task. Thank you!";
+        $("next-shard").hidden = true;
+        return;
+      }
+      window.location.reload();
+    }).catch(function () { $("done-text").textContent = "The network is down; press Enter to try again."; });
+  }
+
+  function toggleHelp(show) { $("help").hidden = show === undefined ? !$("help").hidden : !show; }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target, inText = t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT");
+    if (!$("help").hidden) { if (e.key === "Escape" || e.key === "?") { toggleHelp(false); e.preventDefault(); } return; }
+    if (t && t.id === "skip-reason") {
+      if (e.key === "Enter") { e.preventDefault(); skip(); } else if (e.key === "Escape") { closeSkip(); }
+      return;
+    }
+    if (inText) {
+      if (e.key === "Enter" && !e.shiftKey && t.id === "free-text") { e.preventDefault(); submit(); }
+      else if (e.key === "Escape") { t.blur(); }
+      return;
+    }
+    if (idx >= items.length) {
+      if (e.key === "Enter" || e.key === "n" || e.key === "N") { e.preventDefault(); nextShard(); }
+      else if (e.key === "Backspace" || e.key === "ArrowLeft") { e.preventDefault(); back(); }
+      return;
+    }
+    if (e.key === "?") { toggleHelp(true); e.preventDefault(); return; }
+    if (e.key === "Enter") { e.preventDefault(); submit(); return; }
+    if (e.key === "Backspace" || e.key === "ArrowLeft") { e.preventDefault(); back(); return; }
+    if (e.key === "ArrowRight") { e.preventDefault(); forward(); return; }
+    if (e.key === "s" || e.key === "S") { e.preventDefault(); openSkip(); return; }
+    var opts = options();
+    for (var i = 0; i < opts.length; i++) {
+      var k = keyFor(opts[i], i);
+      if (k && (e.key === k || e.key.toLowerCase() === k.toLowerCase())) { e.preventDefault(); choose(opts[i].value); return; }
+    }
+  });
+  $("submit-button").addEventListener("click", submit);
+  $("back-button").addEventListener("click", back);
+  $("skip-button").addEventListener("click", openSkip);
+  $("skip-confirm").addEventListener("click", skip);
+  $("next-shard").addEventListener("click", nextShard);
+  $("help-button").addEventListener("click", function () { toggleHelp(true); });
+  $("help-close").addEventListener("click", function () { toggleHelp(false); });
+  window.addEventListener("online", function () { Object.keys(loadPending()).forEach(function (k) { send(k); }); });
+
+  // Answers left from an earlier visit (closed tab, lost network) are sent again first.
+  Object.keys(loadPending()).forEach(function (k) { send(k); });
+  idx = firstOpen(0);
+  renderItem();
+})();
