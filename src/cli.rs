@@ -50,6 +50,20 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import items into a task from a JSONL, CSV or JSON-array file (all or nothing).
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The task to import into.
+    #[arg(long)]
+    pub task: i64,
+    /// The file (format from its extension: .jsonl/.ndjson, .csv, .json), or - for standard input.
+    pub file: PathBuf,
+    /// Force the format: jsonl, csv or json.
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +249,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Import(args) => import(&cli.store, args).await,
         Command::Token(TokenCommand::Create { username, name }) => {
             let db = open_store(&cli.store).await?;
             let username = Username::parse(&username)?;
@@ -251,6 +266,74 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
+    }
+}
+
+async fn import(store: &StoreArgs, args: ImportArgs) -> Result<(), String> {
+    use crate::domain::import::Format;
+    let format = match args.format.as_deref() {
+        Some("jsonl") => Format::Jsonl,
+        Some("csv") => Format::Csv,
+        Some("json") => Format::JsonArray,
+        Some(other) => return Err(format!("unknown format {other:?}: use jsonl, csv or json")),
+        None => Format::from_filename(&args.file.to_string_lossy())
+            .ok_or("cannot tell the format from the file name; pass --format jsonl|csv|json")?,
+    };
+    let db = open_store(store).await?;
+    let task = db::tasks::get(&db.pool, crate::domain::ids::TaskId(args.task))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no task {}", args.task))?;
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let (reader, len): (Box<dyn Read + Send>, Option<u64>) = if args.file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let f = std::fs::File::open(&args.file)
+            .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
+        let len = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), len)
+    };
+    let bar = match len {
+        Some(n) => indicatif::ProgressBar::new(n).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        ),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let reader = bar.wrap_read(reader);
+    let started = std::time::Instant::now();
+    let clock = Clock::default();
+    let job = crate::ingest::ImportJob {
+        task: &task,
+        user: None,
+        format,
+        filename: &name,
+    };
+    let result =
+        crate::ingest::import_items(&db, &store.data_dir, move || clock.now_ms(), job, reader)
+            .await;
+    bar.finish_and_clear();
+    match result {
+        Ok(s) => {
+            println!(
+                "imported {} items into task {} ({} already there, skipped) in {:.1} s",
+                s.imported,
+                args.task,
+                s.skipped_duplicates,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Err(crate::error::AppError::BadRequest { message, .. }) => {
+            Err(format!("nothing was imported: {message}"))
+        }
+        Err(e) => Err(format!("nothing was imported: {e}")),
     }
 }
 

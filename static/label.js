@@ -152,6 +152,7 @@
 
   function reportPending() {
     var n = Object.keys(loadPending()).length;
+    if (idx >= items.length && !$("done-card").hidden && !$("next-shard").hidden) showDone();
     if (n === 0) { if (statusEl.className.indexOf("error") < 0) say("All answers saved.", ""); }
     else say(n + (n === 1 ? " answer is" : " answers are") + " waiting to be saved; they are kept in this browser and retried.", "warn");
   }

@@ -17,6 +17,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/app.js"),
     ),
+    (
+        "label.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/label.js"),
+    ),
+    (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/upload.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
