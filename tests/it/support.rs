@@ -2,12 +2,14 @@
 //! and real HTTP clients (cookies on, redirects off).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use quorum::clock::Clock;
 use quorum::config::Config;
 use quorum::domain::role::Role;
 use quorum::server::Running;
 use quorum::state::AppState;
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{HeaderMap, HeaderValue};
 use tempfile::TempDir;
 
@@ -20,6 +22,8 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Clock,
     pub dir: TempDir,
+    /// The first admin's one-time setup link, printed on first start when no password was given.
+    pub setup_link: Option<String>,
     running: Option<Running>,
 }
 
@@ -36,7 +40,9 @@ impl TestApp {
         config.admin_password = Some(ADMIN_PASSWORD.to_string());
         tweak(&mut config);
         let clock = Clock::default();
-        let running = quorum::server::spawn(config, clock.clone()).await.expect("server starts");
+        let running = quorum::server::spawn(config, clock.clone())
+            .await
+            .expect("server starts");
         let addr = running.addr;
         TestApp {
             addr,
@@ -44,6 +50,7 @@ impl TestApp {
             state: running.state.clone(),
             clock,
             dir,
+            setup_link: running.setup_link.clone(),
             running: Some(running),
         }
     }
@@ -54,33 +61,108 @@ impl TestApp {
 
     /// A fresh client with its own cookie jar, redirects off.
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
+        self.client_with_jar().0
+    }
+
+    /// A fresh client and its cookie jar, so a test can plant or read cookies.
+    pub fn client_with_jar(&self) -> (reqwest::Client, Arc<Jar>) {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .expect("client")
+            .expect("client");
+        (client, jar)
+    }
+
+    /// The session cookie's name on this server.
+    pub fn cookie_name(&self) -> &'static str {
+        quorum::auth::session::cookie_name(&self.state)
+    }
+
+    /// A client that sends exactly this session id as its cookie (for replaying old cookies).
+    pub fn client_with_cookie(&self, session_id: &str) -> reqwest::Client {
+        let (client, jar) = self.client_with_jar();
+        jar.add_cookie_str(
+            &format!("{}={session_id}; Path=/", self.cookie_name()),
+            &self.base.parse().unwrap(),
+        );
+        client
+    }
+
+    /// A signed-in session made straight in the store, without password hashing: for tests that
+    /// need many sessions (the authorization matrix). Logging in through the form is [`TestApp::login`].
+    pub async fn session_for(&self, username: &str) -> Session {
+        let user = quorum::db::users::by_username(&self.state.db.pool, username)
+            .await
+            .unwrap()
+            .expect("user exists");
+        let mut tx = self.state.db.begin_write().await.unwrap();
+        let sid = quorum::auth::session::start(&mut tx, user.id, "127.0.0.1", self.clock.now_ms())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (client, jar) = self.client_with_jar();
+        jar.add_cookie_str(
+            &format!("{}={sid}; Path=/", self.cookie_name()),
+            &self.base.parse().unwrap(),
+        );
+        let mut s = Session {
+            client,
+            jar,
+            base: self.base.clone(),
+            csrf: String::new(),
+        };
+        s.refresh_csrf().await;
+        assert!(
+            !s.csrf.is_empty(),
+            "the session made for {username} should be signed in"
+        );
+        s
     }
 
     /// Creates a user directly in the store; returns nothing (password is [`PASSWORD`]).
     pub async fn create_user(&self, username: &str, role: Role) -> quorum::domain::ids::UserId {
-        let hash = self.state.hasher.hash(PASSWORD.to_string()).await.expect("hash");
-        quorum::db::users::create(&self.state.db.pool, username, role, Some(&hash), self.clock.now_ms())
+        let hash = self
+            .state
+            .hasher
+            .hash(PASSWORD.to_string())
             .await
-            .expect("create user")
+            .expect("hash");
+        quorum::db::users::create(
+            &self.state.db.pool,
+            username,
+            role,
+            Some(&hash),
+            self.clock.now_ms(),
+        )
+        .await
+        .expect("create user")
     }
 
     /// Logs in through the real login form and returns a session holding the CSRF token.
     pub async fn login(&self, username: &str, password: &str) -> Session {
-        let client = self.client();
+        let (client, jar) = self.client_with_jar();
         let res = client
             .post(self.url("/login"))
-            .form(&[("username", username), ("password", password), ("next", "/")])
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", "/"),
+            ])
             .send()
             .await
             .expect("login request");
         assert_eq!(res.status(), 303, "login of {username} should redirect");
-        let mut s = Session { client, base: self.base.clone(), csrf: String::new() };
+        assert_eq!(location(&res), "/", "login of {username} should succeed");
+        let mut s = Session {
+            client,
+            jar,
+            base: self.base.clone(),
+            csrf: String::new(),
+        };
         s.refresh_csrf().await;
+        assert!(!s.csrf.is_empty(), "login of {username} should sign in");
         s
     }
 
@@ -96,26 +178,95 @@ impl TestApp {
 
     /// An API token for a user, made the way the CLI makes it.
     pub async fn token(&self, username: &str) -> String {
-        let user = quorum::db::users::by_username(&self.state.db.pool, username).await.unwrap().unwrap();
-        quorum::web::tokens::create_token(&self.state.db, user.id, "test", None, "", self.clock.now_ms())
+        let user = quorum::db::users::by_username(&self.state.db.pool, username)
             .await
-            .expect("token")
+            .unwrap()
+            .unwrap();
+        quorum::web::tokens::create_token(
+            &self.state.db,
+            user.id,
+            "test",
+            None,
+            "",
+            self.clock.now_ms(),
+        )
+        .await
+        .expect("token")
     }
 
     /// A client that sends `Authorization: Bearer <token>` on every request.
     pub fn bearer(&self, token: &str) -> Api {
         let mut headers = HeaderMap::new();
-        headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
         let client = reqwest::Client::builder()
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Api { client, base: self.base.clone() }
+        Api {
+            client,
+            base: self.base.clone(),
+        }
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.state.db.pool).await.expect("count query")
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("count query")
+    }
+
+    /// The id of a user by name.
+    pub async fn user_id(&self, username: &str) -> i64 {
+        quorum::db::users::by_username(&self.state.db.pool, username)
+            .await
+            .unwrap()
+            .expect("user exists")
+            .id
+            .0
+    }
+
+    /// Everything the account tables hold that a request could change (timestamps of mere use,
+    /// such as a session's `last_seen_at`, left out). Equal fingerprints mean nothing changed.
+    pub async fn fingerprint(&self) -> String {
+        const TABLES: &[(&str, &str)] = &[
+            (
+                "users",
+                "SELECT id || ',' || username || ',' || COALESCE(password_hash, '-') || ',' || role || ',' || active FROM users ORDER BY id",
+            ),
+            (
+                "sessions",
+                "SELECT id_hash || ',' || user_id || ',' || csrf_token FROM sessions ORDER BY id_hash",
+            ),
+            (
+                "invites",
+                "SELECT id || ',' || uses || ',' || COALESCE(revoked_at, '-') FROM invites ORDER BY id",
+            ),
+            (
+                "password_links",
+                "SELECT id || ',' || COALESCE(used_at, '-') FROM password_links ORDER BY id",
+            ),
+            (
+                "api_tokens",
+                "SELECT id || ',' || COALESCE(revoked_at, '-') FROM api_tokens ORDER BY id",
+            ),
+            (
+                "audit_log",
+                "SELECT id || ',' || action FROM audit_log ORDER BY id",
+            ),
+        ];
+        let mut out = String::new();
+        for (table, sql) in TABLES {
+            let rows: Vec<String> = sqlx::query_scalar(*sql)
+                .fetch_all(&self.state.db.pool)
+                .await
+                .expect("fingerprint query");
+            out.push_str(&format!("{table}[{}]: {}\n", rows.len(), rows.join(" | ")));
+        }
+        out
     }
 
     pub async fn stop(mut self) {
@@ -128,6 +279,7 @@ impl TestApp {
 /// A browser-like session: cookie jar plus the CSRF token of the last page read.
 pub struct Session {
     pub client: reqwest::Client,
+    pub jar: Arc<Jar>,
     pub base: String,
     pub csrf: String,
 }
@@ -137,9 +289,29 @@ impl Session {
         format!("{}{}", self.base, path)
     }
 
+    /// The session id this client's cookie jar holds now, if any.
+    pub fn cookie(&self) -> Option<String> {
+        let header = self.jar.cookies(&self.base.parse().unwrap())?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == "quorum_session" || *k == "__Host-quorum_session")
+            .map(|(_, v)| v.to_string())
+    }
+
     /// Reads the CSRF token from the `<meta name="csrf-token">` of the home page.
     pub async fn refresh_csrf(&mut self) {
-        let body = self.client.get(self.url("/account")).send().await.unwrap().text().await.unwrap();
+        let body = self
+            .client
+            .get(self.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         self.csrf = meta_csrf(&body).unwrap_or_default();
     }
 
@@ -162,7 +334,12 @@ impl Session {
     }
 
     /// Sends JSON as the pages' scripts do: session cookie plus `X-CSRF-Token`.
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &serde_json::Value) -> reqwest::Response {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
         self.client
             .request(method, self.url(path))
             .header("x-csrf-token", &self.csrf)
@@ -188,31 +365,173 @@ impl Api {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client.request(method, self.url(path)).json(body).send().await.expect("request")
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.send_json(reqwest::Method::POST, path, body).await
     }
-    pub async fn post_body(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
-        self.client.post(self.url(path)).header("content-type", content_type).body(body).send().await.expect("POST")
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
     }
 }
 
 pub fn meta_csrf(html: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(r#"meta[name="csrf-token"]"#).unwrap();
-    doc.select(&sel).next().and_then(|m| m.value().attr("content")).map(str::to_string).filter(|s| !s.is_empty())
+    doc.select(&sel)
+        .next()
+        .and_then(|m| m.value().attr("content"))
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
 }
 
 /// The text of the first element matching `selector`.
 pub fn select_text(html: &str, selector: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(selector).unwrap();
-    doc.select(&sel).next().map(|e| e.text().collect::<String>().trim().to_string())
+    doc.select(&sel)
+        .next()
+        .map(|e| e.text().collect::<String>().trim().to_string())
 }
 
 /// The `Location` header of a redirect.
 pub fn location(res: &reqwest::Response) -> String {
-    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The sha256 of a token as the server stores it (hex).
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+/// The last path segment of a link (the token of an invite or password link).
+pub fn token_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or("").to_string()
+}
+
+/// The path part of an absolute link made by the server (`http://127.0.0.1:1234/invite/x` → `/invite/x`).
+pub fn path_of(url: &str) -> String {
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    after_scheme
+        .find('/')
+        .map(|i| after_scheme[i..].to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
+impl TestApp {
+    /// Creates an invite the way the admin pages do and returns its id and link.
+    pub async fn invite(
+        &self,
+        role: Role,
+        max_uses: i64,
+        expires_in_hours: Option<i64>,
+    ) -> (i64, String) {
+        let admin = quorum::db::users::by_username(&self.state.db.pool, "admin")
+            .await
+            .unwrap()
+            .expect("admin exists");
+        let req = quorum::web::admin::InviteRequest {
+            role,
+            task_id: None,
+            max_uses,
+            expires_in_hours,
+            note: String::new(),
+        };
+        let (id, url) = quorum::web::admin::create_invite(&self.state, admin.id, "127.0.0.1", &req)
+            .await
+            .expect("invite");
+        (id.0, url)
+    }
+
+    /// Signs up through an invite link's form (anonymous client); returns the response.
+    pub async fn sign_up(
+        &self,
+        client: &reqwest::Client,
+        invite_url: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&path_of(invite_url)))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("confirm", password),
+            ])
+            .send()
+            .await
+            .expect("sign-up request")
+    }
+}
+
+/// Checks the headers every response must carry (security.md case 11).
+pub fn assert_security_headers(res: &reqwest::Response, what: &str) {
+    let h = res.headers();
+    let get = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let csp = get("content-security-policy");
+    assert!(
+        csp.contains("default-src 'self'"),
+        "{what}: CSP missing or weak: {csp:?}"
+    );
+    assert!(
+        csp.contains("frame-ancestors 'none'"),
+        "{what}: CSP without frame-ancestors 'none': {csp:?}"
+    );
+    assert!(
+        csp.contains("object-src 'none'"),
+        "{what}: CSP without object-src 'none': {csp:?}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{what}: CSP allows unsafe code: {csp:?}"
+    );
+    assert!(
+        h.get("content-security-policy-report-only").is_none(),
+        "{what}: report-only CSP protects nothing"
+    );
+    assert_eq!(get("x-content-type-options"), "nosniff", "{what}: nosniff");
+    assert_eq!(get("x-frame-options"), "DENY", "{what}: X-Frame-Options");
+    assert_eq!(
+        get("referrer-policy"),
+        "no-referrer",
+        "{what}: Referrer-Policy"
+    );
+    assert!(
+        h.get("server").is_none(),
+        "{what}: a Server header gives the software away: {:?}",
+        h.get("server")
+    );
+    assert!(h.get("x-powered-by").is_none(), "{what}: X-Powered-By");
 }
