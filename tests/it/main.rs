@@ -3,5 +3,6 @@
 mod support;
 
 mod auth;
+mod authz;
 mod csrf;
 mod recruit;
