@@ -4,5 +4,7 @@ mod support;
 
 mod auth;
 mod authz;
+mod browser;
 mod csrf;
 mod recruit;
+mod webdriver;

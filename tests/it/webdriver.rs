@@ -1,0 +1,641 @@
+//! A small W3C WebDriver client for browser tests in headless Chromium.
+//!
+//! One `chromedriver` serves the whole test binary: it starts on first use on a free port, and a
+//! watchdog shell ends it within a second of this process exiting (however it exits), so no
+//! driver or browser outlives the tests and no pipe keeps CI waiting. Every [`Browser`] is a fresh
+//! WebDriver session with its own temporary profile; it ends when dropped.
+//!
+//! Writing a browser test:
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+//! async fn my_page_works() {
+//!     let app = TestApp::spawn().await;
+//!     let b = Browser::new().await;
+//!     b.login(&app, "admin", ADMIN_PASSWORD).await;
+//!     b.goto(&app.url("/somewhere")).await;
+//!     b.type_into("input[name=q]", "hello").await;
+//!     b.press_keys(keys::ENTER).await;
+//!     assert_eq!(b.text("h1").await, "Results");
+//!     b.screenshot("somewhere").await; // /tmp/quorum-shots/somewhere.png
+//!     b.assert_no_console_errors().await;
+//! }
+//! ```
+//!
+//! Use the multi-threaded runtime: the server under test runs on the same runtime and must keep
+//! answering the browser while the test waits for the driver.
+
+// Helpers here serve browser tests yet to be written.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Where [`Browser::screenshot`] saves its PNG files.
+pub const SHOTS_DIR: &str = "/tmp/quorum-shots";
+/// How long the `find`/`wait_*` helpers wait for the page before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The W3C name of an element reference in JSON.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Special keys for [`Browser::press_keys`] and [`Element::send_keys`] (WebDriver code points).
+pub mod keys {
+    pub const BACKSPACE: &str = "\u{E003}";
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const SHIFT: &str = "\u{E008}";
+    pub const CONTROL: &str = "\u{E009}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const SPACE: &str = "\u{E00D}";
+    pub const LEFT: &str = "\u{E012}";
+    pub const UP: &str = "\u{E013}";
+    pub const RIGHT: &str = "\u{E014}";
+    pub const DOWN: &str = "\u{E015}";
+}
+
+/// The shared chromedriver of this test binary.
+struct Driver {
+    url: String,
+}
+
+static DRIVER: OnceLock<Result<Driver, String>> = OnceLock::new();
+
+fn driver() -> &'static Driver {
+    match DRIVER.get_or_init(start_driver) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn start_driver() -> Result<Driver, String> {
+    for bin in [CHROMIUM, CHROMEDRIVER] {
+        if !Path::new(bin).exists() {
+            return Err(format!(
+                "{bin} is missing: browser tests need Chromium and its driver. Install them with \
+                 `apt-get install chromium chromium-driver` (.ci/run does this on CI)."
+            ));
+        }
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port for chromedriver: {e}"))?
+        .port();
+    let log = std::env::temp_dir().join(format!("quorum-chromedriver-{}.log", std::process::id()));
+    // The watchdog: runs the driver, and ends it when this test process is gone (even after a
+    // SIGKILL) or when the driver dies. All output goes to the log file, never to our pipes.
+    let script = r#"
+        "$1" --port="$2" --log-path="$3" >/dev/null 2>&1 &
+        child=$!
+        trap 'kill $child 2>/dev/null; exit 0' TERM INT
+        while kill -0 "$4" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done
+        kill $child 2>/dev/null
+        wait $child 2>/dev/null
+    "#;
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("quorum-chromedriver-watchdog")
+        .arg(CHROMEDRIVER)
+        .arg(port.to_string())
+        .arg(&log)
+        .arg(std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {CHROMEDRIVER}: {e}"))?;
+    // The watchdog is reaped by init once this process exits; keep no handle that could wait on it.
+    drop(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(body) = raw_http(port, "GET", "/status")
+            && (body.contains("\"ready\":true") || body.contains("\"ready\": true"))
+        {
+            return Ok(Driver { url });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    let tail: String = log_text
+        .lines()
+        .rev()
+        .take(20)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(format!(
+        "{CHROMEDRIVER} did not become ready on port {port} within 20 s; its log ({}):\n{tail}",
+        log.display()
+    ))
+}
+
+/// A tiny synchronous HTTP/1.1 exchange with the driver (used before any runtime work and in
+/// `Drop`). Reads the headers, then `Content-Length` bytes: the driver may keep the connection open.
+fn raw_http(port: u16, method: &str, path: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|l| buf.len() >= end + 4 + l) {
+                break;
+            }
+        }
+        if buf.len() > 1 << 20 {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// One browser window: a WebDriver session with a fresh profile.
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    port: u16,
+    closed: bool,
+    _profile: tempfile::TempDir,
+}
+
+/// A WebDriver error answer.
+#[derive(Debug)]
+pub struct WdError {
+    pub error: String,
+    pub message: String,
+}
+
+impl Browser {
+    /// Starts a headless Chromium with a fresh profile (1280×900).
+    pub async fn new() -> Browser {
+        Self::with_size(1280, 900).await
+    }
+
+    /// Starts a headless Chromium with a fresh profile and the given window size.
+    pub async fn with_size(width: u32, height: u32) -> Browser {
+        let d = driver();
+        let port: u16 = d.url.rsplit(':').next().unwrap().parse().unwrap();
+        let profile = tempfile::Builder::new()
+            .prefix("quorum-chromium-")
+            .tempdir()
+            .expect("profile dir");
+        let args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-extensions".into(),
+            "--disable-default-apps".into(),
+            "--no-first-run".into(),
+            "--no-default-browser-check".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "timeouts": {"implicit": 0, "pageLoad": 30000, "script": 10000},
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let res = http
+            .post(format!("{}/session", d.url))
+            .json(&caps)
+            .send()
+            .await
+            .expect("chromedriver answers");
+        let body: Value = res.json().await.expect("chromedriver answers JSON");
+        let session = body["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("chromedriver could not start Chromium ({CHROMIUM}): {body}"))
+            .to_string();
+        Browser {
+            http,
+            session,
+            port,
+            closed: false,
+            _profile: profile,
+        }
+    }
+
+    async fn cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, WdError> {
+        let url = format!(
+            "http://127.0.0.1:{}/session/{}{}",
+            self.port, self.session, path
+        );
+        let mut req = self.http.request(method.clone(), &url);
+        // The protocol wants a JSON body on every POST, even an empty one.
+        if method == reqwest::Method::POST {
+            req = req.json(&body.unwrap_or_else(|| json!({})));
+        }
+        let res = req.send().await.map_err(|e| WdError {
+            error: "transport".into(),
+            message: e.to_string(),
+        })?;
+        let status = res.status();
+        let v: Value = res.json().await.map_err(|e| WdError {
+            error: "bad answer".into(),
+            message: e.to_string(),
+        })?;
+        if status.is_success() {
+            Ok(v["value"].clone())
+        } else {
+            Err(WdError {
+                error: v["value"]["error"]
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_string(),
+                message: v["value"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            })
+        }
+    }
+
+    async fn must(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.cmd(method, path, body.clone()).await {
+            Ok(v) => v,
+            Err(e) => panic!(
+                "WebDriver {path} {}: {}: {}",
+                body.map(|b| b.to_string()).unwrap_or_default(),
+                e.error,
+                e.message
+            ),
+        }
+    }
+
+    /// Opens a URL and waits for the page to load.
+    pub async fn goto(&self, url: &str) {
+        self.must(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    /// The current URL.
+    pub async fn url(&self) -> String {
+        self.must(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The current page's title.
+    pub async fn title(&self) -> String {
+        self.must(reqwest::Method::GET, "/title", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The first element matching a CSS selector, if there is one now.
+    pub async fn try_find(&self, css: &str) -> Option<Element<'_>> {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await
+            .ok()?;
+        v[ELEMENT_KEY].as_str().map(|id| Element {
+            browser: self,
+            id: id.to_string(),
+        })
+    }
+
+    /// The first element matching a CSS selector, waiting up to [`WAIT`] for it to appear.
+    pub async fn find(&self, css: &str) -> Element<'_> {
+        let started = Instant::now();
+        loop {
+            if let Some(e) = self.try_find(css).await {
+                return e;
+            }
+            if started.elapsed() > WAIT {
+                panic!(
+                    "no element matches {css:?} on {} after {WAIT:?}",
+                    self.url().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every element matching a CSS selector now.
+    pub async fn find_all(&self, css: &str) -> Vec<Element<'_>> {
+        let v = self
+            .must(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e[ELEMENT_KEY].as_str())
+                    .map(|id| Element {
+                        browser: self,
+                        id: id.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The visible text of the first element matching `css` (waiting for it).
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await
+    }
+
+    /// Clicks the first element matching `css` (waiting for it).
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await;
+    }
+
+    /// Clears the field matching `css` and types `text` into it.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await;
+        e.send_keys(text).await;
+    }
+
+    /// Presses keys on whatever has the focus, as a person on the keyboard would (each character,
+    /// or a [`keys`] constant, is pressed and released in turn).
+    pub async fn press_keys(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for c in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": c.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": c.to_string()}));
+        }
+        self.must(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .await;
+        let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
+    /// Runs JavaScript in the page (`arguments[0]`… are `args`) and returns its result.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        self.must(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Waits (up to [`WAIT`]) until the URL satisfies `ok`; `what` names the wait in the failure.
+    pub async fn wait_url(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let url = self.url().await;
+            if ok(&url) {
+                return url;
+            }
+            if started.elapsed() > WAIT {
+                let h1 = match self.try_find("h1").await {
+                    Some(e) => e.text().await,
+                    None => String::new(),
+                };
+                panic!("waiting for {what}: still on {url} (h1: {h1:?}) after {WAIT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to [`WAIT`]) until the element matching `css` shows text containing `needle`.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(e) = self.try_find(css).await {
+                let t = e.text().await;
+                if t.contains(needle) {
+                    return t;
+                }
+            }
+            if started.elapsed() > WAIT {
+                panic!(
+                    "no {css:?} containing {needle:?} on {} after {WAIT:?}",
+                    self.url().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Signs in through the real login page and waits to land past it.
+    pub async fn login(&self, app: &TestApp, username: &str, password: &str) {
+        self.goto(&app.url("/login")).await;
+        self.type_into("input[name=username]", username).await;
+        self.type_into("input[name=password]", password).await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
+        self.wait_url(&format!("{username} to be signed in"), |u| {
+            u.starts_with(&app.base) && !u.contains("/login")
+        })
+        .await;
+    }
+
+    /// Saves a PNG of the window to `/tmp/quorum-shots/<name>.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let b64 = self.must(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or(""))
+            .expect("screenshot is base64");
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+        std::fs::create_dir_all(SHOTS_DIR).expect("screenshot dir");
+        let path = Path::new(SHOTS_DIR).join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Resizes the window (e.g. to a phone's 390×844).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.must(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Messages of level SEVERE from the browser console since the last call (script errors,
+    /// CSP violations, failed loads).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let v = self
+            .must(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Fails when the console shows errors (a CSP violation, a script error, a missing file).
+    pub async fn assert_no_console_errors(&self) {
+        let errors = self.console_errors().await;
+        assert!(
+            errors.is_empty(),
+            "browser console errors on {}:\n{}",
+            self.url().await,
+            errors.join("\n")
+        );
+    }
+
+    /// Ends the session and closes the browser.
+    pub async fn quit(mut self) {
+        let _ = self.cmd(reqwest::Method::DELETE, "", None).await;
+        self.closed = true;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.closed {
+            // A failed test never reached `quit`: close the browser synchronously.
+            let _ = raw_http(self.port, "DELETE", &format!("/session/{}", self.session));
+        }
+    }
+}
+
+/// An element of the page.
+pub struct Element<'a> {
+    browser: &'a Browser,
+    id: String,
+}
+
+impl Element<'_> {
+    fn path(&self, tail: &str) -> String {
+        format!("/element/{}{}", self.id, tail)
+    }
+
+    pub async fn click(&self) {
+        self.browser
+            .must(reqwest::Method::POST, &self.path("/click"), None)
+            .await;
+    }
+
+    /// Types text into the element (characters and [`keys`] constants).
+    pub async fn send_keys(&self, text: &str) {
+        self.browser
+            .must(
+                reqwest::Method::POST,
+                &self.path("/value"),
+                Some(json!({"text": text})),
+            )
+            .await;
+    }
+
+    pub async fn clear(&self) {
+        self.browser
+            .must(reqwest::Method::POST, &self.path("/clear"), None)
+            .await;
+    }
+
+    /// The rendered text.
+    pub async fn text(&self) -> String {
+        self.browser
+            .must(reqwest::Method::GET, &self.path("/text"), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// An attribute's value.
+    pub async fn attr(&self, name: &str) -> Option<String> {
+        self.browser
+            .must(
+                reqwest::Method::GET,
+                &self.path(&format!("/attribute/{name}")),
+                None,
+            )
+            .await
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// A DOM property's value (`value` of an input, `checked` of a box).
+    pub async fn prop(&self, name: &str) -> Value {
+        self.browser
+            .must(
+                reqwest::Method::GET,
+                &self.path(&format!("/property/{name}")),
+                None,
+            )
+            .await
+    }
+
+    /// A computed CSS value.
+    pub async fn css(&self, property: &str) -> String {
+        self.browser
+            .must(
+                reqwest::Method::GET,
+                &self.path(&format!("/css/{property}")),
+                None,
+            )
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
