@@ -93,14 +93,24 @@ fn start_driver() -> Result<Driver, String> {
         .map_err(|e| format!("no free port for chromedriver: {e}"))?
         .port();
     let log = std::env::temp_dir().join(format!("quorum-chromedriver-{}.log", std::process::id()));
-    // The watchdog: runs the driver, and ends it when this test process is gone (even after a
-    // SIGKILL) or when the driver dies. All output goes to the log file, never to our pipes.
+    // The watchdog: runs the driver as the leader of a process group of its own (the browsers it
+    // starts join that group), and ends the whole group when this test process is gone (even
+    // after a SIGKILL) or when the driver dies. All output goes to the log file, never to our pipes.
     let script = r#"
-        "$1" --port="$2" --log-path="$3" >/dev/null 2>&1 &
+        if command -v setsid >/dev/null 2>&1; then
+            setsid "$1" --port="$2" --log-path="$3" >/dev/null 2>&1 &
+        else
+            "$1" --port="$2" --log-path="$3" >/dev/null 2>&1 &
+        fi
         child=$!
-        trap 'kill $child 2>/dev/null; exit 0' TERM INT
+        stop() {
+            kill -TERM -$child 2>/dev/null || kill -TERM $child 2>/dev/null
+            sleep 1
+            kill -KILL -$child 2>/dev/null
+        }
+        trap 'stop; exit 0' TERM INT
         while kill -0 "$4" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done
-        kill $child 2>/dev/null
+        stop
         wait $child 2>/dev/null
     "#;
     let child = Command::new("sh")
@@ -222,6 +232,8 @@ impl Browser {
             "--disable-default-apps".into(),
             "--no-first-run".into(),
             "--no-default-browser-check".into(),
+            "--disable-crash-reporter".into(),
+            "--disable-breakpad".into(),
             "--hide-scrollbars".into(),
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.path().display()),
