@@ -229,39 +229,37 @@ impl TestApp {
             .0
     }
 
-    /// Everything the account tables hold that a request could change (timestamps of mere use,
-    /// such as a session's `last_seen_at`, left out). Equal fingerprints mean nothing changed.
+    /// Everything the store holds, every table and column (timestamps of mere use, such as a
+    /// session's `last_seen_at` or a token's `last_used_at`, left out). Equal fingerprints mean
+    /// no request changed anything (security.md §6: "no DB change").
     pub async fn fingerprint(&self) -> String {
-        const TABLES: &[(&str, &str)] = &[
-            (
-                "users",
-                "SELECT id || ',' || username || ',' || COALESCE(password_hash, '-') || ',' || role || ',' || active FROM users ORDER BY id",
-            ),
-            (
-                "sessions",
-                "SELECT id_hash || ',' || user_id || ',' || csrf_token FROM sessions ORDER BY id_hash",
-            ),
-            (
-                "invites",
-                "SELECT id || ',' || uses || ',' || COALESCE(revoked_at, '-') FROM invites ORDER BY id",
-            ),
-            (
-                "password_links",
-                "SELECT id || ',' || COALESCE(used_at, '-') FROM password_links ORDER BY id",
-            ),
-            (
-                "api_tokens",
-                "SELECT id || ',' || COALESCE(revoked_at, '-') FROM api_tokens ORDER BY id",
-            ),
-            (
-                "audit_log",
-                "SELECT id || ',' || action FROM audit_log ORDER BY id",
-            ),
-        ];
+        const USE_STAMPS: &[&str] = &["last_seen_at", "last_used_at"];
+        let pool = &self.state.db.pool;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("table list");
         let mut out = String::new();
-        for (table, sql) in TABLES {
-            let rows: Vec<String> = sqlx::query_scalar(*sql)
-                .fetch_all(&self.state.db.pool)
+        for table in tables {
+            let columns: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+                    .bind(&table)
+                    .fetch_all(pool)
+                    .await
+                    .expect("column list");
+            let row: Vec<String> = columns
+                .iter()
+                .filter(|c| !USE_STAMPS.contains(&c.as_str()))
+                .map(|c| format!("quote(\"{c}\")"))
+                .collect();
+            let sql = format!(
+                "SELECT r FROM (SELECT {} AS r FROM \"{table}\") ORDER BY r",
+                row.join(" || ',' || ")
+            );
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
                 .await
                 .expect("fingerprint query");
             out.push_str(&format!("{table}[{}]: {}\n", rows.len(), rows.join(" | ")));
