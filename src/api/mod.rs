@@ -4,6 +4,7 @@
 pub mod labeling;
 pub mod people;
 pub mod tasks;
+pub mod users;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -37,6 +38,8 @@ pub fn routes() -> Routes {
         .get("/api/v1/shards/{id}", labeling::get_shard)
         .post("/api/v1/shards/{id}/labels", labeling::submit)
         .post("/api/v1/shards/{id}/skip", labeling::skip)
+        .post("/api/v1/users", users::create_user)
+        .post("/api/v1/tokens", users::create_token)
         .merge(
             // Imports stream their body: a large, route-scoped limit instead of the 2 MB default.
             Routes::new()

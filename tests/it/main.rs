@@ -4,6 +4,7 @@ mod support;
 
 mod auth;
 mod authz;
+mod bench_api;
 mod browser;
 mod csrf;
 mod recruit;
