@@ -52,6 +52,8 @@ pub enum Command {
     Token(TokenCommand),
     /// Import items into a task from a JSONL, CSV or JSON-array file (all or nothing).
     Import(ImportArgs),
+    /// Export a task's labels as a versioned snapshot.
+    Export(crate::export::cli::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -250,6 +252,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Import(args) => import(&cli.store, args).await,
+        Command::Export(args) => {
+            let db = open_store(&cli.store).await?;
+            crate::export::cli::run_export(&db, &cli.store.data_dir, args).await
+        }
         Command::Token(TokenCommand::Create { username, name }) => {
             let db = open_store(&cli.store).await?;
             let username = Username::parse(&username)?;

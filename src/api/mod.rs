@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, for scripts, pipelines and the pages' own scripts.
 //! Errors are `{"error": {"code", "message", "line"?}}` (rendered by `app::render_errors`).
 
+pub mod exports;
 pub mod labeling;
 pub mod people;
 pub mod tasks;
@@ -34,6 +35,15 @@ pub fn routes() -> Routes {
             tasks::remove_member,
         )
         .get("/api/v1/tasks/{id}/imports", tasks::imports)
+        .post("/api/v1/tasks/{id}/exports", exports::create)
+        .get("/api/v1/tasks/{id}/exports", exports::list)
+        .get("/api/v1/tasks/{id}/export-settings", exports::settings)
+        .patch(
+            "/api/v1/tasks/{id}/export-settings",
+            exports::update_settings,
+        )
+        .get("/api/v1/exports/{id}", exports::get)
+        .get("/api/v1/exports/{id}/download", exports::download)
         .post("/api/v1/tasks/{id}/shards", labeling::lease)
         .get("/api/v1/shards/{id}", labeling::get_shard)
         .post("/api/v1/shards/{id}/labels", labeling::submit)

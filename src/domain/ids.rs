@@ -30,4 +30,6 @@ typed_id! {
     ShardId,
     /// One import run.
     ImportId,
+    /// An export snapshot.
+    ExportId,
 }

@@ -10,4 +10,5 @@ pub mod redirect;
 pub mod resolve;
 pub mod role;
 pub mod schema;
+pub mod split;
 pub mod username;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod exports;
 pub mod label;
 pub mod pages;
 pub mod tasks;
@@ -57,6 +58,10 @@ pub fn routes() -> Routes {
             tasks::remove_member,
         )
         .post("/admin/tasks/{id}/assign", tasks::assign)
+        .get("/admin/tasks/{id}/exports", exports::page)
+        .post("/admin/tasks/{id}/exports", exports::create)
+        .post("/admin/tasks/{id}/export-settings", exports::settings)
+        .get("/admin/exports/{id}", exports::card)
         .get("/tasks/{id}/label", label::page)
         .post("/tasks/{id}/ack", label::ack)
         .post("/tasks/{id}/start", label::start)

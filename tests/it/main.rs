@@ -7,5 +7,7 @@ mod authz;
 mod bench_api;
 mod browser;
 mod csrf;
+mod export;
+mod labeling;
 mod recruit;
 mod webdriver;

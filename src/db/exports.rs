@@ -1,0 +1,275 @@
+//! Exports: the snapshot records, each task's export settings, and the reads that stream a task's
+//! rows. The row reads run inside one read transaction made by the caller, so every batch, the
+//! count and the label figures come from the same database snapshot.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::ids::{ExportId, TaskId, UserId};
+
+/// A task's export settings.
+#[derive(Clone, Debug, FromRow)]
+pub struct TaskExportSettings {
+    pub reviewers_can_export: bool,
+    pub drift_threshold: f64,
+    pub rater_salt: String,
+}
+
+impl TaskExportSettings {
+    /// What a task that never changed them has (the salt is made when the row is).
+    pub const DEFAULT_DRIFT_THRESHOLD: f64 = 0.1;
+}
+
+pub async fn settings(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+) -> Result<Option<TaskExportSettings>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT reviewers_can_export, drift_threshold, rater_salt FROM task_export_settings WHERE task_id = $1",
+    )
+    .bind(task.0)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Makes the settings row with the defaults and `salt` unless it exists.
+pub async fn ensure_settings(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    salt: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO task_export_settings (task_id, rater_salt, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (task_id) DO NOTHING",
+    )
+    .bind(task.0)
+    .bind(salt)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Changes the settings (the row must exist: see [`ensure_settings`]).
+pub async fn update_settings(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    reviewers_can_export: bool,
+    drift_threshold: f64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE task_export_settings SET reviewers_can_export = $1, drift_threshold = $2, updated_at = $3 WHERE task_id = $4",
+    )
+    .bind(reviewers_can_export)
+    .bind(drift_threshold)
+    .bind(now)
+    .bind(task.0)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Which items of a task a snapshot holds.
+#[derive(Clone, Copy, Debug)]
+pub struct RowFilter {
+    pub task: TaskId,
+    /// Only items with a final label (a row in `resolutions`).
+    pub only_resolved: bool,
+    pub include_gold: bool,
+    /// Only final labels at least this confident (rows without one are left out).
+    pub min_confidence: Option<f64>,
+}
+
+/// The rows a filter selects, written once so the count, the stream and the label figures can
+/// never disagree about them. Parameters: `$1` task, `$2` only resolved, `$3` include gold,
+/// `$4` minimum confidence (NULL for none).
+macro_rules! exported_items {
+    () => {
+        " FROM items i LEFT JOIN resolutions r ON r.item_id = i.id
+          WHERE i.task_id = $1 AND ($2 = 0 OR r.item_id IS NOT NULL) AND ($3 = 1 OR i.gold_json IS NULL)
+            AND ($4 IS NULL OR r.confidence >= $4)"
+    };
+}
+
+/// One exported item with its final label, if any.
+#[derive(Clone, Debug, FromRow)]
+pub struct ItemRow {
+    pub id: i64,
+    pub external_id: String,
+    pub data_json: String,
+    pub is_gold: i64,
+    pub value_json: Option<String>,
+    pub method: Option<String>,
+    pub confidence: Option<f64>,
+    pub votes_json: Option<String>,
+}
+
+/// How many rows the filter selects.
+pub async fn count_rows(ex: impl SqliteExecutor<'_>, f: &RowFilter) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(concat!("SELECT COUNT(*)", exported_items!()))
+        .bind(f.task.0)
+        .bind(f.only_resolved)
+        .bind(f.include_gold)
+        .bind(f.min_confidence)
+        .fetch_one(ex)
+        .await
+}
+
+/// The next `limit` rows after item id `after`, in item id order (keyset pagination: each batch
+/// is one indexed range read, however far into the task).
+pub async fn rows_after(
+    ex: impl SqliteExecutor<'_>,
+    f: &RowFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ItemRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT i.id, i.external_id, i.data_json, i.gold_json IS NOT NULL AS is_gold,
+                r.value_json, r.method, r.confidence, r.votes_json",
+        exported_items!(),
+        " AND i.id > $5 ORDER BY i.id LIMIT $6"
+    ))
+    .bind(f.task.0)
+    .bind(f.only_resolved)
+    .bind(f.include_gold)
+    .bind(f.min_confidence)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}
+
+/// One rater's label, for per-rater votes.
+#[derive(Clone, Debug, FromRow)]
+pub struct LabelRow {
+    pub item_id: i64,
+    pub user_id: i64,
+    pub value_json: String,
+    pub instruction_version: i64,
+}
+
+/// The labels of a task's items with ids in `lo..=hi`, by item and then submission order.
+pub async fn labels_between(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    lo: i64,
+    hi: i64,
+) -> Result<Vec<LabelRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT item_id, user_id, value_json, instruction_version FROM labels
+         WHERE task_id = $1 AND item_id >= $2 AND item_id <= $3 ORDER BY item_id, id",
+    )
+    .bind(task.0)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(ex)
+    .await
+}
+
+/// Labels behind the exported rows, by rater and instruction version: `(user, version, labels)`.
+pub async fn label_stats(
+    ex: impl SqliteExecutor<'_>,
+    f: &RowFilter,
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT l.user_id, l.instruction_version, COUNT(*) FROM labels l WHERE l.task_id = $1 AND l.item_id IN (SELECT i.id",
+        exported_items!(),
+        ") GROUP BY l.user_id, l.instruction_version"
+    ))
+    .bind(f.task.0)
+    .bind(f.only_resolved)
+    .bind(f.include_gold)
+    .bind(f.min_confidence)
+    .fetch_all(ex)
+    .await
+}
+
+/// A snapshot to record.
+pub struct NewExport<'a> {
+    pub task: TaskId,
+    pub format: &'a str,
+    pub settings_json: &'a str,
+    pub rows: i64,
+    pub bytes: i64,
+    pub sha256: &'a str,
+    pub file_name: &'a str,
+    pub created_by: Option<UserId>,
+    pub created_at: i64,
+    pub previous: Option<ExportId>,
+    pub diff_json: &'a str,
+    pub card_json: &'a str,
+    pub schema_json: &'a str,
+}
+
+pub async fn insert(
+    ex: impl SqliteExecutor<'_>,
+    e: &NewExport<'_>,
+) -> Result<ExportId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO exports (task_id, format, settings_json, rows, bytes, sha256, file_name, created_by, created_at,
+            previous_id, diff_json, card_json, schema_json)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(e.task.0)
+    .bind(e.format)
+    .bind(e.settings_json)
+    .bind(e.rows)
+    .bind(e.bytes)
+    .bind(e.sha256)
+    .bind(e.file_name)
+    .bind(e.created_by.map(|u| u.0))
+    .bind(e.created_at)
+    .bind(e.previous.map(|p| p.0))
+    .bind(e.diff_json)
+    .bind(e.card_json)
+    .bind(e.schema_json)
+    .fetch_one(ex)
+    .await?;
+    Ok(ExportId(id))
+}
+
+/// A recorded snapshot, with the name of who made it.
+#[derive(Clone, Debug, FromRow)]
+pub struct Export {
+    pub id: i64,
+    pub task_id: i64,
+    pub format: String,
+    pub settings_json: String,
+    pub rows: i64,
+    pub bytes: i64,
+    pub sha256: String,
+    pub file_name: String,
+    pub created_by: Option<i64>,
+    pub created_by_name: Option<String>,
+    pub created_at: i64,
+    pub previous_id: Option<i64>,
+    pub diff_json: String,
+    pub card_json: String,
+    pub schema_json: String,
+}
+
+const COLUMNS: &str = "e.id, e.task_id, e.format, e.settings_json, e.rows, e.bytes, e.sha256, e.file_name,
+    e.created_by, u.username AS created_by_name, e.created_at, e.previous_id, e.diff_json, e.card_json, e.schema_json
+    FROM exports e LEFT JOIN users u ON u.id = e.created_by";
+
+pub async fn get(ex: impl SqliteExecutor<'_>, id: ExportId) -> Result<Option<Export>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} WHERE e.id = $1"));
+    sqlx::query_as(sql).bind(id.0).fetch_optional(ex).await
+}
+
+/// A task's snapshots, newest first.
+pub async fn list_for_task(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    limit: i64,
+) -> Result<Vec<Export>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} WHERE e.task_id = $1 ORDER BY e.id DESC LIMIT $2"
+    ));
+    sqlx::query_as(sql)
+        .bind(task.0)
+        .bind(limit)
+        .fetch_all(ex)
+        .await
+}

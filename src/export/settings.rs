@@ -1,0 +1,173 @@
+//! What a snapshot is made of: the format and the options, parsed from a request (API, form or
+//! command line) into checked [`ExportSettings`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::split::SplitSpec;
+
+/// The file formats a snapshot can be written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jsonl,
+    Csv,
+    Parquet,
+    Tfrecord,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [
+        Format::Jsonl,
+        Format::Csv,
+        Format::Parquet,
+        Format::Tfrecord,
+    ];
+
+    pub fn parse(s: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Tfrecord => "tfrecord",
+        }
+    }
+
+    /// The file extension (also the stored file's).
+    pub fn extension(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// The `Content-Type` a download is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jsonl => "application/x-ndjson",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Parquet => "application/vnd.apache.parquet",
+            Format::Tfrecord => "application/octet-stream",
+        }
+    }
+}
+
+/// `POST /api/v1/tasks/{id}/exports`, as sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    pub format: String,
+    /// Only items with a final label (default true); false exports every item, labeled or not.
+    pub only_resolved: Option<bool>,
+    /// Add each rater's vote, under a pseudonymous rater id (default false).
+    pub include_votes: Option<bool>,
+    /// Keep gold items (default true).
+    pub include_gold: Option<bool>,
+    /// Leave out final labels less confident than this (0 to 1).
+    pub min_confidence: Option<f64>,
+    pub splits: Option<SplitsRequest>,
+}
+
+/// The `splits` object of an export request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitsRequest {
+    #[serde(default)]
+    pub train: f64,
+    #[serde(default)]
+    pub validation: f64,
+    #[serde(default)]
+    pub test: f64,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub group_by: Option<String>,
+}
+
+/// Checked export settings; stored with each snapshot as its `settings`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportSettings {
+    pub format: Format,
+    pub only_resolved: bool,
+    pub include_votes: bool,
+    pub include_gold: bool,
+    pub min_confidence: Option<f64>,
+    pub splits: Option<SplitSpec>,
+}
+
+impl ExportRequest {
+    /// Checks every option; the message names the field at fault.
+    pub fn check(self) -> Result<ExportSettings, String> {
+        let format = Format::parse(self.format.trim()).ok_or_else(|| {
+            format!(
+                "format: {:?} is not one of jsonl, csv, parquet, tfrecord",
+                self.format
+            )
+        })?;
+        let only_resolved = self.only_resolved.unwrap_or(true);
+        if let Some(c) = self.min_confidence {
+            if !c.is_finite() || !(0.0..=1.0).contains(&c) {
+                return Err("min_confidence: a number between 0 and 1".into());
+            }
+            if !only_resolved {
+                return Err(
+                    "min_confidence applies to final labels: use it with only_resolved=true".into(),
+                );
+            }
+        }
+        let splits = match self.splits {
+            Some(s) => Some(SplitSpec::new(
+                s.train,
+                s.validation,
+                s.test,
+                s.seed,
+                s.group_by,
+            )?),
+            None => None,
+        };
+        Ok(ExportSettings {
+            format,
+            only_resolved,
+            include_votes: self.include_votes.unwrap_or(false),
+            include_gold: self.include_gold.unwrap_or(true),
+            min_confidence: self.min_confidence,
+            splits,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(v: serde_json::Value) -> Result<ExportSettings, String> {
+        serde_json::from_value::<ExportRequest>(v)
+            .map_err(|e| e.to_string())?
+            .check()
+    }
+
+    #[test]
+    fn defaults_and_checks() {
+        let s = req(serde_json::json!({"format": "jsonl"})).unwrap();
+        assert_eq!(s.format, Format::Jsonl);
+        assert!(s.only_resolved && s.include_gold && !s.include_votes);
+        assert_eq!(s.splits, None);
+        let s = req(serde_json::json!({"format": "parquet", "splits": {"train": 0.8, "validation": 0.1, "test": 0.1, "seed": 42, "group_by": null}})).unwrap();
+        assert_eq!(s.splits.unwrap().seed, 42);
+        assert!(
+            req(serde_json::json!({"format": "xlsx"}))
+                .unwrap_err()
+                .contains("format")
+        );
+        assert!(req(serde_json::json!({"format": "csv", "min_confidence": 1.5})).is_err());
+        assert!(
+            req(
+                serde_json::json!({"format": "csv", "min_confidence": 0.5, "only_resolved": false})
+            )
+            .unwrap_err()
+            .contains("only_resolved")
+        );
+        assert!(req(serde_json::json!({"format": "csv", "splits": {"train": 0.5}})).is_err());
+        assert!(req(serde_json::json!({"format": "csv", "bogus": 1})).is_err());
+    }
+}

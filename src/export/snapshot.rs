@@ -1,0 +1,289 @@
+//! Making a snapshot: rows streamed from one read transaction (a consistent view of the
+//! database, re-counted inside it), encoded on a blocking thread into a temporary file that is
+//! hashed on the way, synced and renamed to its content address, then recorded with its card,
+//! schema and diff. Memory stays bounded: at most a few batches of rows are in flight.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::clock::rfc3339;
+use crate::db::exports::{Export, ItemRow, LabelRow, NewExport, RowFilter};
+use crate::db::tasks::Task;
+use crate::db::{self, Db};
+use crate::domain::ids::{ExportId, UserId};
+use crate::error::AppError;
+use crate::export::card::{self, CardBuilder, DiffCounter};
+use crate::export::row::{RowBuilder, Shape};
+use crate::export::store::{self, IndexReader, IndexWriter, Sink, TempFile, Written};
+use crate::export::{ExportSettings, encoder, schema};
+
+/// Items per batch read from the database.
+pub const BATCH: i64 = 8_192;
+
+/// One snapshot at a time per process: exports are heavy, and a second one waits its turn
+/// rather than halving the speed of both.
+static RUNNING: Semaphore = Semaphore::const_new(1);
+
+/// A snapshot to make.
+pub struct Job {
+    pub task: Task,
+    pub settings: ExportSettings,
+    /// `None` for the command line.
+    pub created_by: Option<UserId>,
+    /// The client address, for the audit log.
+    pub ip: String,
+    pub now: i64,
+}
+
+/// Rows read from the database, on their way to the encoder.
+struct Batch {
+    items: Vec<ItemRow>,
+    labels: Vec<LabelRow>,
+}
+
+/// What the encoder thread hands back.
+struct Encoded {
+    rows: u64,
+    written: Written,
+    card: CardBuilder,
+    diff: DiffCounter,
+}
+
+fn io_error(e: io::Error) -> AppError {
+    if e.kind() == io::ErrorKind::StorageFull {
+        AppError::StorageFull
+    } else {
+        AppError::internal(format!("export file: {e}"))
+    }
+}
+
+/// Makes a snapshot and records it. `progress(rows sent, rows in total)` is called after each
+/// batch.
+pub async fn create(
+    db: &Db,
+    data_dir: &Path,
+    job: Job,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<Export, AppError> {
+    let _turn = RUNNING.acquire().await.map_err(AppError::internal)?;
+    let Job {
+        task,
+        settings,
+        created_by,
+        ip,
+        now,
+    } = job;
+    db::exports::ensure_settings(&db.pool, task.id, &crate::auth::secret::new_token(), now).await?;
+    let task_settings = db::exports::settings(&db.pool, task.id)
+        .await?
+        .ok_or_else(|| AppError::internal("export settings row missing"))?;
+    let previous = db::exports::list_for_task(&db.pool, task.id, 1)
+        .await?
+        .into_iter()
+        .next();
+
+    std::fs::create_dir_all(store::exports_dir(data_dir)).map_err(io_error)?;
+    store::clean_tmp(data_dir);
+    let shape = Arc::new(Shape::new(
+        &task.schema,
+        settings.include_votes,
+        settings.splits.is_some(),
+    ));
+    let (data_tmp, data_file) = TempFile::create(data_dir, "part").map_err(io_error)?;
+    let (index_tmp, index_file) = TempFile::create(data_dir, "idx-part").map_err(io_error)?;
+    let mut enc =
+        encoder(settings.format, Sink::new(data_file), shape.clone()).map_err(io_error)?;
+    let previous_index = previous
+        .as_ref()
+        .and_then(|p| IndexReader::open(data_dir, &p.sha256));
+
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Batch>(2);
+    let splits = settings.splits.clone();
+    let salt = task_settings.rater_salt.clone();
+    let worker_shape = shape.clone();
+    let worker = tokio::task::spawn_blocking(move || -> io::Result<Encoded> {
+        let mut rows_built = RowBuilder::new(worker_shape.clone(), splits, &salt);
+        let mut card = CardBuilder::new(&worker_shape);
+        let mut diff = DiffCounter::new(previous_index);
+        let mut index = IndexWriter::new(index_file);
+        let mut rows = 0u64;
+        while let Some(batch) = receiver.blocking_recv() {
+            let mut labels = batch.labels.as_slice();
+            for item in batch.items {
+                // Both lists are in item id order: walk the labels alongside the items.
+                let skip = labels.iter().take_while(|l| l.item_id < item.id).count();
+                labels = &labels[skip..];
+                let own = labels.iter().take_while(|l| l.item_id == item.id).count();
+                let (mine, rest) = labels.split_at(own);
+                labels = rest;
+                let row = rows_built.build(item, mine);
+                enc.write(&row)?;
+                card.add(&row);
+                let fingerprint = row.label.as_ref().map_or(0, |l| l.fingerprint());
+                diff.push(row.item_id, fingerprint);
+                index.push(row.item_id, fingerprint)?;
+                rows += 1;
+            }
+        }
+        diff.finish();
+        let written = enc.finish()?.finish()?;
+        index.finish()?;
+        Ok(Encoded {
+            rows,
+            written,
+            card,
+            diff,
+        })
+    });
+
+    let filter = RowFilter {
+        task: task.id,
+        only_resolved: settings.only_resolved,
+        include_gold: settings.include_gold,
+        min_confidence: settings.min_confidence,
+    };
+    // Labels are read only when a row needs them; final labels carry their own vote counts.
+    let need_labels = settings.include_votes || !settings.only_resolved;
+    let streamed = async {
+        // One read transaction: every batch, the count and the label figures see the same
+        // instant of the database, whatever raters submit meanwhile.
+        let mut tx = db.pool.begin().await?;
+        let total = db::exports::count_rows(&mut *tx, &filter).await?;
+        let total = u64::try_from(total).unwrap_or(0);
+        let (mut after, mut sent) = (0i64, 0u64);
+        loop {
+            let items = db::exports::rows_after(&mut *tx, &filter, after, BATCH).await?;
+            let (Some(first), Some(last)) = (items.first(), items.last()) else {
+                break;
+            };
+            let (lo, hi) = (first.id, last.id);
+            after = hi;
+            let labels = if need_labels {
+                db::exports::labels_between(&mut *tx, task.id, lo, hi).await?
+            } else {
+                Vec::new()
+            };
+            sent += items.len() as u64;
+            if sender.send(Batch { items, labels }).await.is_err() {
+                // The encoder stopped; its error is the one reported.
+                break;
+            }
+            progress(sent, total);
+        }
+        let stats = db::exports::label_stats(&mut *tx, &filter).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>((total, stats))
+    }
+    .await;
+    drop(sender);
+    let encoded = worker.await?;
+    let (total, label_stats) = streamed?;
+    let mut encoded = encoded.map_err(io_error)?;
+    if encoded.rows != total {
+        return Err(AppError::internal(format!(
+            "export of task {} wrote {} rows but its snapshot counts {total}",
+            task.id, encoded.rows
+        )));
+    }
+
+    let sha256 = encoded.written.sha256.clone();
+    let file_name = format!("{sha256}.{}", settings.format.extension());
+    data_tmp.persist(data_dir, &file_name).map_err(io_error)?;
+    index_tmp
+        .persist(data_dir, &format!("{sha256}.idx"))
+        .map_err(io_error)?;
+
+    let settings_json = serde_json::to_value(&settings).map_err(AppError::internal)?;
+    let diff = diff_json(
+        previous.as_ref(),
+        &mut encoded,
+        task_settings.drift_threshold,
+    );
+    let mut card = encoded.card.finish(encoded.rows, &label_stats);
+    card["task"] = json!({"id": task.id, "name": task.name, "label_kind": task.schema.kind(),
+        "instructions_version": task.instructions_version});
+    card["settings"] = settings_json.clone();
+    card["file"] = json!({"format": settings.format.as_str(), "sha256": sha256,
+        "bytes": encoded.written.bytes, "created_at": rfc3339(now)});
+    let schema = schema::describe(&shape, settings.format);
+
+    let rows = i64::try_from(encoded.rows).unwrap_or(i64::MAX);
+    let bytes = i64::try_from(encoded.written.bytes).unwrap_or(i64::MAX);
+    let (settings_text, diff_text, card_text, schema_text) = (
+        settings_json.to_string(),
+        diff.to_string(),
+        card.to_string(),
+        schema.to_string(),
+    );
+    let mut tx = db.begin_write().await?;
+    let id = db::exports::insert(
+        &mut *tx,
+        &NewExport {
+            task: task.id,
+            format: settings.format.as_str(),
+            settings_json: &settings_text,
+            rows,
+            bytes,
+            sha256: &sha256,
+            file_name: &file_name,
+            created_by,
+            created_at: now,
+            previous: previous.as_ref().map(|p| ExportId(p.id)),
+            diff_json: &diff_text,
+            card_json: &card_text,
+            schema_json: &schema_text,
+        },
+    )
+    .await?;
+    db::audit::record(
+        &mut *tx,
+        created_by,
+        "export.create",
+        &format!("task #{}", task.id),
+        &json!({"export": id, "format": settings.format.as_str(), "rows": rows, "sha256": sha256}),
+        &ip,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    db::exports::get(&db.pool, id)
+        .await?
+        .ok_or_else(|| AppError::internal("the new export vanished"))
+}
+
+/// What changed since the previous snapshot, and whether the labels drifted past the threshold.
+fn diff_json(previous: Option<&Export>, encoded: &mut Encoded, threshold: f64) -> Value {
+    let Some(previous) = previous else {
+        return json!({"previous_export_id": null, "rows_added": null, "rows_removed": null,
+            "rows_relabeled": null, "rows_unchanged": null, "label_distribution_linf": null,
+            "drift_threshold": threshold, "drift": false});
+    };
+    let before: Option<BTreeMap<String, f64>> = serde_json::from_str::<Value>(&previous.card_json)
+        .ok()
+        .and_then(|c| serde_json::from_value(c["label_distribution"].clone()).ok());
+    let linf = match (encoded.card.distribution(), before) {
+        (Some(now), Some(before)) => Some(card::linf(&now, &before)),
+        _ => None,
+    };
+    let d = &encoded.diff;
+    let count = |n: u64| d.has_previous().then_some(n);
+    let mut v = json!({
+        "previous_export_id": previous.id,
+        "rows_added": count(d.added),
+        "rows_removed": count(d.removed),
+        "rows_relabeled": count(d.relabeled),
+        "rows_unchanged": count(d.unchanged),
+        "label_distribution_linf": linf,
+        "drift_threshold": threshold,
+        "drift": linf.is_some_and(|x| x > threshold),
+    });
+    if !d.has_previous() {
+        v["note"] = "the previous snapshot's row index is missing: row changes unknown".into();
+    }
+    v
+}
