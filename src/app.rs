@@ -189,10 +189,22 @@ async fn render_errors(State(_state): State<AppState>, req: Request, next: Next)
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
     let is_head = req.method() == Method::HEAD;
+    // After signing in, the browser comes back with a GET: only GET/HEAD requests are worth returning to.
+    let returnable = matches!(*req.method(), Method::GET | Method::HEAD);
     let is_api = path.starts_with("/api/") || path == "/healthz" || path == "/metrics";
     let res = next.run(req).await;
     let status = res.status();
     if status.as_u16() < 400 {
+        return res;
+    }
+    // A page a handler rendered itself (a form shown again with its error, a 410 invite page)
+    // is kept as it is: only bare errors are rendered here.
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_api && is_html && res.extensions().get::<ErrorInfo>().is_none() {
         return res;
     }
     let info = res.extensions().get::<ErrorInfo>().cloned();
@@ -229,6 +241,9 @@ async fn render_errors(State(_state): State<AppState>, req: Request, next: Next)
         );
     }
     if status == StatusCode::UNAUTHORIZED {
+        if !returnable {
+            return Redirect::to("/login?next=%2F").into_response();
+        }
         let mut next_path = path.clone();
         if let Some(q) = query {
             next_path.push('?');

@@ -52,6 +52,8 @@ pub enum Command {
     Token(TokenCommand),
     /// Import items into a task from a JSONL, CSV or JSON-array file (all or nothing).
     Import(ImportArgs),
+    /// Resolve crowd labels offline, no server: prints item,label,confidence CSV.
+    Aggregate(crate::offline::AggregateArgs),
     /// Export a task's labels as a versioned snapshot.
     Export(crate::export::cli::ExportArgs),
 }
@@ -119,7 +121,13 @@ fn parse_role(s: &str) -> Result<Role, String> {
 /// Parses the command line and runs it; the process exit code says how it went.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // The server logs what it does; one-shot commands only warn, so their output stays readable.
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    init_tracing(if serving {
+        "info,sqlx=warn,tower_http=info"
+    } else {
+        "warn"
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -139,10 +147,9 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // JSON lines: values are escaped, so nothing a user types can forge a log line.
     let _ = tracing_subscriber::fmt()
         .json()
@@ -252,6 +259,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Import(args) => import(&cli.store, args).await,
+        Command::Aggregate(args) => crate::offline::run_aggregate(&args),
         Command::Export(args) => {
             let db = open_store(&cli.store).await?;
             crate::export::cli::run_export(&db, &cli.store.data_dir, args).await

@@ -235,6 +235,8 @@ async fn insert_spool(
             db::imports::insert_batch(&mut tx, task.id, import_id, task.overlap, &batch, now)
                 .await?;
     }
+    // Gold items are resolved to their gold answer from the start: they measure raters, not the other way round.
+    db::quality::resolve_gold(&mut tx, import_id, now).await?;
     db::imports::succeed(&mut *tx, import_id, rows, imported, rows - imported, now).await?;
     tx.commit().await?;
     Ok(imported)

@@ -15,6 +15,8 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod offline;
+pub mod quality;
+pub mod resolution;
 pub mod server;
 pub mod state;
 pub mod tasks;

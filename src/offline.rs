@@ -171,7 +171,7 @@ pub fn run_aggregate(args: &AggregateArgs) -> Result<(), String> {
         _ => String::new(),
     };
     eprintln!(
-        "{}: {} answers, {} items, {} raters, {} labels{iterations} ({:.2} s fit, {:.2} s total)",
+        "{}: {} answers, {} items, {} raters, {} distinct labels{iterations} ({:.2} s fit, {:.2} s total)",
         method_name(method),
         answers.len(),
         answers.n_items(),

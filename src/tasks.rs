@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::AuthCtx;
-use crate::db::{self, labels::Refusal, tasks::Task, tasks::TaskSettings};
+use crate::db::{self, labels::Refusal, tasks::QualitySettings, tasks::Task, tasks::TaskSettings};
 use crate::domain::ids::{ShardId, TaskId, UserId};
 use crate::domain::markdown;
 use crate::domain::role::Role;
@@ -31,6 +31,11 @@ pub struct TaskRequest {
     pub lease_minutes: Option<i64>,
     pub state: Option<String>,
     pub gold_ratio: Option<f64>,
+    pub resolution_method: Option<String>,
+    pub qualification_items: Option<i64>,
+    pub qualification_pass: Option<f64>,
+    pub gold_window: Option<i64>,
+    pub gold_min_accuracy: Option<f64>,
 }
 
 /// `PATCH /api/v1/tasks/{id}`: every field optional.
@@ -47,6 +52,68 @@ pub struct TaskPatch {
     pub lease_minutes: Option<i64>,
     pub state: Option<String>,
     pub gold_ratio: Option<f64>,
+    pub resolution_method: Option<String>,
+    pub qualification_items: Option<i64>,
+    pub qualification_pass: Option<f64>,
+    pub gold_window: Option<i64>,
+    pub gold_min_accuracy: Option<f64>,
+}
+
+/// The resolution methods a task can use.
+pub const METHODS: &[&str] = &["majority", "wawa", "dawid_skene", "glad"];
+
+/// Checks quality settings; every message names the field.
+pub fn check_quality(q: &QualitySettings) -> Result<()> {
+    if !METHODS.contains(&q.resolution_method.as_str()) {
+        return Err(bad(
+            "invalid_resolution_method",
+            "resolution_method: majority, wawa, dawid_skene or glad",
+        ));
+    }
+    if !(0..=1000).contains(&q.qualification_items) {
+        return Err(bad(
+            "invalid_qualification_items",
+            "qualification_items: 0 to 1000 gold items",
+        ));
+    }
+    if !(0.0..=1.0).contains(&q.qualification_pass) {
+        return Err(bad(
+            "invalid_qualification_pass",
+            "qualification_pass: a share between 0 and 1",
+        ));
+    }
+    if !(1..=1000).contains(&q.gold_window) {
+        return Err(bad(
+            "invalid_gold_window",
+            "gold_window: 1 to 1000 gold answers",
+        ));
+    }
+    if !(0.0..=1.0).contains(&q.gold_min_accuracy) {
+        return Err(bad(
+            "invalid_gold_min_accuracy",
+            "gold_min_accuracy: a share between 0 and 1 (0 turns the check off)",
+        ));
+    }
+    Ok(())
+}
+
+fn quality_from(
+    base: &QualitySettings,
+    method: &Option<String>,
+    q_items: Option<i64>,
+    q_pass: Option<f64>,
+    window: Option<i64>,
+    min_acc: Option<f64>,
+) -> QualitySettings {
+    QualitySettings {
+        resolution_method: method
+            .clone()
+            .unwrap_or_else(|| base.resolution_method.clone()),
+        qualification_items: q_items.unwrap_or(base.qualification_items),
+        qualification_pass: q_pass.unwrap_or(base.qualification_pass),
+        gold_window: window.unwrap_or(base.gold_window),
+        gold_min_accuracy: min_acc.unwrap_or(base.gold_min_accuracy),
+    }
 }
 
 fn bad(code: &'static str, msg: impl Into<String>) -> AppError {
@@ -117,6 +184,15 @@ pub async fn create(state: &AppState, ctx: &AuthCtx, ip: &str, req: TaskRequest)
         gold_ratio: req.gold_ratio.unwrap_or(0.0),
     };
     check_settings(&settings)?;
+    let quality = quality_from(
+        &QualitySettings::default(),
+        &req.resolution_method,
+        req.qualification_items,
+        req.qualification_pass,
+        req.gold_window,
+        req.gold_min_accuracy,
+    );
+    check_quality(&quality)?;
     check_instructions(&req.instructions)?;
     let html = markdown::render(&req.instructions);
     let now = state.now();
@@ -130,6 +206,7 @@ pub async fn create(state: &AppState, ctx: &AuthCtx, ip: &str, req: TaskRequest)
         now,
     )
     .await?;
+    db::tasks::set_quality(&mut tx, id, &quality).await?;
     db::audit::record(
         &mut *tx,
         Some(ctx.user.id),
@@ -189,7 +266,17 @@ pub async fn patch(
         gold_ratio: p.gold_ratio.unwrap_or(task.gold_ratio),
     };
     check_settings(&settings)?;
+    let quality = quality_from(
+        &task.quality,
+        &p.resolution_method,
+        p.qualification_items,
+        p.qualification_pass,
+        p.gold_window,
+        p.gold_min_accuracy,
+    );
+    check_quality(&quality)?;
     db::tasks::update(&mut tx, id, &settings, now).await?;
+    db::tasks::set_quality(&mut tx, id, &quality).await?;
     if overlap > task.overlap {
         db::tasks::raise_targets(&mut tx, id, overlap).await?;
     }
@@ -368,13 +455,14 @@ pub async fn lease(
             ),
         ));
     }
+    check_rater_may_work(state, task, user).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     db::shards::sweep_expired(&mut tx, now).await?;
     let shard_id = match db::shards::live_for(&mut *tx, task.id, user, now).await? {
         Some(s) => ShardId(s.id),
         None => {
-            let items = db::shards::pick_items(&mut tx, task.id, user, task.shard_size).await?;
+            let items = pick_mix(&mut tx, task, user).await?;
             if items.is_empty() {
                 tx.commit().await?;
                 return Ok(Lease::NothingLeft);
@@ -395,6 +483,80 @@ pub async fn lease(
     Ok(Lease::Shard(
         shard_json(state, shard_id, user, false).await?,
     ))
+}
+
+/// Refuses work to a paused rater and to one who failed the qualification (unless an admin waived it).
+async fn check_rater_may_work(state: &AppState, task: &Task, user: UserId) -> Result<()> {
+    let status = db::quality::status(&state.db.pool, task.id, user).await?;
+    if status.paused != 0 {
+        return Err(AppError::conflict(
+            "rater_paused",
+            format!(
+                "you are paused in this task: {}. An admin can lift the pause.",
+                status.reason
+            ),
+        ));
+    }
+    let q = task.quality.qualification_items;
+    if q > 0 && status.qualification_waived == 0 {
+        let first = db::quality::gold_answers(&state.db.pool, task.id, user, true, q).await?;
+        if first.len() as i64 >= q {
+            let acc = first.iter().filter(|ok| **ok).count() as f64 / first.len() as f64;
+            if acc < task.quality.qualification_pass {
+                return Err(AppError::conflict(
+                    "not_qualified",
+                    format!(
+                        "your qualification score is {:.0}%, below the pass mark of {:.0}%",
+                        acc * 100.0,
+                        task.quality.qualification_pass * 100.0
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The items of a new shard: only gold while a new rater qualifies; otherwise real items with
+/// gold mixed in at the task's ratio, in an order that does not give the gold ones away.
+async fn pick_mix(tx: &mut db::Tx, task: &Task, user: UserId) -> Result<Vec<i64>> {
+    let size = task.shard_size;
+    let q = task.quality.qualification_items;
+    let status = db::quality::status(&mut **tx, task.id, user).await?;
+    if q > 0 && status.qualification_waived == 0 {
+        let done = db::quality::gold_answers(&mut **tx, task.id, user, true, q)
+            .await?
+            .len() as i64;
+        if done < q {
+            let gold = db::quality::pick_gold(tx, task.id, user, (q - done).min(size)).await?;
+            if !gold.is_empty() {
+                return Ok(gold);
+            }
+            // Fewer gold items than the qualification asks for: what exists has to do.
+        }
+    }
+    let want_gold = if task.gold_ratio > 0.0 {
+        ((size as f64 * task.gold_ratio).round() as i64).clamp(1, size.max(1))
+    } else {
+        0
+    };
+    let real = db::shards::pick_items(tx, task.id, user, size - want_gold.min(size - 1)).await?;
+    if real.is_empty() {
+        // Never hand out a shard of gold alone once real work has run out.
+        return Ok(real);
+    }
+    let gold =
+        db::quality::pick_gold(tx, task.id, user, want_gold.min(size - real.len() as i64)).await?;
+    // Real items keep their fullest-first order; each gold item goes in at a position taken from
+    // a hash of its id, so gold lands anywhere in the shard and nothing marks it.
+    let mut all = real;
+    for g in gold {
+        let h =
+            (g as u64 ^ (user.0 as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33;
+        let at = (h % (all.len() as u64 + 1)) as usize;
+        all.insert(at, g);
+    }
+    Ok(all)
 }
 
 /// A shard as the API shows it: `items` are the ones still to label; with `all`, every item with

@@ -4,6 +4,7 @@
 pub mod exports;
 pub mod labeling;
 pub mod people;
+pub mod review;
 pub mod tasks;
 pub mod users;
 
@@ -48,6 +49,15 @@ pub fn routes() -> Routes {
         .get("/api/v1/shards/{id}", labeling::get_shard)
         .post("/api/v1/shards/{id}/labels", labeling::submit)
         .post("/api/v1/shards/{id}/skip", labeling::skip)
+        .get("/api/v1/tasks/{id}/adjudication", review::queue)
+        .post("/api/v1/items/{id}/resolution", review::resolve_item)
+        .post("/api/v1/items/{id}/reopen", review::reopen_item)
+        .post("/api/v1/tasks/{id}/resolve", review::resolve_task)
+        .get("/api/v1/tasks/{id}/quality", review::quality)
+        .post(
+            "/api/v1/tasks/{id}/raters/{username}/unpause",
+            review::unpause,
+        )
         .post("/api/v1/users", users::create_user)
         .post("/api/v1/tokens", users::create_token)
         .merge(

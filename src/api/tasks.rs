@@ -25,6 +25,9 @@ pub fn task_json(t: &Task, instructions: Option<&str>) -> Value {
         "id": t.id, "name": t.name, "schema": t.schema, "overlap": t.overlap, "max_overlap": t.max_overlap,
         "agreement": t.agreement, "shard_size": t.shard_size, "lease_minutes": t.lease_minutes, "state": t.state,
         "instructions_version": t.instructions_version, "gold_ratio": t.gold_ratio,
+        "resolution_method": t.quality.resolution_method, "qualification_items": t.quality.qualification_items,
+        "qualification_pass": t.quality.qualification_pass, "gold_window": t.quality.gold_window,
+        "gold_min_accuracy": t.quality.gold_min_accuracy,
         "created_at": rfc3339(t.created_at), "updated_at": rfc3339(t.updated_at),
     });
     if let Some(md) = instructions {

@@ -138,7 +138,11 @@ pub async fn insert_batch(
             .push_bind(&it.external_id)
             .push_bind(&it.data_json)
             .push_bind(&it.gold_json)
-            .push_bind("open")
+            .push_bind(if it.gold_json.is_some() {
+                "resolved"
+            } else {
+                "open"
+            })
             .push_bind(target)
             .push_bind(import.0)
             .push_bind(now);

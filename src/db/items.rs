@@ -107,3 +107,119 @@ pub async fn labels_of_task(
         .fetch_all(ex)
         .await
 }
+
+/// Gold answers of a task: (item id, gold JSON).
+pub async fn gold_of_task(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, gold_json FROM items WHERE task_id = $1 AND gold_json IS NOT NULL")
+        .bind(task.0)
+        .fetch_all(ex)
+        .await
+}
+
+/// Items whose final label an engine may (re)compute: all labels in, not gold, not decided by a
+/// reviewer.
+pub async fn resolvable(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT i.id FROM items i LEFT JOIN resolutions r ON r.item_id = i.id
+         WHERE i.task_id = $1 AND i.state IN ('complete', 'resolved') AND i.gold_json IS NULL
+           AND (r.method IS NULL OR r.method NOT IN ('adjudicated', 'gold'))
+         ORDER BY i.id",
+    )
+    .bind(task.0)
+    .fetch_all(ex)
+    .await
+}
+
+/// The label values of one item.
+pub async fn values_of(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value_json FROM labels WHERE item_id = $1 ORDER BY id")
+        .bind(item)
+        .fetch_all(ex)
+        .await
+}
+
+/// Stores an engine's resolution (with the item's vote counts) and marks the item resolved.
+pub async fn set_resolution(
+    tx: &mut super::Tx,
+    task: TaskId,
+    item: i64,
+    value_json: &str,
+    method: &str,
+    confidence: f64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let values = values_of(&mut **tx, item).await?;
+    let votes = crate::domain::resolve::count_votes(
+        values
+            .iter()
+            .filter_map(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+            .collect::<Vec<_>>()
+            .iter(),
+    );
+    sqlx::query(
+        "INSERT INTO resolutions (item_id, task_id, value_json, method, confidence, votes_json, resolved_by, resolved_at)
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+         ON CONFLICT (item_id) DO UPDATE SET value_json = excluded.value_json, method = excluded.method,
+            confidence = excluded.confidence, votes_json = excluded.votes_json, resolved_by = NULL, resolved_at = excluded.resolved_at",
+    )
+    .bind(item)
+    .bind(task.0)
+    .bind(value_json)
+    .bind(method)
+    .bind(confidence)
+    .bind(serde_json::to_string(&votes).unwrap_or_default())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE items SET state = 'resolved', version = version + 1 WHERE id = $1")
+        .bind(item)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Final labels of a task: (item, value JSON, method, confidence).
+pub async fn resolutions_of_task(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+) -> Result<Vec<(i64, String, String, f64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT item_id, value_json, method, confidence FROM resolutions WHERE task_id = $1",
+    )
+    .bind(task.0)
+    .fetch_all(ex)
+    .await
+}
+
+/// Skips per rater in a task.
+pub async fn skips_by_rater(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT s.user_id, COUNT(*) FROM skips s JOIN items i ON i.id = s.item_id WHERE i.task_id = $1 GROUP BY s.user_id",
+    )
+    .bind(task.0)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Pause state per rater in a task: user -> (paused, reason).
+pub async fn rater_statuses(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+) -> Result<std::collections::HashMap<i64, (i64, String)>, sqlx::Error> {
+    let rows: Vec<(i64, i64, String)> =
+        sqlx::query_as("SELECT user_id, paused, reason FROM rater_status WHERE task_id = $1")
+            .bind(task.0)
+            .fetch_all(ex)
+            .await?;
+    Ok(rows.into_iter().map(|(u, p, r)| (u, (p, r))).collect())
+}

@@ -34,6 +34,7 @@ struct ItemRow {
     label_count: i64,
     active_leases: i64,
     target: i64,
+    gold: i64,
 }
 
 pub struct Submission<'a> {
@@ -125,15 +126,16 @@ pub async fn submit(
             .bind(label_id)
             .execute(&mut **tx)
             .await?;
-        let item_state = settle(tx, task, s.item, now).await?;
+        // The answer says nothing about the item's state: that would tell gold items apart.
+        settle(tx, task, s.item, now).await?;
         Answer {
             status: 200,
-            body: json!({"label_id": label_id, "item_id": s.item, "status": "updated", "item_state": item_state}),
+            body: json!({"label_id": label_id, "item_id": s.item, "status": "updated"}),
         }
     } else {
         shards::sweep_expired(tx, now).await?;
         let Some(item) = sqlx::query_as::<_, ItemRow>(
-            "SELECT task_id, state, label_count, active_leases, target FROM items WHERE id = $1",
+            "SELECT task_id, state, label_count, active_leases, target, (gold_json IS NOT NULL) AS gold FROM items WHERE id = $1",
         )
         .bind(s.item)
         .fetch_optional(&mut **tx)
@@ -184,10 +186,13 @@ pub async fn submit(
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
-        let item_state = settle(tx, task, s.item, now).await?;
+        settle(tx, task, s.item, now).await?;
+        if item.gold != 0 {
+            check_gold_window(tx, task, user, now).await?;
+        }
         Answer {
             status: 201,
-            body: json!({"label_id": label_id, "item_id": s.item, "status": "created", "item_state": item_state}),
+            body: json!({"label_id": label_id, "item_id": s.item, "status": "created"}),
         }
     };
     if shard.is_live(now) {
@@ -205,6 +210,38 @@ pub async fn submit(
     .execute(&mut **tx)
     .await?;
     Ok(Ok(answer))
+}
+
+/// The continuous check: a rater whose accuracy over the last `gold_window` gold answers falls
+/// below the task's minimum is paused for the task (admins see why and can lift it).
+async fn check_gold_window(
+    tx: &mut super::Tx,
+    task: &Task,
+    user: UserId,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let q = &task.quality;
+    if q.gold_min_accuracy <= 0.0 {
+        return Ok(());
+    }
+    let recent =
+        crate::db::quality::gold_answers(&mut **tx, task.id, user, false, q.gold_window).await?;
+    if (recent.len() as i64) < q.gold_window {
+        return Ok(());
+    }
+    let acc = recent.iter().filter(|ok| **ok).count() as f64 / recent.len() as f64;
+    if acc < q.gold_min_accuracy {
+        let reason = format!(
+            "gold accuracy {:.0}% over the last {} gold answers is below {:.0}%",
+            acc * 100.0,
+            recent.len(),
+            q.gold_min_accuracy * 100.0
+        );
+        crate::db::quality::set_status(&mut **tx, task.id, user, true, false, &reason, None, now)
+            .await?;
+        tracing::info!(task = %task.id, user = %user, "rater paused by the gold check");
+    }
+    Ok(())
 }
 
 /// Applies the cheap resolution once an item has all the labels it asked for (and again when a

@@ -12,6 +12,8 @@ pub mod invites;
 pub mod items;
 pub mod labels;
 pub mod links;
+pub mod quality;
+pub mod review;
 pub mod sessions;
 pub mod shards;
 pub mod tasks;

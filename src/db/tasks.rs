@@ -19,8 +19,32 @@ pub struct Task {
     pub state: String,
     pub instructions_version: i64,
     pub gold_ratio: f64,
+    pub quality: QualitySettings,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// How a task resolves conflicts and checks its raters.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QualitySettings {
+    /// `majority`, `wawa`, `dawid_skene` or `glad`.
+    pub resolution_method: String,
+    pub qualification_items: i64,
+    pub qualification_pass: f64,
+    pub gold_window: i64,
+    pub gold_min_accuracy: f64,
+}
+
+impl Default for QualitySettings {
+    fn default() -> Self {
+        QualitySettings {
+            resolution_method: "majority".into(),
+            qualification_items: 0,
+            qualification_pass: 0.8,
+            gold_window: 10,
+            gold_min_accuracy: 0.0,
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -36,6 +60,11 @@ struct Row {
     state: String,
     instructions_version: i64,
     gold_ratio: f64,
+    resolution_method: String,
+    qualification_items: i64,
+    qualification_pass: f64,
+    gold_window: i64,
+    gold_min_accuracy: f64,
     created_at: i64,
     updated_at: i64,
 }
@@ -61,6 +90,13 @@ impl TryFrom<Row> for Task {
             state: r.state,
             instructions_version: r.instructions_version,
             gold_ratio: r.gold_ratio,
+            quality: QualitySettings {
+                resolution_method: r.resolution_method,
+                qualification_items: r.qualification_items,
+                qualification_pass: r.qualification_pass,
+                gold_window: r.gold_window,
+                gold_min_accuracy: r.gold_min_accuracy,
+            },
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -69,7 +105,29 @@ impl TryFrom<Row> for Task {
 
 const COLUMNS: &str =
     "id, name, schema_json, overlap, max_overlap, agreement, shard_size, lease_minutes, state,
-    instructions_version, gold_ratio, created_at, updated_at";
+    instructions_version, gold_ratio, resolution_method, qualification_items, qualification_pass, gold_window,
+    gold_min_accuracy, created_at, updated_at";
+
+/// Stores a task's conflict-resolution and quality settings.
+pub async fn set_quality(
+    tx: &mut super::Tx,
+    id: TaskId,
+    q: &QualitySettings,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks SET resolution_method = $1, qualification_items = $2, qualification_pass = $3, gold_window = $4,
+            gold_min_accuracy = $5 WHERE id = $6",
+    )
+    .bind(&q.resolution_method)
+    .bind(q.qualification_items)
+    .bind(q.qualification_pass)
+    .bind(q.gold_window)
+    .bind(q.gold_min_accuracy)
+    .bind(id.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 /// The settings of a task, as created or patched.
 #[derive(Clone, Debug)]

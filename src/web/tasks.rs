@@ -78,6 +78,31 @@ pub struct TaskForm {
     pub agreement: String,
     pub shard_size: String,
     pub lease_minutes: String,
+    #[serde(default = "zero")]
+    pub gold_ratio: String,
+    #[serde(default = "majority")]
+    pub resolution_method: String,
+    #[serde(default = "zero")]
+    pub qualification_items: String,
+    #[serde(default = "pass")]
+    pub qualification_pass: String,
+    #[serde(default = "window")]
+    pub gold_window: String,
+    #[serde(default = "zero")]
+    pub gold_min_accuracy: String,
+}
+
+fn zero() -> String {
+    "0".into()
+}
+fn majority() -> String {
+    "majority".into()
+}
+fn pass() -> String {
+    "0.8".into()
+}
+fn window() -> String {
+    "10".into()
 }
 
 impl TaskForm {
@@ -94,6 +119,12 @@ impl TaskForm {
             agreement: "0.5".into(),
             shard_size: "20".into(),
             lease_minutes: "30".into(),
+            gold_ratio: zero(),
+            resolution_method: majority(),
+            qualification_items: zero(),
+            qualification_pass: pass(),
+            gold_window: window(),
+            gold_min_accuracy: zero(),
         }
     }
 
@@ -130,6 +161,12 @@ impl TaskForm {
             agreement: t.agreement.to_string(),
             shard_size: t.shard_size.to_string(),
             lease_minutes: t.lease_minutes.to_string(),
+            gold_ratio: t.gold_ratio.to_string(),
+            resolution_method: t.quality.resolution_method.clone(),
+            qualification_items: t.quality.qualification_items.to_string(),
+            qualification_pass: t.quality.qualification_pass.to_string(),
+            gold_window: t.quality.gold_window.to_string(),
+            gold_min_accuracy: t.quality.gold_min_accuracy.to_string(),
         }
     }
 
@@ -185,7 +222,21 @@ impl TaskForm {
             shard_size: Some(Self::number(&self.shard_size, "shard size")?),
             lease_minutes: Some(Self::number(&self.lease_minutes, "lease")?),
             state: Some(self.state.clone()),
-            gold_ratio: None,
+            gold_ratio: Some(Self::number(&self.gold_ratio, "gold ratio")?),
+            resolution_method: Some(self.resolution_method.clone()),
+            qualification_items: Some(Self::number(
+                &self.qualification_items,
+                "qualification items",
+            )?),
+            qualification_pass: Some(Self::number(
+                &self.qualification_pass,
+                "qualification pass mark",
+            )?),
+            gold_window: Some(Self::number(&self.gold_window, "gold window")?),
+            gold_min_accuracy: Some(Self::number(
+                &self.gold_min_accuracy,
+                "minimum gold accuracy",
+            )?),
         })
     }
 }
@@ -197,6 +248,7 @@ struct TaskFormPage {
     task_id: Option<i64>,
     f: TaskForm,
     states: &'static [&'static str],
+    methods: &'static [&'static str],
     frozen: bool,
     error: Option<String>,
 }
@@ -218,6 +270,7 @@ fn form_page(
         task_id,
         f,
         states: STATES,
+        methods: crate::tasks::METHODS,
         frozen,
         error,
     };
@@ -281,7 +334,12 @@ pub async fn edit(
         shard_size: r.shard_size,
         lease_minutes: r.lease_minutes,
         state: r.state,
-        gold_ratio: None,
+        gold_ratio: r.gold_ratio,
+        resolution_method: r.resolution_method,
+        qualification_items: r.qualification_items,
+        qualification_pass: r.qualification_pass,
+        gold_window: r.gold_window,
+        gold_min_accuracy: r.gold_min_accuracy,
     });
     let result = match patch {
         Ok(p) => crate::tasks::patch(&state, &ctx, &ip, TaskId(id), p).await,

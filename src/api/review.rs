@@ -1,0 +1,135 @@
+//! Reviewers' API: the adjudication queue, decisions, reopening, re-resolution and quality.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::{Id, Json};
+use crate::auth::{RequireAdmin, RequireReviewer};
+use crate::db;
+use crate::domain::ids::{TaskId, UserId};
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+pub async fn queue(
+    State(state): State<AppState>,
+    RequireReviewer(_): RequireReviewer,
+    Id(id): Id,
+) -> Result<Response> {
+    let task = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let accuracy = crate::resolution::rater_accuracy(&state, &task).await?;
+    let mut items = Vec::new();
+    for it in db::review::queue(&state.db.pool, task.id, 200).await? {
+        let votes: Vec<Value> = db::review::votes(&state.db.pool, it.id)
+            .await?
+            .into_iter()
+            .map(|v| {
+                json!({"rater": v.username, "value": serde_json::from_str::<Value>(&v.value_json).unwrap_or(Value::Null),
+                    "estimated_accuracy": accuracy.get(&v.user_id)})
+            })
+            .collect();
+        let flags: Vec<Value> = db::review::flags(&state.db.pool, it.id)
+            .await?
+            .into_iter()
+            .map(|(u, r)| json!({"rater": u, "reason": r}))
+            .collect();
+        items.push(json!({"id": it.id, "external_id": it.external_id, "data": serde_json::from_str::<Value>(&it.data_json).unwrap_or(Value::Null),
+            "state": it.state, "flagged": it.flagged != 0, "version": it.version, "votes": votes, "flags": flags}));
+    }
+    let total = db::review::queue_len(&state.db.pool, task.id).await?;
+    Ok(axum::Json(json!({"total": total, "items": items})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionRequest {
+    value: Value,
+    /// The item version the reviewer saw; a stale one is refused with 409.
+    version: Option<i64>,
+}
+
+pub async fn resolve_item(
+    State(state): State<AppState>,
+    RequireReviewer(ctx): RequireReviewer,
+    Id(id): Id,
+    Json(req): Json<ResolutionRequest>,
+) -> Result<Response> {
+    let out = crate::resolution::adjudicate(&state, &ctx, id, &req.value, req.version).await?;
+    Ok(axum::Json(out).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenRequest {
+    version: Option<i64>,
+}
+
+pub async fn reopen_item(
+    State(state): State<AppState>,
+    RequireReviewer(ctx): RequireReviewer,
+    Id(id): Id,
+    Json(req): Json<ReopenRequest>,
+) -> Result<Response> {
+    let out = crate::resolution::reopen(&state, &ctx, id, req.version).await?;
+    Ok(axum::Json(out).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    method: Option<String>,
+}
+
+/// `POST /api/v1/tasks/{id}/resolve`: re-resolve the whole task (default: the task's method).
+pub async fn resolve_task(
+    State(state): State<AppState>,
+    RequireReviewer(ctx): RequireReviewer,
+    Id(id): Id,
+    body: axum::body::Bytes,
+) -> Result<Response> {
+    let req: ResolveRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ResolveRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::bad_request("invalid_json", e.to_string()))?
+    };
+    let task = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let method = req
+        .method
+        .unwrap_or_else(|| task.quality.resolution_method.clone());
+    let summary = crate::resolution::reresolve(&state, &ctx, &task, &method).await?;
+    Ok(axum::Json(summary).into_response())
+}
+
+pub async fn quality(
+    State(state): State<AppState>,
+    RequireReviewer(_): RequireReviewer,
+    Id(id): Id,
+) -> Result<Response> {
+    let task = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let q = crate::quality::compute(&state, &task).await?;
+    Ok(axum::Json(q).into_response())
+}
+
+pub async fn unpause(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    axum::extract::Path((id, username)): axum::extract::Path<(String, String)>,
+) -> Result<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let task = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let user = db::users::by_username(&state.db.pool, &username.to_lowercase())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::resolution::unpause(&state, &ctx, task.id, UserId(user.id.0)).await?;
+    Ok(axum::Json(json!({"username": user.username, "paused": false})).into_response())
+}

@@ -1,0 +1,173 @@
+//! The adjudication queue and reviewer decisions.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::ids::{TaskId, UserId};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct QueueItem {
+    pub id: i64,
+    pub task_id: i64,
+    pub external_id: String,
+    pub data_json: String,
+    pub state: String,
+    pub flagged: i64,
+    pub version: i64,
+    pub label_count: i64,
+}
+
+const QUEUE: &str =
+    "SELECT id, task_id, external_id, data_json, state, flagged, version, label_count FROM items";
+
+/// Items waiting for a reviewer: no agreement at maximum overlap, or flagged by a rater.
+pub async fn queue(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    limit: i64,
+) -> Result<Vec<QueueItem>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{QUEUE} WHERE task_id = $1 AND (state = 'adjudication' OR (flagged = 1 AND state <> 'resolved')) ORDER BY id LIMIT $2"
+    ));
+    sqlx::query_as(sql)
+        .bind(task.0)
+        .bind(limit)
+        .fetch_all(ex)
+        .await
+}
+
+pub async fn queue_len(ex: impl SqliteExecutor<'_>, task: TaskId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM items WHERE task_id = $1 AND (state = 'adjudication' OR (flagged = 1 AND state <> 'resolved'))",
+    )
+    .bind(task.0)
+    .fetch_one(ex)
+    .await
+}
+
+pub async fn item(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<QueueItem>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("{QUEUE} WHERE id = $1"));
+    sqlx::query_as(sql).bind(id).fetch_optional(ex).await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Vote {
+    pub user_id: i64,
+    pub username: String,
+    pub value_json: String,
+    pub duration_ms: i64,
+}
+
+pub async fn votes(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Vote>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.user_id, u.username, l.value_json, l.duration_ms FROM labels l JOIN users u ON u.id = l.user_id
+         WHERE l.item_id = $1 ORDER BY l.id",
+    )
+    .bind(item)
+    .fetch_all(ex)
+    .await
+}
+
+/// Skip reasons of raters who flagged the item.
+pub async fn flags(
+    ex: impl SqliteExecutor<'_>,
+    item: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.username, s.reason FROM skips s JOIN users u ON u.id = s.user_id WHERE s.item_id = $1 AND s.flagged = 1",
+    )
+    .bind(item)
+    .fetch_all(ex)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Resolution {
+    pub value_json: String,
+    pub method: String,
+    pub confidence: f64,
+    pub votes_json: String,
+    pub resolved_by: Option<String>,
+    pub resolved_at: i64,
+}
+
+pub async fn resolution(
+    ex: impl SqliteExecutor<'_>,
+    item: i64,
+) -> Result<Option<Resolution>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.value_json, r.method, r.confidence, r.votes_json, u.username AS resolved_by, r.resolved_at
+         FROM resolutions r LEFT JOIN users u ON u.id = r.resolved_by WHERE r.item_id = $1",
+    )
+    .bind(item)
+    .fetch_optional(ex)
+    .await
+}
+
+/// A reviewer's final answer for an item, made when the item was at `version`.
+pub struct Decision<'a> {
+    pub item: i64,
+    pub task: TaskId,
+    pub version: i64,
+    pub value_json: &'a str,
+    pub votes_json: &'a str,
+    pub by: UserId,
+}
+
+/// Records a reviewer's decision if the item is still at its version; false when someone else
+/// changed it first.
+pub async fn adjudicate(
+    tx: &mut super::Tx,
+    d: &Decision<'_>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let Decision {
+        item,
+        task,
+        version,
+        value_json,
+        votes_json,
+        by,
+    } = *d;
+    let done = sqlx::query(
+        "UPDATE items SET state = 'resolved', flagged = 0, version = version + 1 WHERE id = $1 AND version = $2",
+    )
+    .bind(item)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO resolutions (item_id, task_id, value_json, method, confidence, votes_json, resolved_by, resolved_at)
+         VALUES ($1, $2, $3, 'adjudicated', 1.0, $4, $5, $6)
+         ON CONFLICT (item_id) DO UPDATE SET value_json = excluded.value_json, method = 'adjudicated', confidence = 1.0,
+            votes_json = excluded.votes_json, resolved_by = excluded.resolved_by, resolved_at = excluded.resolved_at",
+    )
+    .bind(item)
+    .bind(task.0)
+    .bind(value_json)
+    .bind(votes_json)
+    .bind(by.0)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+/// Sends a resolved item back to the queue; false when the version moved on.
+pub async fn reopen(tx: &mut super::Tx, item: i64, version: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE items SET state = 'adjudication', version = version + 1 WHERE id = $1 AND version = $2")
+        .bind(item)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM resolutions WHERE item_id = $1")
+        .bind(item)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}
