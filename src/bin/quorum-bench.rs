@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -30,6 +30,8 @@ use tokio::io::AsyncBufReadExt;
 const CLOCK_TICKS: f64 = 100.0;
 /// The largest latency the histograms hold (longer ones are recorded as this).
 const MAX_LATENCY_US: u64 = 120_000_000;
+/// The spawned server's pid, so an interrupted run stops it too.
+static SERVER_PID: AtomicU32 = AtomicU32::new(0);
 
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -432,6 +434,7 @@ async fn spawn_server(args: &Args) -> Result<Server, String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let pid = child.id();
+    SERVER_PID.store(pid.unwrap_or(0), Ordering::Relaxed);
     let stdout = child.stdout.take().ok_or("no stdout from the server")?;
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let addr = tokio::time::timeout(Duration::from_secs(120), async {
@@ -1186,7 +1189,34 @@ fn file_size(p: &Path) -> Option<u64> {
 // ---------------------------------------------------------------------------------------------
 // The run
 
+/// On Ctrl-C or SIGTERM: stop the spawned server, then exit.
+async fn stop_on_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
+    let pid = SERVER_PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+    }
+    eprintln!("quorum-bench: interrupted; the server was told to stop");
+    std::process::exit(130);
+}
+
 async fn run(args: Args, report: &mut Report) -> Result<(), String> {
+    tokio::spawn(stop_on_signal());
     report.machine = machine();
     report.config = json!({"items": args.items, "raters": args.raters, "overlap": args.overlap,
         "shard_size": args.shard_size, "lease_minutes": args.lease_minutes, "think_ms": args.think_ms,
