@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod ingest;
+pub mod label_import;
 pub mod offline;
 pub mod quality;
 pub mod resolution;

@@ -176,15 +176,15 @@
     if (idx < items.length - 1 && isDone(items[idx])) { idx += 1; renderItem(); }
   }
 
-  function openSkip() { if (idx >= items.length) return; $("skip-box").hidden = false; $("skip-reason").value = ""; $("skip-reason").focus(); }
+  function openSkip() { if (idx >= items.length) return; $("skip-box").hidden = false; $("skip-reason").value = ""; $("skip-flag").checked = false; $("skip-reason").focus(); }
   function closeSkip() { $("skip-box").hidden = true; }
   function skip() {
-    var it = items[idx], reason = $("skip-reason").value;
+    var it = items[idx], reason = $("skip-reason").value, flag = $("skip-flag").checked;
     closeSkip();
     fetch("/api/v1/shards/" + shard.id + "/skip", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": window.Quorum.csrf() },
-      body: JSON.stringify({ item_id: it.id, reason: reason })
+      body: JSON.stringify({ item_id: it.id, reason: reason, flag: flag })
     }).then(function (res) {
       if (!res.ok) { say("Could not skip this item (error " + res.status + ").", "error"); return; }
       it.state = "skipped"; idx = firstOpen(idx + 1); renderItem();

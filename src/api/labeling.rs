@@ -142,6 +142,9 @@ pub struct SkipRequest {
     item_id: i64,
     #[serde(default)]
     reason: String,
+    /// Also send the item to a reviewer (broken, offensive, or not answerable with the options).
+    #[serde(default)]
+    flag: bool,
 }
 
 pub async fn skip(
@@ -163,16 +166,15 @@ pub async fn skip(
         return Err(AppError::NotFound);
     }
     let mut tx = state.db.begin_write().await?;
-    let r = db::labels::skip(
-        &mut tx,
-        TaskId(shard.task_id),
-        ctx.user.id,
-        ShardId(id),
-        req.item_id,
-        &reason,
-        state.now(),
-    )
-    .await?;
+    let sk = db::labels::Skip {
+        task: TaskId(shard.task_id),
+        user: ctx.user.id,
+        shard: ShardId(id),
+        item: req.item_id,
+        reason: &reason,
+        flag: req.flag,
+    };
+    let r = db::labels::skip(&mut tx, &sk, state.now()).await?;
     match r {
         Ok(()) => {
             tx.commit().await?;

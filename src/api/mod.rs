@@ -64,7 +64,9 @@ pub fn routes() -> Routes {
             // Imports stream their body: a large, route-scoped limit instead of the 2 MB default.
             Routes::new()
                 .post("/api/v1/tasks/{id}/items", tasks::import)
-                .layer_so_far(tower_http::limit::RequestBodyLimitLayer::new(IMPORT_LIMIT)),
+                .post("/api/v1/tasks/{id}/labels/import", review::import_labels)
+                .layer_so_far(tower_http::limit::RequestBodyLimitLayer::new(IMPORT_LIMIT))
+                .layer_so_far(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
 }
 

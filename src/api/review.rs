@@ -133,3 +133,32 @@ pub async fn unpause(
     crate::resolution::unpause(&state, &ctx, task.id, UserId(user.id.0)).await?;
     Ok(axum::Json(json!({"username": user.username, "paused": false})).into_response())
 }
+
+/// `POST /api/v1/tasks/{id}/labels/import`: CSV `item,worker,label` or JSONL, all or nothing.
+pub async fn import_labels(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    Id(id): Id,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response> {
+    let task = db::tasks::get(&state.db.pool, TaskId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let csv = match crate::domain::import::Format::from_content_type(ct) {
+        Some(crate::domain::import::Format::Csv) => true,
+        Some(crate::domain::import::Format::Jsonl) => false,
+        _ => {
+            return Err(AppError::bad_request(
+                "unknown_format",
+                "send labels as text/csv (item,worker,label) or application/x-ndjson",
+            ));
+        }
+    };
+    let out = crate::label_import::import(&state, &ctx, &task, csv, &body).await?;
+    Ok((axum::http::StatusCode::OK, axum::Json(out)).into_response())
+}

@@ -87,6 +87,10 @@ struct Args {
     /// Export formats to request after labeling, comma separated.
     #[arg(long, default_value = "jsonl")]
     export_formats: String,
+    /// Export every item, resolved or not (`"only_resolved": false`), e.g. to time the encoders
+    /// over all N items when labeling stopped at the time cap.
+    #[arg(long)]
+    export_all: bool,
     /// The task-wide resolution route to call after labeling ({id} is the task id); skipped when
     /// the server answers 404 or 405.
     #[arg(long, default_value = "/api/v1/tasks/{id}/resolve")]
@@ -1220,7 +1224,8 @@ async fn run(args: Args, report: &mut Report) -> Result<(), String> {
     report.machine = machine();
     report.config = json!({"items": args.items, "raters": args.raters, "overlap": args.overlap,
         "shard_size": args.shard_size, "lease_minutes": args.lease_minutes, "think_ms": args.think_ms,
-        "time_cap_s": args.time_cap, "retry_every": args.retry_every, "spawn": args.spawn});
+        "time_cap_s": args.time_cap, "retry_every": args.retry_every, "spawn": args.spawn,
+        "export_formats": args.formats(), "export_all": args.export_all});
     let t_setup = Instant::now();
     let mut server = if args.spawn {
         spawn_server(&args).await?
@@ -1476,7 +1481,7 @@ async fn drive(
     for format in args.formats() {
         report
             .exports
-            .push(export(api, &admin, task, &format).await);
+            .push(export(api, &admin, task, &format, args.export_all).await);
     }
     if let Some(s) = report.server.as_mut() {
         s.cpu_s_export = cpu(server) - cpu0;
@@ -1531,7 +1536,7 @@ async fn drive(
     Ok(())
 }
 
-async fn export(api: &Api, admin: &str, task: i64, format: &str) -> ExportFigure {
+async fn export(api: &Api, admin: &str, task: i64, format: &str, all: bool) -> ExportFigure {
     let mut fig = ExportFigure {
         format: format.to_string(),
         ..Default::default()
@@ -1541,7 +1546,7 @@ async fn export(api: &Api, admin: &str, task: i64, format: &str) -> ExportFigure
         .post_json(
             admin,
             &format!("/api/v1/tasks/{task}/exports"),
-            &json!({"format": format}),
+            &json!({"format": format, "only_resolved": !all}),
         )
         .await
     {

@@ -119,15 +119,17 @@ pub async fn gold_of_task(
         .await
 }
 
-/// Items whose final label an engine may (re)compute: all labels in, not gold, not decided by a
-/// reviewer.
+/// Items whose final label an engine may (re)compute: all labels in, not gold, not flagged, not
+/// decided by a reviewer. Items waiting for adjudication are included: a tie the votes cannot
+/// break may be broken by the engine's posterior (what it cannot break stays in the queue).
 pub async fn resolvable(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT i.id FROM items i LEFT JOIN resolutions r ON r.item_id = i.id
-         WHERE i.task_id = $1 AND i.state IN ('complete', 'resolved') AND i.gold_json IS NULL
+         WHERE i.task_id = $1 AND i.state IN ('complete', 'resolved', 'adjudication') AND i.gold_json IS NULL AND i.flagged = 0
+           AND i.label_count >= i.target
            AND (r.method IS NULL OR r.method NOT IN ('adjudicated', 'gold'))
          ORDER BY i.id",
     )
@@ -222,4 +224,52 @@ pub async fn rater_statuses(
             .fetch_all(ex)
             .await?;
     Ok(rows.into_iter().map(|(u, p, r)| (u, (p, r))).collect())
+}
+
+/// Every (external id, item id) of a task.
+pub async fn external_ids(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT external_id, id FROM items WHERE task_id = $1")
+        .bind(task.0)
+        .fetch_all(ex)
+        .await
+}
+
+/// Stores a label made elsewhere; false when this worker labeled the item already.
+pub async fn insert_imported_label(
+    tx: &mut super::Tx,
+    task: &super::tasks::Task,
+    item: i64,
+    user: i64,
+    value_json: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO labels (task_id, item_id, user_id, shard_id, value_json, duration_ms, instruction_version, created_at, updated_at)
+         VALUES ($1, $2, $3, NULL, $4, 0, $5, $6, $6) ON CONFLICT (item_id, user_id) DO NOTHING",
+    )
+    .bind(task.id.0)
+    .bind(item)
+    .bind(user)
+    .bind(value_json)
+    .bind(task.instructions_version)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts imported labels; an item with more outside labels than its target gets a larger target.
+pub async fn add_imported_count(tx: &mut super::Tx, item: i64, n: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE items SET label_count = label_count + $1,
+            target = MAX(target, label_count + $1 + active_leases) WHERE id = $2",
+    )
+    .bind(n)
+    .bind(item)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -224,6 +224,20 @@ async fn check_gold_window(
     if q.gold_min_accuracy <= 0.0 {
         return Ok(());
     }
+    if q.qualification_items > 0 {
+        // While qualifying, the qualification decides; the continuous check starts after it.
+        let first = crate::db::quality::gold_answers(
+            &mut **tx,
+            task.id,
+            user,
+            true,
+            q.qualification_items + 1,
+        )
+        .await?;
+        if first.len() as i64 <= q.qualification_items {
+            return Ok(());
+        }
+    }
     let recent =
         crate::db::quality::gold_answers(&mut **tx, task.id, user, false, q.gold_window).await?;
     if (recent.len() as i64) < q.gold_window {
@@ -320,16 +334,31 @@ pub async fn settle(
     Ok(new_state.to_string())
 }
 
+/// A rater's skip of one item of their shard.
+pub struct Skip<'a> {
+    pub task: TaskId,
+    pub user: UserId,
+    pub shard: ShardId,
+    pub item: i64,
+    pub reason: &'a str,
+    /// Also send the item to a reviewer.
+    pub flag: bool,
+}
+
 /// Skips an item of the shard: its lease goes back to the pool and this rater is not offered it again.
 pub async fn skip(
     tx: &mut super::Tx,
-    task: TaskId,
-    user: UserId,
-    shard: ShardId,
-    item: i64,
-    reason: &str,
+    sk: &Skip<'_>,
     now: i64,
 ) -> Result<Result<(), Refusal>, sqlx::Error> {
+    let Skip {
+        task,
+        user,
+        shard,
+        item,
+        reason,
+        flag,
+    } = *sk;
     let Some(sh) = shards::get(&mut **tx, shard).await? else {
         return Ok(Err(Refusal::NotFound));
     };
@@ -349,15 +378,23 @@ pub async fn skip(
         return Ok(Err(Refusal::LeaseExpired));
     }
     sqlx::query(
-        "INSERT INTO skips (item_id, user_id, shard_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (item_id, user_id) DO UPDATE SET reason = excluded.reason",
+        "INSERT INTO skips (item_id, user_id, shard_id, reason, created_at, flagged) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (item_id, user_id) DO UPDATE SET reason = excluded.reason, flagged = excluded.flagged",
     )
     .bind(item)
     .bind(user.0)
     .bind(shard.0)
     .bind(reason)
     .bind(now)
+    .bind(flag as i64)
     .execute(&mut **tx)
     .await?;
+    if flag {
+        // A flagged item waits for a reviewer (gold items are not flagged: they are settled already).
+        sqlx::query("UPDATE items SET flagged = 1 WHERE id = $1 AND gold_json IS NULL")
+            .bind(item)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(Ok(()))
 }

@@ -183,7 +183,7 @@ pub async fn create(
     drop(sender);
     let encoded = worker.await?;
     let (total, label_stats) = streamed?;
-    let mut encoded = encoded.map_err(io_error)?;
+    let encoded = encoded.map_err(io_error)?;
     if encoded.rows != total {
         return Err(AppError::internal(format!(
             "export of task {} wrote {} rows but its snapshot counts {total}",
@@ -199,11 +199,7 @@ pub async fn create(
         .map_err(io_error)?;
 
     let settings_json = serde_json::to_value(&settings).map_err(AppError::internal)?;
-    let diff = diff_json(
-        previous.as_ref(),
-        &mut encoded,
-        task_settings.drift_threshold,
-    );
+    let diff = diff_json(previous.as_ref(), &encoded, task_settings.drift_threshold);
     let mut card = encoded.card.finish(encoded.rows, &label_stats);
     card["task"] = json!({"id": task.id, "name": task.name, "label_kind": task.schema.kind(),
         "instructions_version": task.instructions_version});
@@ -257,7 +253,7 @@ pub async fn create(
 }
 
 /// What changed since the previous snapshot, and whether the labels drifted past the threshold.
-fn diff_json(previous: Option<&Export>, encoded: &mut Encoded, threshold: f64) -> Value {
+fn diff_json(previous: Option<&Export>, encoded: &Encoded, threshold: f64) -> Value {
     let Some(previous) = previous else {
         return json!({"previous_export_id": null, "rows_added": null, "rows_removed": null,
             "rows_relabeled": null, "rows_unchanged": null, "label_distribution_linf": null,

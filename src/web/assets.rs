@@ -23,6 +23,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/label.js"),
     ),
     (
+        "review.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/review.js"),
+    ),
+    (
         "upload.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/upload.js"),

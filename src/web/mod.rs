@@ -7,6 +7,7 @@ pub mod assets;
 pub mod exports;
 pub mod label;
 pub mod pages;
+pub mod review;
 pub mod tasks;
 pub mod tokens;
 
@@ -62,6 +63,16 @@ pub fn routes() -> Routes {
         .post("/admin/tasks/{id}/exports", exports::create)
         .post("/admin/tasks/{id}/export-settings", exports::settings)
         .get("/admin/exports/{id}", exports::card)
+        .get("/review", review::index)
+        .get("/review/tasks/{id}", review::queue)
+        .get("/review/items/{id}", review::item)
+        .post("/review/items/{id}/reopen", review::reopen)
+        .get("/admin/tasks/{id}/quality", review::quality)
+        .post("/admin/tasks/{id}/resolve", review::resolve)
+        .post(
+            "/admin/tasks/{id}/raters/{username}/unpause",
+            review::unpause,
+        )
         .get("/tasks/{id}/label", label::page)
         .post("/tasks/{id}/ack", label::ack)
         .post("/tasks/{id}/start", label::start)

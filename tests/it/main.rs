@@ -12,5 +12,6 @@ mod export;
 mod import;
 mod labeling;
 mod offline;
+mod quality;
 mod recruit;
 mod webdriver;

@@ -1,0 +1,72 @@
+// Quorum reviewer page: pick or type the final answer with the keyboard, Enter records it and
+// opens the next item in the queue.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("review-data").textContent);
+  var schema = data.schema, choice = data.current;
+  var $ = function (id) { return document.getElementById(id); };
+  function keyFor(o, i) { return o.hotkey || (i < 9 ? String(i + 1) : ""); }
+  function say(t, cls) { $("status").textContent = t; $("status").className = "small status " + (cls || ""); }
+
+  var view = $("item-view"), d = data.item || {};
+  var img = d.image_url || d.image;
+  if (typeof img === "string" && /^https?:\/\//i.test(img)) { var im = document.createElement("img"); im.className = "item-image"; im.alt = "item image"; im.src = img; view.appendChild(im); }
+  if (typeof d.text === "string") { var p = document.createElement("p"); p.className = "item-text"; p.textContent = d.text; view.appendChild(p); }
+  var rest = Object.keys(d).filter(function (k) { return k !== "text" && k !== "image_url" && k !== "image"; });
+  if (rest.length) {
+    var t = document.createElement("table"); t.className = "table item-fields";
+    rest.forEach(function (k) { var tr = document.createElement("tr"), th = document.createElement("th"), td = document.createElement("td");
+      th.textContent = k; td.textContent = typeof d[k] === "string" ? d[k] : JSON.stringify(d[k]); tr.appendChild(th); tr.appendChild(td); t.appendChild(tr); });
+    view.appendChild(t);
+  }
+
+  function render() {
+    var c = $("controls"); c.textContent = "";
+    if (schema.kind === "free_text") {
+      var ta = document.createElement("textarea"); ta.id = "free-text"; ta.value = typeof choice === "string" ? choice : "";
+      ta.placeholder = "The final answer. Enter records it."; c.appendChild(ta); ta.focus(); return;
+    }
+    (schema.options || []).forEach(function (o, i) {
+      var b = document.createElement("button"); b.type = "button"; b.className = "choice"; b.setAttribute("data-value", o.value);
+      var l = document.createElement("span"); l.textContent = o.label; b.appendChild(l);
+      var k = keyFor(o, i); if (k) { var kb = document.createElement("kbd"); kb.textContent = k; b.appendChild(kb); }
+      var sel = schema.kind === "multi_choice" ? (choice || []).indexOf(o.value) >= 0 : choice === o.value;
+      if (sel) b.classList.add("selected");
+      b.addEventListener("click", function () { pick(o.value); });
+      c.appendChild(b);
+    });
+  }
+  function pick(v) {
+    if (schema.kind === "multi_choice") {
+      var s = (choice || []).slice(), at = s.indexOf(v); if (at >= 0) s.splice(at, 1); else s.push(v);
+      choice = (schema.options || []).map(function (o) { return o.value; }).filter(function (x) { return s.indexOf(x) >= 0; });
+    } else { choice = v; }
+    render();
+  }
+  function decide() {
+    var value = schema.kind === "free_text" ? ($("free-text").value || "").trim() : (schema.kind === "multi_choice" ? (choice || []) : choice);
+    if (value === null || value === undefined || value === "") { say("Choose the final answer first.", "warn"); return; }
+    fetch("/api/v1/items/" + data.item_id + "/resolution", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": window.Quorum.csrf() },
+      body: JSON.stringify({ value: value, version: data.version })
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (b) {
+        if (!res.ok) { say((b.error && b.error.message) || ("Error " + res.status), "error"); return; }
+        say("Recorded.", "");
+        window.location.href = b.next_item_id ? "/review/items/" + b.next_item_id : "/review/tasks/" + data.task_id;
+      });
+    }).catch(function () { say("The network is down; nothing was recorded. Press Enter to try again.", "error"); });
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target;
+    if (t && t.tagName === "TEXTAREA") { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); decide(); } return; }
+    if (t && t.tagName === "INPUT") return;
+    if (e.key === "Enter") { e.preventDefault(); decide(); return; }
+    var opts = schema.options || [];
+    for (var i = 0; i < opts.length; i++) { var k = keyFor(opts[i], i); if (k && e.key.toLowerCase() === k.toLowerCase()) { e.preventDefault(); pick(opts[i].value); return; } }
+  });
+  $("decide").addEventListener("click", decide);
+  render();
+})();
