@@ -7,6 +7,7 @@ mod authz;
 mod bench_api;
 mod browser;
 mod browser_label;
+mod browser_review;
 mod csrf;
 mod export;
 mod import;
