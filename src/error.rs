@@ -39,6 +39,8 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     #[error("storage is full")]
     StorageFull,
     /// Anything unexpected. The detail is logged, never shown.
@@ -87,6 +89,7 @@ impl AppError {
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +106,7 @@ impl AppError {
             | AppError::Unprocessable { code, .. } => code,
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::StorageFull => "storage_full",
             AppError::Internal(_) => "internal",
         }
