@@ -20,5 +20,6 @@ pub mod quality;
 pub mod resolution;
 pub mod server;
 pub mod state;
+pub mod submit;
 pub mod tasks;
 pub mod web;

@@ -78,12 +78,14 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
         None => Arc::from(format!("http://{addr}").as_str()),
     };
     let hasher = Hasher::new(config.password_pepper.as_deref(), 2);
+    let submitter = crate::submit::Submitter::start(db.clone(), clock.clone());
     let state = AppState {
         db,
         config: Arc::new(config),
         clock,
         hasher,
         base_url,
+        submitter,
     };
     crate::web::startup_sweep(&state)
         .await

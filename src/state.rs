@@ -15,6 +15,8 @@ pub struct AppState {
     pub hasher: Hasher,
     /// The base URL used in every link the server makes.
     pub base_url: Arc<str>,
+    /// Label submissions go through group commit.
+    pub submitter: crate::submit::Submitter,
 }
 
 impl AppState {

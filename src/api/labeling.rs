@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Id, Json};
 use crate::auth::CurrentUser;
-use crate::db::{self, labels::Submission};
+use crate::db;
 use crate::domain::ids::{ShardId, TaskId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
@@ -114,25 +114,22 @@ pub async fn submit(
     let task = db::tasks::get(&state.db.pool, TaskId(shard.task_id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let sub = Submission {
+    let job = crate::submit::Job {
+        task,
+        user: ctx.user.id,
         shard: ShardId(id),
         item: req.item_id,
-        value: &req.value,
+        value: req.value,
         duration_ms: req.duration_ms,
-        key,
+        key: key.to_string(),
     };
-    let mut tx = state.db.begin_write().await?;
-    let outcome = db::labels::submit(&mut tx, &task, ctx.user.id, &sub, state.now()).await?;
-    match outcome {
+    // Answered only once the batch holding this label is committed.
+    match state.submitter.submit(job).await? {
         Ok(answer) => {
-            tx.commit().await?;
             let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
             Ok((status, axum::Json(answer.body)).into_response())
         }
-        Err(r) => {
-            tx.rollback().await?;
-            Err(tasks::refusal(r))
-        }
+        Err(r) => Err(tasks::refusal(r)),
     }
 }
 

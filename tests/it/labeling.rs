@@ -517,3 +517,46 @@ async fn raters_cannot_reach_other_shards_or_tasks() {
     let _ = HashMap::<i64, i64>::new();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_same_key_concurrently_stores_one_label_and_answers_alike() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = task_with_items(&app, 2, 3, 3, 30).await;
+    let a = rater(&app, &admin, task, "alice").await;
+    let shard: Value = a
+        .client
+        .post(a.url(&format!("/api/v1/tasks/{task}/shards")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = shard["id"].as_i64().unwrap();
+    let item = shard["items"][0]["id"].as_i64().unwrap();
+    let other = shard["items"][1]["id"].as_i64().unwrap();
+    // Five at once with one key, plus a refused submission and a good one in the same batches.
+    let mut calls = Vec::new();
+    for _ in 0..5 {
+        calls.push(submit(&a, sid, item, "pos", "same-key"));
+    }
+    let bad = submit(&a, sid, other, "nonsense", "bad-value");
+    let good = submit(&a, sid, other, "neg", "good");
+    let (answers, bad, good) = tokio::join!(futures_util::future::join_all(calls), bad, good);
+    let mut bodies = std::collections::HashSet::new();
+    for r in answers {
+        assert_eq!(r.status(), 201);
+        bodies.insert(r.text().await.unwrap());
+    }
+    assert_eq!(bodies.len(), 1, "every retry gets the first answer");
+    assert_eq!(bad.status(), 400);
+    assert_eq!(good.status(), 201);
+    for _ in 0..5 {
+        let r = submit(&a, sid, item, "pos", "same-key").await;
+        assert_eq!(r.status(), 201);
+        assert!(bodies.contains(&r.text().await.unwrap()));
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM labels").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 2);
+    app.stop().await;
+}
