@@ -30,13 +30,23 @@ pub async fn reserve_attempt(state: &AppState, username: &str, ip: &str) -> Resu
     let after = now - WINDOW_MS;
     let mut tx = state.db.begin_write().await?;
     let (ak, ik) = (account_key(username), address_key(ip));
-    let account = db::throttle::failures(&mut *tx, &ak, after).await?;
-    let address = db::throttle::failures(&mut *tx, &ik, after).await?;
-    if account >= ACCOUNT_LIMIT || address >= ADDRESS_LIMIT {
+    let (account, account_start) = db::throttle::failures(&mut *tx, &ak, after).await?;
+    let (address, address_start) = db::throttle::failures(&mut *tx, &ik, after).await?;
+    let blocked_since = [
+        (account >= ACCOUNT_LIMIT, account_start),
+        (address >= ADDRESS_LIMIT, address_start),
+    ]
+    .into_iter()
+    .filter(|(over, _)| *over)
+    .map(|(_, start)| start)
+    .max();
+    if let Some(start) = blocked_since {
         tx.rollback().await?;
         tracing::warn!(ip, "login throttled");
+        // The time left until the window that blocks ends, at least one second.
+        let left_ms = (start + WINDOW_MS - now).max(1000);
         return Err(AppError::TooManyRequests {
-            retry_after_secs: (WINDOW_MS / 1000) as u64,
+            retry_after_secs: (left_ms as u64).div_ceil(1000),
         });
     }
     db::throttle::record_failure(&mut *tx, &ak, now, after).await?;

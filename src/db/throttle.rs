@@ -2,20 +2,20 @@
 
 use sqlx::SqliteExecutor;
 
-/// Failures counted in the current window for `key`, or 0 when the window has passed.
+/// Failures counted in the current window for `key` and when that window started (0, 0 when it has passed).
 pub async fn failures(
     ex: impl SqliteExecutor<'_>,
     key: &str,
     window_start_after: i64,
-) -> Result<i64, sqlx::Error> {
-    let n: Option<i64> = sqlx::query_scalar(
-        "SELECT failures FROM login_throttle WHERE key = $1 AND window_start > $2",
+) -> Result<(i64, i64), sqlx::Error> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT failures, window_start FROM login_throttle WHERE key = $1 AND window_start > $2",
     )
     .bind(key)
     .bind(window_start_after)
     .fetch_optional(ex)
     .await?;
-    Ok(n.unwrap_or(0))
+    Ok(row.unwrap_or((0, 0)))
 }
 
 /// Counts one failure atomically; starts a new window when the old one has passed.
