@@ -6,6 +6,7 @@ mod auth;
 mod authz;
 mod bench_api;
 mod browser;
+mod browser_admin;
 mod browser_label;
 mod browser_review;
 mod csrf;
