@@ -17,3 +17,4 @@ mod offline;
 mod quality;
 mod recruit;
 mod webdriver;
+mod xss;
