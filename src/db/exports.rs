@@ -98,7 +98,7 @@ macro_rules! exported_items {
 }
 
 /// One exported item with its final label, if any.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ItemRow {
     pub id: i64,
     pub external_id: String,
@@ -121,19 +121,36 @@ pub async fn count_rows(ex: impl SqliteExecutor<'_>, f: &RowFilter) -> Result<i6
         .await
 }
 
+/// A batch of rows as SQLite serialised it: one JSON array holding one array per row, plus the
+/// number of rows and the first and last item id.
+///
+/// Why JSON: the driver's cost per row (a channel hand-off and an owned copy of every value)
+/// was most of an export's time; one value per batch costs it once, and the batch is parsed on
+/// the encoder's thread, next to the work that needs it ([`parse_rows`], [`parse_labels`]).
+#[derive(Clone, Debug, Default)]
+pub struct JsonBatch {
+    pub json: String,
+    pub rows: i64,
+    pub first: i64,
+    pub last: i64,
+}
+
 /// The next `limit` rows after item id `after`, in item id order (keyset pagination: each batch
-/// is one indexed range read, however far into the task).
+/// is one range read of the primary key, however far into the task). `None` after the last row.
 pub async fn rows_after(
     ex: impl SqliteExecutor<'_>,
     f: &RowFilter,
     after: i64,
     limit: i64,
-) -> Result<Vec<ItemRow>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT i.id, i.external_id, i.data_json, i.gold_json IS NOT NULL AS is_gold,
-                r.value_json, r.method, r.confidence, r.votes_json",
+) -> Result<Option<JsonBatch>, sqlx::Error> {
+    // The confidence travels as 17 significant digits, which give back the stored double exactly.
+    let row: (Option<String>, i64, Option<i64>, Option<i64>) = sqlx::query_as(concat!(
+        "SELECT json_group_array(json_array(id, external_id, data_json, is_gold, value_json, method, confidence, votes_json)
+                ORDER BY id), COUNT(*), MIN(id), MAX(id)
+         FROM (SELECT i.id, i.external_id, i.data_json, i.gold_json IS NOT NULL AS is_gold, r.value_json, r.method,
+                CASE WHEN r.confidence IS NULL THEN NULL ELSE printf('%.17g', r.confidence) END AS confidence, r.votes_json",
         exported_items!("+i.task_id"),
-        " AND i.id > $5 ORDER BY i.id LIMIT $6"
+        " AND i.id > $5 ORDER BY i.id LIMIT $6)"
     ))
     .bind(f.task.0)
     .bind(f.only_resolved)
@@ -141,12 +158,62 @@ pub async fn rows_after(
     .bind(f.min_confidence)
     .bind(after)
     .bind(limit)
-    .fetch_all(ex)
-    .await
+    .fetch_one(ex)
+    .await?;
+    Ok(match row {
+        (Some(json), rows, Some(first), Some(last)) if rows > 0 => Some(JsonBatch {
+            json,
+            rows,
+            first,
+            last,
+        }),
+        _ => None,
+    })
+}
+
+type RowTuple = (
+    i64,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The rows of a [`rows_after`] batch.
+pub fn parse_rows(json: &str) -> Result<Vec<ItemRow>, String> {
+    let tuples: Vec<RowTuple> =
+        serde_json::from_str(json).map_err(|e| format!("export batch: {e}"))?;
+    tuples
+        .into_iter()
+        .map(
+            |(id, external_id, data_json, is_gold, value_json, method, confidence, votes_json)| {
+                let confidence = match confidence {
+                    Some(c) => Some(
+                        c.parse::<f64>()
+                            .map_err(|_| format!("item {id}: confidence {c:?}"))?,
+                    ),
+                    None => None,
+                };
+                Ok(ItemRow {
+                    id,
+                    external_id,
+                    data_json,
+                    is_gold,
+                    value_json,
+                    method,
+                    confidence,
+                    votes_json,
+                })
+            },
+        )
+        .collect()
 }
 
 /// One rater's label, for per-rater votes.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelRow {
     pub item_id: i64,
     pub user_id: i64,
@@ -154,22 +221,41 @@ pub struct LabelRow {
     pub instruction_version: i64,
 }
 
-/// The labels of a task's items with ids in `lo..=hi`, by item and then submission order.
+/// The labels of a task's items with ids in `lo..=hi`, by item and then submission order, as a
+/// JSON array of `[item_id, user_id, value_json, instruction_version]` (see [`JsonBatch`]).
 pub async fn labels_between(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
     lo: i64,
     hi: i64,
-) -> Result<Vec<LabelRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT item_id, user_id, value_json, instruction_version FROM labels
-         WHERE task_id = $1 AND item_id >= $2 AND item_id <= $3 ORDER BY item_id, id",
+) -> Result<String, sqlx::Error> {
+    let json: Option<String> = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(item_id, user_id, value_json, instruction_version) ORDER BY item_id, id)
+         FROM labels WHERE task_id = $1 AND item_id >= $2 AND item_id <= $3",
     )
     .bind(task.0)
     .bind(lo)
     .bind(hi)
-    .fetch_all(ex)
-    .await
+    .fetch_one(ex)
+    .await?;
+    Ok(json.unwrap_or_else(|| "[]".into()))
+}
+
+/// The labels of a [`labels_between`] batch.
+pub fn parse_labels(json: &str) -> Result<Vec<LabelRow>, String> {
+    let tuples: Vec<(i64, i64, String, i64)> =
+        serde_json::from_str(json).map_err(|e| format!("export labels: {e}"))?;
+    Ok(tuples
+        .into_iter()
+        .map(
+            |(item_id, user_id, value_json, instruction_version)| LabelRow {
+                item_id,
+                user_id,
+                value_json,
+                instruction_version,
+            },
+        )
+        .collect())
 }
 
 /// Labels behind the exported rows, by rater and instruction version: `(user, version, labels)`.

@@ -1,6 +1,8 @@
 //! The dataset card of a snapshot and its diff against the task's previous snapshot, both
-//! gathered row by row while the file is written (bounded memory: a few counters per split and
-//! label, plus one small vote-count row per item for the agreement figures).
+//! gathered row by row while the file is written, in bounded memory: a few counters per split
+//! and label, and the vote counts of at most [`AGREEMENT_SAMPLE`] items for the agreement
+//! figures (all of them in smaller snapshots; above that a uniform sample by item-id hash, and
+//! the card says so).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,6 +15,69 @@ use crate::export::store::IndexReader;
 
 /// Distinct answers beyond which agreement is not computed (it would be free text in disguise).
 const MAX_CLASSES: usize = 1_000;
+
+/// Items whose vote counts are kept for the agreement figures, at most.
+pub const AGREEMENT_SAMPLE: usize = 200_000;
+
+/// A well-mixed 64-bit hash of an item id (splitmix64's finaliser), for sampling.
+fn mix(id: i64) -> u64 {
+    let mut z = (id as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The vote counts of a uniform sample of items: an item is kept while the low `level` bits of
+/// its hash are zero, and `level` goes up (halving the sample) whenever it outgrows its bound.
+#[derive(Default)]
+struct VoteSample {
+    level: u32,
+    /// Items with two or more votes seen in all.
+    seen: u64,
+    /// Per kept item: its hash and the end of its cells.
+    items: Vec<(u64, u32)>,
+    /// `(class, votes)` of the kept items, one run per item.
+    cells: Vec<(u32, u32)>,
+}
+
+impl VoteSample {
+    fn keeps(&self, hash: u64) -> bool {
+        hash & ((1u64 << self.level) - 1) == 0
+    }
+
+    fn add(&mut self, item_id: i64, cells: impl Iterator<Item = (u32, u32)>) {
+        self.seen += 1;
+        let hash = mix(item_id);
+        if !self.keeps(hash) {
+            return;
+        }
+        self.cells.extend(cells);
+        self.items.push((hash, self.cells.len() as u32));
+        if self.items.len() > AGREEMENT_SAMPLE {
+            self.level += 1;
+            let (mut items, mut cells) = (Vec::new(), Vec::new());
+            let mut start = 0usize;
+            for &(h, end) in &self.items {
+                if self.keeps(h) {
+                    cells.extend_from_slice(&self.cells[start..end as usize]);
+                    items.push((h, cells.len() as u32));
+                }
+                start = end as usize;
+            }
+            (self.items, self.cells) = (items, cells);
+        }
+    }
+
+    /// The `(class, votes)` runs of the kept items.
+    fn runs(&self) -> impl Iterator<Item = &[(u32, u32)]> {
+        let mut start = 0usize;
+        self.items.iter().map(move |&(_, end)| {
+            let run = &self.cells[start..end as usize];
+            start = end as usize;
+            run
+        })
+    }
+}
 
 /// Counts of one split (or of the whole snapshot when it has no splits).
 #[derive(Clone, Debug, Default)]
@@ -35,9 +100,7 @@ pub struct CardBuilder {
     /// Answer (canonical JSON) → class number, for the agreement figures.
     classes: HashMap<String, u32>,
     too_many_classes: bool,
-    /// Per item with at least two votes: `(class, votes)` cells, flattened; `ends` marks items.
-    cells: Vec<(u32, u32)>,
-    ends: Vec<u32>,
+    votes: VoteSample,
 }
 
 impl CardBuilder {
@@ -52,8 +115,7 @@ impl CardBuilder {
             confidence_rows: 0,
             classes: HashMap::new(),
             too_many_classes: false,
-            cells: Vec::new(),
-            ends: Vec::new(),
+            votes: VoteSample::default(),
         }
     }
 
@@ -83,16 +145,16 @@ impl CardBuilder {
             self.confidence_min = Some(self.confidence_min.map_or(c, |m| m.min(c)));
         }
         if self.kind != LabelKind::Free && !self.too_many_classes && row.vote_count >= 2 {
+            let mut cells = Vec::with_capacity(row.votes.len());
             for (answer, n) in &row.votes {
                 let next = self.classes.len() as u32;
                 let class = *self.classes.entry(answer.json.clone()).or_insert(next);
-                self.cells.push((class, *n));
+                cells.push((class, *n));
             }
-            self.ends.push(self.cells.len() as u32);
+            self.votes.add(row.item_id, cells.into_iter());
             if self.classes.len() > MAX_CLASSES {
                 self.too_many_classes = true;
-                self.cells = Vec::new();
-                self.ends = Vec::new();
+                self.votes = VoteSample::default();
             }
         }
     }
@@ -133,7 +195,7 @@ impl CardBuilder {
         }
         // Frequent classes first, so the rows (as long as their largest class) stay short.
         let mut freq = vec![0u64; self.classes.len()];
-        for &(c, n) in &self.cells {
+        for &(c, n) in &self.votes.cells {
             freq[c as usize] += u64::from(n);
         }
         let mut order: Vec<u32> = (0..freq.len() as u32).collect();
@@ -142,10 +204,8 @@ impl CardBuilder {
         for (r, &c) in order.iter().enumerate() {
             rank[c as usize] = r;
         }
-        let mut rows: Vec<Vec<u64>> = Vec::with_capacity(self.ends.len());
-        let mut start = 0usize;
-        for &end in &self.ends {
-            let item = &self.cells[start..end as usize];
+        let mut rows: Vec<Vec<u64>> = Vec::with_capacity(self.votes.items.len());
+        for item in self.votes.runs() {
             let width = item
                 .iter()
                 .map(|&(c, _)| rank[c as usize] + 1)
@@ -156,13 +216,21 @@ impl CardBuilder {
                 row[rank[c as usize]] += u64::from(n);
             }
             rows.push(row);
-            start = end as usize;
         }
-        json!({
+        let mut v = json!({
             "fleiss_kappa": agreement::fleiss_kappa_from_counts(&rows),
             "krippendorff_alpha": agreement::krippendorff_alpha_nominal_from_counts(&rows),
             "items": rows.len(),
-        })
+        });
+        if self.votes.level > 0 {
+            v["note"] = format!(
+                "computed on a uniform sample of {} of the {} items with two or more votes",
+                rows.len(),
+                self.votes.seen
+            )
+            .into();
+        }
+        v
     }
 
     /// The card. `label_stats` are `(rater, instruction version, labels)` of the exported rows.
@@ -284,6 +352,34 @@ pub fn linf(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vote_sample_is_bounded_uniform_and_exact_when_small() {
+        let mut small = VoteSample::default();
+        for id in 0..1_000 {
+            small.add(id, [(0, 2), (1, 1)].into_iter());
+        }
+        assert_eq!(
+            (small.level, small.items.len(), small.runs().count()),
+            (0, 1_000, 1_000)
+        );
+        let mut big = VoteSample::default();
+        let n = 3 * AGREEMENT_SAMPLE as i64;
+        for id in 0..n {
+            // Items alternate between two patterns; a uniform sample keeps both about equally.
+            let cells = if id % 2 == 0 {
+                [(0, 3), (1, 0)]
+            } else {
+                [(0, 1), (1, 2)]
+            };
+            big.add(id, cells.into_iter());
+        }
+        assert_eq!(big.seen, n as u64);
+        assert!(big.items.len() <= AGREEMENT_SAMPLE && big.items.len() > AGREEMENT_SAMPLE / 4);
+        let even = big.runs().filter(|r| r[0] == (0, 3)).count() as f64;
+        let share = even / big.items.len() as f64;
+        assert!((share - 0.5).abs() < 0.01, "{share}");
+    }
 
     #[test]
     fn linf_distance() {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use crate::clock::rfc3339;
-use crate::db::exports::{Export, ItemRow, LabelRow, NewExport, RowFilter};
+use crate::db::exports::{Export, NewExport, RowFilter};
 use crate::db::tasks::Task;
 use crate::db::{self, Db};
 use crate::domain::ids::{ExportId, UserId};
@@ -40,10 +40,11 @@ pub struct Job {
     pub now: i64,
 }
 
-/// Rows read from the database, on their way to the encoder.
+/// Rows read from the database, on their way to the encoder (as SQLite serialised them; see
+/// [`db::exports::JsonBatch`]).
 struct Batch {
-    items: Vec<ItemRow>,
-    labels: Vec<LabelRow>,
+    items: String,
+    labels: Option<String>,
 }
 
 /// What the encoder thread hands back.
@@ -112,9 +113,20 @@ pub async fn create(
         let mut diff = DiffCounter::new(previous_index);
         let mut index = IndexWriter::new(index_file);
         let mut rows = 0u64;
+        let mut last_id = 0i64;
         while let Some(batch) = receiver.blocking_recv() {
-            let mut labels = batch.labels.as_slice();
-            for item in batch.items {
+            let items = db::exports::parse_rows(&batch.items).map_err(io::Error::other)?;
+            let labels = match &batch.labels {
+                Some(json) => db::exports::parse_labels(json).map_err(io::Error::other)?,
+                None => Vec::new(),
+            };
+            let mut labels = labels.as_slice();
+            for item in items {
+                // The diff and the label walk below rely on increasing ids; never assume it.
+                if item.id <= last_id {
+                    return Err(io::Error::other("export rows out of order"));
+                }
+                last_id = item.id;
                 // Both lists are in item id order: walk the labels alongside the items.
                 let skip = labels.iter().take_while(|l| l.item_id < item.id).count();
                 labels = &labels[skip..];
@@ -157,18 +169,18 @@ pub async fn create(
         let total = u64::try_from(total).unwrap_or(0);
         let (mut after, mut sent) = (0i64, 0u64);
         loop {
-            let items = db::exports::rows_after(&mut *tx, &filter, after, BATCH).await?;
-            let (Some(first), Some(last)) = (items.first(), items.last()) else {
+            let Some(batch) = db::exports::rows_after(&mut *tx, &filter, after, BATCH).await?
+            else {
                 break;
             };
-            let (lo, hi) = (first.id, last.id);
-            after = hi;
+            after = batch.last;
             let labels = if need_labels {
-                db::exports::labels_between(&mut *tx, task.id, lo, hi).await?
+                Some(db::exports::labels_between(&mut *tx, task.id, batch.first, batch.last).await?)
             } else {
-                Vec::new()
+                None
             };
-            sent += items.len() as u64;
+            sent += u64::try_from(batch.rows).unwrap_or(0);
+            let items = batch.json;
             if sender.send(Batch { items, labels }).await.is_err() {
                 // The encoder stopped; its error is the one reported.
                 break;
