@@ -522,6 +522,17 @@ impl Server {
     }
 }
 
+/// When the spawned server has exited: why, for the error message.
+fn server_gone(server: &mut Server) -> Option<String> {
+    let child = server.child.as_mut()?;
+    match child.try_wait() {
+        Ok(Some(status)) => Some(format!(
+            ": the server exited during the run ({status}); see server.log in the kept directory"
+        )),
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP helpers
 
@@ -1443,6 +1454,9 @@ async fn drive(
         violations.extend(o.violations);
     }
     progress_task.abort();
+    if let Some(gone) = server_gone(server) {
+        return Err(format!("labeling broke off{gone}"));
+    }
     report.labeling_s = t0.elapsed().as_secs_f64();
     if let Some(s) = report.server.as_mut() {
         s.cpu_s_labeling = cpu(server) - cpu0;
@@ -1468,7 +1482,15 @@ async fn drive(
     let cpu0 = cpu(server);
     let path = args.resolve_path.replace("{id}", &task.to_string());
     let t0 = Instant::now();
-    let a = api.post_json(&admin, &path, &json!({})).await?;
+    let a = match api.post_json(&admin, &path, &json!({})).await {
+        Ok(a) => a,
+        Err(e) => {
+            return Err(format!(
+                "POST {path}: {e}{}",
+                server_gone(server).unwrap_or_default()
+            ));
+        }
+    };
     report.resolve = match a.status.as_u16() {
         404 | 405 => {
             json!({"status": "skipped", "note": format!("POST {path} answered {}: no task-wide resolution route yet", a.status.as_u16())})
