@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod exports;
 pub mod label;
+pub mod metrics;
 pub mod pages;
 pub mod review;
 pub mod tasks;
@@ -78,6 +79,7 @@ pub fn routes() -> Routes {
         .post("/tasks/{id}/start", label::start)
         .get("/static/{file}", assets::serve)
         .get("/healthz", healthz)
+        .get("/metrics", metrics::metrics)
 }
 
 pub struct HomeTask {

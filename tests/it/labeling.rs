@@ -560,3 +560,22 @@ async fn the_same_key_concurrently_stores_one_label_and_answers_alike() {
     assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_in_prometheus_text_for_admins() {
+    let app = TestApp::spawn().await;
+    let (_task, admin) = task_with_items(&app, 2, 7, 3, 30).await;
+    let res = admin.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = res.text().await.unwrap();
+    assert!(text.contains("# TYPE quorum_items gauge"), "{text}");
+    assert!(text.contains("quorum_items{state=\"open\"} 7"), "{text}");
+    assert!(text.contains("quorum_labels 0"), "{text}");
+    app.stop().await;
+}
