@@ -52,6 +52,12 @@ pub enum Command {
     Token(TokenCommand),
     /// Import items into a task from a JSONL, CSV or JSON-array file (all or nothing).
     Import(ImportArgs),
+    /// Write a consistent copy of the database to a new file (safe while the server runs).
+    Backup {
+        /// The file to create; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Resolve crowd labels offline, no server: prints item,label,confidence CSV.
     Aggregate(crate::offline::AggregateArgs),
     /// Export a task's labels as a versioned snapshot.
@@ -259,6 +265,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Import(args) => import(&cli.store, args).await,
+        Command::Backup { out } => backup(&cli.store, &out).await,
         Command::Aggregate(args) => crate::offline::run_aggregate(&args),
         Command::Export(args) => {
             let db = open_store(&cli.store).await?;
@@ -349,6 +356,31 @@ async fn import(store: &StoreArgs, args: ImportArgs) -> Result<(), String> {
         }
         Err(e) => Err(format!("nothing was imported: {e}")),
     }
+}
+
+async fn backup(store: &StoreArgs, out: &std::path::Path) -> Result<(), String> {
+    if out.exists() {
+        return Err(format!(
+            "{} exists already; choose a new file",
+            out.display()
+        ));
+    }
+    let db = open_store(store).await?;
+    let started = std::time::Instant::now();
+    // VACUUM INTO writes a transactionally consistent, compacted copy while others keep writing.
+    sqlx::query("VACUUM INTO $1")
+        .bind(out.to_string_lossy().to_string())
+        .execute(&db.pool)
+        .await
+        .map_err(|e| format!("backup failed: {e}"))?;
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backup written to {} ({} bytes) in {:.1} s",
+        out.display(),
+        size,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn read_password() -> Result<String, String> {

@@ -9,6 +9,7 @@ mod browser;
 mod browser_admin;
 mod browser_label;
 mod browser_review;
+mod cli;
 mod csrf;
 mod export;
 mod import;
