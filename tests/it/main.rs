@@ -10,6 +10,7 @@ mod browser_admin;
 mod browser_label;
 mod browser_review;
 mod cli;
+mod crash;
 mod csrf;
 mod export;
 mod import;

@@ -1,0 +1,271 @@
+//! Process-crash durability (security cases 35 and 40): the real binary is killed with SIGKILL in
+//! the middle of work; after a restart every answered submission is there, no import is half
+//! stored, and the database is intact.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::Api;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start(data: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quorum"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--print-addr",
+            "--data-dir",
+        ])
+        .arg(data)
+        .env("QUORUM_ADMIN_PASSWORD", "admin-password-for-crash")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the quorum binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .expect("LISTENING line")
+        .to_string();
+    Server {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+fn token(data: &std::path::Path, user: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_quorum"))
+        .args(["token", "create", "--username", user, "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn api(base: &str, token: &str) -> Api {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    Api {
+        client: reqwest::Client::builder()
+            .default_headers(h)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        base: base.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn sigkill_loses_no_answered_label_and_no_half_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut srv = start(&data);
+    let admin = api(&srv.base, &token(&data, "admin"));
+    let res = admin
+        .post_json("/api/v1/tasks", &json!({"name": "crash", "state": "active", "overlap": 2, "shard_size": 50,
+            "schema": {"kind": "single_choice", "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]}}))
+        .await;
+    let task = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let items: String = (0..400)
+        .map(|i| format!("{{\"external_id\": \"i{i}\", \"text\": \"item {i}\"}}\n"))
+        .collect();
+    assert_eq!(
+        admin
+            .post_body(
+                &format!("/api/v1/tasks/{task}/items"),
+                "application/x-ndjson",
+                items
+            )
+            .await
+            .status(),
+        200
+    );
+    let mut raters = Vec::new();
+    for r in 0..4 {
+        let name = format!("crash{r}");
+        let c = Command::new(env!("CARGO_BIN_EXE_quorum"))
+            .args([
+                "user",
+                "create",
+                "--username",
+                &name,
+                "--role",
+                "rater",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut c = c;
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(b"rater-password-for-crash")
+            .unwrap();
+        assert!(c.wait().unwrap().success());
+        admin
+            .post_json(
+                &format!("/api/v1/tasks/{task}/members"),
+                &json!({"username": name}),
+            )
+            .await;
+        let a = api(&srv.base, &token(&data, &name));
+        a.post_json(
+            &format!("/api/v1/tasks/{task}/instructions/ack"),
+            &json!({"version": 1}),
+        )
+        .await;
+        raters.push(a);
+    }
+    // Submit continuously from four raters, and start a large import, then kill the server.
+    let ledger = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut workers = Vec::new();
+    for (r, a) in raters.into_iter().enumerate() {
+        let ledger = ledger.clone();
+        workers.push(tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                let Ok(res) = a
+                    .client
+                    .post(a.url(&format!("/api/v1/tasks/{task}/shards")))
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                let Ok(shard) = res.json::<Value>().await else {
+                    return;
+                };
+                let Some(list) = shard["items"].as_array() else {
+                    return;
+                };
+                for it in list {
+                    let key = format!("r{r}-{}", it["id"]);
+                    let body = json!({"item_id": it["id"], "value": "a", "submission_key": key});
+                    match a
+                        .client
+                        .post(a.url(&format!("/api/v1/shards/{}/labels", shard["id"])))
+                        .json(&body)
+                        .send()
+                        .await
+                    {
+                        Ok(res) if res.status().is_success() => ledger.lock().unwrap().push(key),
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            }
+        }));
+    }
+    let big: String = (0..200_000)
+        .map(|i| format!("{{\"external_id\": \"big{i}\", \"text\": \"bulk item number {i}\"}}\n"))
+        .collect();
+    let importer = {
+        let admin = api(&srv.base, &token(&data, "admin"));
+        tokio::spawn(async move {
+            admin
+                .post_body(
+                    &format!("/api/v1/tasks/{task}/items"),
+                    "application/x-ndjson",
+                    big,
+                )
+                .await
+        })
+    };
+    // Let work happen (bounded wait for some answers), then SIGKILL.
+    let t0 = Instant::now();
+    while ledger.lock().unwrap().len() < 60 && t0.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    srv.child.kill().unwrap();
+    srv.child.wait().unwrap();
+    for w in workers {
+        let _ = w.await;
+    }
+    let import_answered = matches!(importer.await, Ok(r) if r.status().is_success());
+    let answered = ledger.lock().unwrap().clone();
+    assert!(
+        answered.len() >= 60,
+        "the workload ran before the kill ({} answers)",
+        answered.len()
+    );
+
+    // Restart: the startup sweep settles what the crash left.
+    let srv2 = start(&data);
+    let db = quorum::db::Db::open(&format!("sqlite://{}", data.join("quorum.db").display()))
+        .await
+        .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let fk: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert!(fk.is_empty());
+    let keys: Vec<String> = sqlx::query_scalar("SELECT submission_key FROM submissions")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    let keys: std::collections::HashSet<String> = keys.into_iter().collect();
+    for k in &answered {
+        assert!(keys.contains(k), "an answered submission was lost: {k}");
+    }
+    let labels: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM labels")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        labels as usize,
+        keys.len(),
+        "one label per stored submission"
+    );
+    let counters_off: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items i WHERE label_count <> (SELECT COUNT(*) FROM labels l WHERE l.item_id = i.id)")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(counters_off, 0, "label counters match the labels");
+    let bulk: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items WHERE external_id LIKE 'big%'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        bulk == 0 || bulk == 200_000,
+        "an import is whole or absent, got {bulk}"
+    );
+    if import_answered {
+        assert_eq!(bulk, 200_000, "an answered import is stored");
+    }
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM imports WHERE status = 'pending'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending, 0,
+        "the startup sweep marks interrupted imports failed"
+    );
+    let health = reqwest::get(format!("{}/healthz", srv2.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let mut srv2 = srv2;
+    let _ = srv2.child.kill();
+    let _ = srv2.child.wait();
+}
