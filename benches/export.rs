@@ -13,6 +13,10 @@
 //! When `target/release/quorum` and `/usr/bin/time` exist the bench runs exactly that for each
 //! format and prints a second table (process wall time and maximum resident set size).
 //!
+//! Each export runs `--repeat` times (default 3); the tables give the median and the best wall
+//! time and the largest peak, since the machine is shared and single runs are noisy. The load
+//! average before the runs is printed too.
+//!
 //! Run without `--bench` (as `cargo test --benches` does) it only does a tiny smoke run.
 
 use std::path::{Path, PathBuf};
@@ -28,17 +32,20 @@ fn main() {
     let mut items: u64 = 1_000_000;
     let mut dir: Option<PathBuf> = None;
     let mut bench = false;
+    let mut repeat: usize = 3;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--bench" => bench = true,
             "--items" => items = args.next().and_then(|s| s.parse().ok()).unwrap_or(items),
             "--dir" => dir = args.next().map(PathBuf::from),
+            "--repeat" => repeat = args.next().and_then(|s| s.parse().ok()).unwrap_or(repeat),
             _ => {}
         }
     }
     if !bench {
         items = 2_000;
+        repeat = 1;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,10 +53,16 @@ fn main() {
         .expect("runtime");
     let temp = tempfile::tempdir().expect("temp dir");
     let dir = dir.unwrap_or_else(|| temp.path().to_path_buf());
-    runtime.block_on(run(items, &dir, bench));
+    runtime.block_on(run(items, &dir, bench, repeat.max(1)));
 }
 
-async fn run(items: u64, dir: &Path, bench: bool) {
+/// Median and best of some timings, in seconds.
+fn median_best(mut secs: Vec<f64>) -> (f64, f64) {
+    secs.sort_by(f64::total_cmp);
+    (secs[secs.len() / 2], secs[0])
+}
+
+async fn run(items: u64, dir: &Path, bench: bool, repeat: usize) {
     std::fs::create_dir_all(dir).expect("data dir");
     let url = format!("sqlite://{}", dir.join("quorum.db").display());
     let db = Db::open(&url).await.expect("store");
@@ -70,43 +83,54 @@ async fn run(items: u64, dir: &Path, bench: bool) {
         .await
         .expect("task")
         .expect("task 1");
-    println!("\n| format | rows | wall time | rows/s | file size | peak RSS during the export |");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("\nload average before the runs: {}", load.trim());
+    println!(
+        "\n| format | rows | wall time, median of {repeat} (best) | rows/s (median) | file size | peak RSS during the export |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     for format in Format::ALL {
-        let settings = ExportRequest {
-            format: format.as_str().into(),
-            splits: Some(quorum::export::SplitsRequest {
-                train: 0.8,
-                validation: 0.1,
-                test: 0.1,
-                seed: 42,
-                group_by: None,
-            }),
-            ..ExportRequest::default()
+        let (mut secs, mut peak, mut last) = (Vec::new(), 0u64, None);
+        for _ in 0..repeat {
+            let settings = ExportRequest {
+                format: format.as_str().into(),
+                splits: Some(quorum::export::SplitsRequest {
+                    train: 0.8,
+                    validation: 0.1,
+                    test: 0.1,
+                    seed: 42,
+                    group_by: None,
+                }),
+                ..ExportRequest::default()
+            }
+            .check()
+            .expect("settings");
+            reset_peak();
+            let started = Instant::now();
+            let job = Job {
+                task: task.clone(),
+                settings,
+                created_by: None,
+                ip: String::new(),
+                now: 0,
+            };
+            let made = snapshot::create(&db, dir, job, &|_, _| {})
+                .await
+                .expect("export");
+            secs.push(started.elapsed().as_secs_f64());
+            peak = peak.max(peak_kib().unwrap_or(0));
+            assert_eq!(made.rows as u64, items, "every resolved item exported");
+            last = Some(made);
         }
-        .check()
-        .expect("settings");
-        reset_peak();
-        let started = Instant::now();
-        let job = Job {
-            task: task.clone(),
-            settings,
-            created_by: None,
-            ip: String::new(),
-            now: 0,
-        };
-        let made = snapshot::create(&db, dir, job, &|_, _| {})
-            .await
-            .expect("export");
-        let secs = started.elapsed().as_secs_f64();
-        assert_eq!(made.rows as u64, items, "every resolved item exported");
+        let (median, best) = median_best(secs);
+        let made = last.expect("one run at least");
         println!(
-            "| {} | {} | {secs:.2} s | {:.0} | {:.1} MiB | {} |",
+            "| {} | {} | {median:.2} s ({best:.2} s) | {:.0} | {:.1} MiB | {} |",
             format.as_str(),
             made.rows,
-            made.rows as f64 / secs,
+            made.rows as f64 / median,
             made.bytes as f64 / 1_048_576.0,
-            mib(peak_kib())
+            mib(Some(peak))
         );
     }
     let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/quorum");
@@ -114,54 +138,47 @@ async fn run(items: u64, dir: &Path, bench: bool) {
         println!(
             "\n`/usr/bin/time -v target/release/quorum export --data-dir DIR --task 1 --format F --out /dev/null --train 0.8 --validation 0.1 --test 0.1 --seed 42`:\n"
         );
-        println!("| format | wall time (process) | maximum resident set size |");
+        println!(
+            "| format | wall time, median of {repeat} (best) | maximum resident set size (largest) |"
+        );
         println!("|---|---:|---:|");
         for format in Format::ALL {
-            let out = Command::new("/usr/bin/time")
-                .arg("-v")
-                .arg(&binary)
-                .args(["export", "--data-dir"])
-                .arg(dir)
-                .args([
-                    "--task",
-                    "1",
-                    "--format",
-                    format.as_str(),
-                    "--out",
-                    "/dev/null",
-                ])
-                .args([
-                    "--train",
-                    "0.8",
-                    "--validation",
-                    "0.1",
-                    "--test",
-                    "0.1",
-                    "--seed",
-                    "42",
-                ])
-                .output()
-                .expect("run quorum export");
-            let report = String::from_utf8_lossy(&out.stderr);
-            let field = |name: &str| {
-                report
-                    .lines()
-                    .find_map(|l| {
-                        l.trim()
-                            .strip_prefix(name)
-                            .map(str::trim)
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_else(|| "?".into())
-            };
-            let rss: Option<u64> = field("Maximum resident set size (kbytes):").parse().ok();
+            let (mut secs, mut rss) = (Vec::new(), 0u64);
+            for _ in 0..repeat {
+                let started = Instant::now();
+                let out = Command::new("/usr/bin/time")
+                    .arg("-v")
+                    .arg(&binary)
+                    .args(["export", "--data-dir"])
+                    .arg(dir)
+                    .args([
+                        "--task",
+                        "1",
+                        "--format",
+                        format.as_str(),
+                        "--out",
+                        "/dev/null",
+                    ])
+                    .args(["--train", "0.8", "--validation", "0.1", "--test", "0.1"])
+                    .args(["--seed", "42"])
+                    .output()
+                    .expect("run quorum export");
+                secs.push(started.elapsed().as_secs_f64());
+                let report = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success(), "quorum export failed: {report}");
+                let kib = report.lines().find_map(|l| {
+                    l.trim()
+                        .strip_prefix("Maximum resident set size (kbytes):")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                });
+                rss = rss.max(kib.unwrap_or(0));
+            }
+            let (median, best) = median_best(secs);
             println!(
-                "| {} | {} | {} |",
+                "| {} | {median:.2} s ({best:.2} s) | {} |",
                 format.as_str(),
-                field("Elapsed (wall clock) time (h:mm:ss or m:ss):"),
-                mib(rss)
+                mib(Some(rss))
             );
-            assert!(out.status.success(), "quorum export failed: {report}");
         }
     }
 }

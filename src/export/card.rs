@@ -105,9 +105,18 @@ pub struct CardBuilder {
 
 impl CardBuilder {
     pub fn new(shape: &Shape) -> CardBuilder {
+        // Every split is on the card, an empty one too: a missing split is news.
+        let splits = if shape.has_split {
+            Split::ALL
+                .iter()
+                .map(|s| (s.as_str(), SplitCounts::default()))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         CardBuilder {
             kind: shape.kind,
-            splits: BTreeMap::new(),
+            splits,
             methods: BTreeMap::new(),
             gold_rows: 0,
             confidence_sum: 0.0,

@@ -22,8 +22,11 @@ use crate::export::row::{RowBuilder, Shape};
 use crate::export::store::{self, IndexReader, IndexWriter, Sink, TempFile, Written};
 use crate::export::{ExportSettings, encoder, schema};
 
-/// Items per batch read from the database.
+/// Items per batch read from the database, at most.
 pub const BATCH: i64 = 8_192;
+/// About how many bytes of rows a batch may hold: batches shrink for large items, so memory
+/// stays bounded by bytes too, not only by rows.
+const BATCH_BYTES: usize = 8 << 20;
 
 /// One snapshot at a time per process: exports are heavy, and a second one waits its turn
 /// rather than halving the speed of both.
@@ -168,12 +171,18 @@ pub async fn create(
         let total = db::exports::count_rows(&mut *tx, &filter).await?;
         let total = u64::try_from(total).unwrap_or(0);
         let (mut after, mut sent) = (0i64, 0u64);
+        // The first batch is small; later ones are sized from the bytes per row seen so far.
+        let mut limit = 256i64;
         loop {
-            let Some(batch) = db::exports::rows_after(&mut *tx, &filter, after, BATCH).await?
+            let Some(batch) = db::exports::rows_after(&mut *tx, &filter, after, limit).await?
             else {
                 break;
             };
             after = batch.last;
+            let per_row = batch.json.len() / usize::try_from(batch.rows).unwrap_or(1).max(1);
+            limit = i64::try_from(BATCH_BYTES / per_row.max(1))
+                .unwrap_or(BATCH)
+                .clamp(16, BATCH);
             let labels = if need_labels {
                 Some(db::exports::labels_between(&mut *tx, task.id, batch.first, batch.last).await?)
             } else {
