@@ -94,7 +94,10 @@ async fn authenticate(
         let Some(user) = user.filter(|u| u.active && u.can_login) else {
             return Err(AppError::Unauthorized);
         };
-        db::tokens::touch(&state.db.pool, t.id, now).await?;
+        // A write takes SQLite's write lock even when it changes nothing: only touch when stale.
+        if t.last_used_at.is_none_or(|l| now - l > 60_000) {
+            db::tokens::touch(&state.db.pool, t.id, now).await?;
+        }
         return Ok(Some(AuthCtx {
             user,
             via: Via::Bearer { token_id: t.id },

@@ -28,6 +28,15 @@ pub struct Answer {
 }
 
 #[derive(FromRow)]
+struct LeaseRow {
+    user_id: i64,
+    task_id: i64,
+    expires_at: i64,
+    swept: i64,
+    si_state: Option<String>,
+}
+
+#[derive(FromRow)]
 struct ItemRow {
     task_id: i64,
     state: String,
@@ -35,6 +44,8 @@ struct ItemRow {
     active_leases: i64,
     target: i64,
     gold: i64,
+    label_id: Option<i64>,
+    revision: Option<i64>,
 }
 
 pub struct Submission<'a> {
@@ -88,15 +99,26 @@ pub async fn submit(
     if let Some(previous) = replay(tx, user, s).await? {
         return Ok(previous);
     }
-    let Some(shard) = shards::get(&mut **tx, s.shard).await? else {
+    // One read for the shard and this item's place in it, one for the item and any earlier answer:
+    // every statement is a round trip to the database thread, and this is the hot path.
+    let lease: Option<LeaseRow> = sqlx::query_as(
+        "SELECT s.user_id, s.task_id, s.expires_at, s.swept, si.state AS si_state
+         FROM shards s LEFT JOIN shard_items si ON si.shard_id = s.id AND si.item_id = $2 WHERE s.id = $1",
+    )
+    .bind(s.shard.0)
+    .bind(s.item)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(lease) = lease else {
         return Ok(Err(Refusal::NotFound));
     };
-    if shard.user_id != user.0 || shard.task_id != task.id.0 {
+    if lease.user_id != user.0 || lease.task_id != task.id.0 {
         return Ok(Err(Refusal::NotFound));
     }
-    let Some(si_state) = shards::item_state(&mut **tx, s.shard, s.item).await? else {
+    let Some(si_state) = lease.si_state.clone() else {
         return Ok(Err(Refusal::NotFound));
     };
+    let live = lease.swept == 0 && lease.expires_at > now;
     if task.state != "active" {
         return Ok(Err(Refusal::TaskNotActive));
     }
@@ -106,15 +128,24 @@ pub async fn submit(
     };
     let value_json = value.to_string();
     let lease_ms = task.lease_minutes * 60_000;
-    let existing: Option<(i64, i64)> =
-        sqlx::query_as("SELECT id, revision FROM labels WHERE item_id = $1 AND user_id = $2")
-            .bind(s.item)
-            .bind(user.0)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let answer = if let Some((label_id, revision)) = existing {
+    let Some(item) = sqlx::query_as::<_, ItemRow>(
+        "SELECT i.task_id, i.state, i.label_count, i.active_leases, i.target, (i.gold_json IS NOT NULL) AS gold,
+            l.id AS label_id, l.revision AS revision
+         FROM items i LEFT JOIN labels l ON l.item_id = i.id AND l.user_id = $2 WHERE i.id = $1",
+    )
+    .bind(s.item)
+    .bind(user.0)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    if item.task_id != task.id.0 {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let answer = if let (Some(label_id), Some(revision)) = (item.label_id, item.revision) {
         // A change of mind within the shard: same label row, new value, new revision.
-        if !shard.is_live(now) {
+        if !live {
             return Ok(Err(Refusal::LeaseExpired));
         }
         sqlx::query("UPDATE labels SET value_json = $1, duration_ms = duration_ms + $2, revision = $3, updated_at = $4, instruction_version = $5 WHERE id = $6")
@@ -133,31 +164,30 @@ pub async fn submit(
             body: json!({"label_id": label_id, "item_id": s.item, "status": "updated"}),
         }
     } else {
-        shards::sweep_expired(tx, now).await?;
-        let Some(item) = sqlx::query_as::<_, ItemRow>(
-            "SELECT task_id, state, label_count, active_leases, target, (gold_json IS NOT NULL) AS gold FROM items WHERE id = $1",
-        )
-        .bind(s.item)
-        .fetch_optional(&mut **tx)
-        .await?
-        else {
-            return Ok(Err(Refusal::NotFound));
-        };
-        if item.task_id != task.id.0 {
-            return Ok(Err(Refusal::NotFound));
-        }
-        // Re-read: the sweep may just have turned this lease into an expired one.
-        let si_state = shards::item_state(&mut **tx, s.shard, s.item)
-            .await?
-            .unwrap_or(si_state);
-        let holds_lease = si_state == "leased" && shard.is_live(now);
+        let holds_lease = si_state == "leased" && live;
+        let mut item = item;
         if holds_lease {
             sqlx::query("UPDATE items SET label_count = label_count + 1, active_leases = active_leases - 1 WHERE id = $1")
                 .bind(s.item)
                 .execute(&mut **tx)
                 .await?;
         } else {
-            // Late (expired lease) or after a skip: accepted only while the item still needs labels.
+            // Late (expired lease) or after a skip: give expired leases back first, so the counts
+            // are exact, then accept only while the item still needs labels.
+            if shards::sweep_expired(tx, now).await? > 0 {
+                let (state, count, leases, target): (String, i64, i64, i64) = sqlx::query_as(
+                    "SELECT state, label_count, active_leases, target FROM items WHERE id = $1",
+                )
+                .bind(s.item)
+                .fetch_one(&mut **tx)
+                .await?;
+                (
+                    item.state,
+                    item.label_count,
+                    item.active_leases,
+                    item.target,
+                ) = (state, count, leases, target);
+            }
             if item.state != "open" || item.label_count + item.active_leases >= item.target {
                 return Ok(Err(Refusal::LeaseExpired));
             }
@@ -186,7 +216,10 @@ pub async fn submit(
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
-        settle(tx, task, s.item, now).await?;
+        // Only the label that completes an item can change its resolution.
+        if item.label_count + 1 >= item.target {
+            settle(tx, task, s.item, now).await?;
+        }
         if item.gold != 0 {
             check_gold_window(tx, task, user, now).await?;
         }
@@ -195,7 +228,8 @@ pub async fn submit(
             body: json!({"label_id": label_id, "item_id": s.item, "status": "created"}),
         }
     };
-    if shard.is_live(now) {
+    // An active rater keeps the shard: the lease is pushed to a full term, at most once a minute.
+    if live && lease.expires_at < now + lease_ms - 60_000 {
         shards::extend(&mut **tx, s.shard, now + lease_ms).await?;
     }
     sqlx::query(
