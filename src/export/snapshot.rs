@@ -196,12 +196,14 @@ pub async fn create(
             }
             progress(sent, total);
         }
+        // All rows are sent: the encoder finishes (and syncs the file) while the label figures
+        // are counted.
+        drop(sender);
         let stats = db::exports::label_stats(&mut *tx, &filter).await?;
         tx.commit().await?;
         Ok::<_, AppError>((total, stats))
     }
     .await;
-    drop(sender);
     let encoded = worker.await?;
     let (total, label_stats) = streamed?;
     let encoded = encoded.map_err(io_error)?;

@@ -79,7 +79,7 @@ async fn labeled_task(app: &TestApp, n: usize) -> (i64, Api) {
     (task, admin)
 }
 
-async fn export(admin: &Api, task: i64, body: Value) -> Value {
+pub async fn export(admin: &Api, task: i64, body: Value) -> Value {
     let res = admin
         .post_json(&format!("/api/v1/tasks/{task}/exports"), &body)
         .await;
@@ -87,7 +87,7 @@ async fn export(admin: &Api, task: i64, body: Value) -> Value {
     res.json().await.unwrap()
 }
 
-async fn download(admin: &Api, id: &Value) -> Vec<u8> {
+pub async fn download(admin: &Api, id: &Value) -> Vec<u8> {
     let res = admin.get(&format!("/api/v1/exports/{id}/download")).await;
     assert_eq!(res.status(), 200);
     res.bytes().await.unwrap().to_vec()

@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod csrf;
 mod export;
+mod export_live;
 mod import;
 mod labeling;
 mod offline;
