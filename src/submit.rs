@@ -1,4 +1,4 @@
-//! Group commit for label submissions.
+//! Group commit for label submissions (and new shard leases, which write the same rows).
 //!
 //! With `synchronous=FULL` every commit costs an fsync (about half a millisecond here), so one
 //! transaction per label caps a server near 2,000 labels a second. Instead, submissions go to one
@@ -35,10 +35,43 @@ pub struct Job {
 }
 
 type Outcome = Result<Result<Answer, Refusal>, AppError>;
+type LeaseOutcome = Result<Option<ShardId>, AppError>;
 
-struct Queued {
-    job: Job,
-    reply: oneshot::Sender<Outcome>,
+/// A new lease, asked for by a rater (or assigned by an admin).
+pub struct LeaseJob {
+    pub task: Task,
+    pub user: UserId,
+    pub assigned_by: Option<UserId>,
+}
+
+enum Queued {
+    Submit {
+        job: Job,
+        reply: oneshot::Sender<Outcome>,
+    },
+    Lease {
+        job: LeaseJob,
+        reply: oneshot::Sender<LeaseOutcome>,
+    },
+}
+
+impl Queued {
+    fn fail(self, e: AppError) {
+        match self {
+            Queued::Submit { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Queued::Lease { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+}
+
+/// What one queued piece of work came to, sent once the batch is committed.
+enum Done {
+    Submit(Outcome),
+    Lease(LeaseOutcome),
 }
 
 /// The handle handlers use to submit; cheap to clone.
@@ -59,12 +92,34 @@ impl Submitter {
     pub async fn submit(&self, job: Job) -> Outcome {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Queued { job, reply })
+            .send(Queued::Submit { job, reply })
             .await
             .map_err(|_| AppError::internal("the label writer has stopped"))?;
         answer
             .await
             .map_err(|_| AppError::internal("the label writer dropped a submission"))?
+    }
+
+    /// Leases a new shard and waits until the lease is committed.
+    pub async fn lease(
+        &self,
+        task: Task,
+        user: UserId,
+        assigned_by: Option<UserId>,
+    ) -> LeaseOutcome {
+        let (reply, answer) = oneshot::channel();
+        let job = LeaseJob {
+            task,
+            user,
+            assigned_by,
+        };
+        self.queue
+            .send(Queued::Lease { job, reply })
+            .await
+            .map_err(|_| AppError::internal("the label writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| AppError::internal("the label writer dropped a lease"))?
     }
 }
 
@@ -96,35 +151,41 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
         Ok(tx) => tx,
         Err(e) => {
             for q in batch {
-                let _ = q.reply.send(Err(shared_error(&e)));
+                q.fail(shared_error(&e));
             }
             return;
         }
     };
-    let mut results: Vec<Outcome> = Vec::with_capacity(batch.len());
+    let mut results: Vec<Done> = Vec::with_capacity(batch.len());
     let mut broken: Option<sqlx::Error> = None;
     for q in &batch {
-        if broken.is_some() {
-            break;
-        }
-        let j = &q.job;
-        let sub = Submission {
-            shard: j.shard,
-            item: j.item,
-            value: &j.value,
-            duration_ms: j.duration_ms,
-            key: &j.key,
-        };
-        if let Err(e) = sqlx::query("SAVEPOINT submission").execute(&mut *tx).await {
+        if let Err(e) = sqlx::query("SAVEPOINT work").execute(&mut *tx).await {
             broken = Some(e);
             break;
         }
-        let r = db::labels::submit(&mut tx, &j.task, j.user, &sub, now).await;
-        let keep = matches!(r, Ok(Ok(_)));
+        let (done, keep) = match q {
+            Queued::Submit { job: j, .. } => {
+                let sub = Submission {
+                    shard: j.shard,
+                    item: j.item,
+                    value: &j.value,
+                    duration_ms: j.duration_ms,
+                    key: &j.key,
+                };
+                let r = db::labels::submit(&mut tx, &j.task, j.user, &sub, now).await;
+                let keep = matches!(r, Ok(Ok(_)));
+                (Done::Submit(r.map_err(AppError::from)), keep)
+            }
+            Queued::Lease { job: j, .. } => {
+                let r = crate::tasks::lease_tx(&mut tx, &j.task, j.user, j.assigned_by, now).await;
+                let keep = r.is_ok();
+                (Done::Lease(r), keep)
+            }
+        };
         let end = if keep {
-            "RELEASE submission"
+            "RELEASE work"
         } else {
-            "ROLLBACK TO submission"
+            "ROLLBACK TO work"
         };
         if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(end))
             .execute(&mut *tx)
@@ -133,31 +194,39 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
             broken = Some(e);
             break;
         }
-        if !keep && let Err(e) = sqlx::query("RELEASE submission").execute(&mut *tx).await {
+        if !keep && let Err(e) = sqlx::query("RELEASE work").execute(&mut *tx).await {
             broken = Some(e);
             break;
         }
-        results.push(r.map_err(AppError::from));
+        results.push(done);
     }
     if let Some(e) = broken {
         // The transaction is in an unknown state: nothing of this batch is kept.
         let _ = tx.rollback().await;
         tracing::error!(error = %e, "label batch failed");
         for q in batch {
-            let _ = q.reply.send(Err(shared_error(&e)));
+            q.fail(shared_error(&e));
         }
         return;
     }
     match tx.commit().await {
         Ok(()) => {
-            for (q, r) in batch.into_iter().zip(results) {
-                let _ = q.reply.send(r);
+            for (q, done) in batch.into_iter().zip(results) {
+                match (q, done) {
+                    (Queued::Submit { reply, .. }, Done::Submit(r)) => {
+                        let _ = reply.send(r);
+                    }
+                    (Queued::Lease { reply, .. }, Done::Lease(r)) => {
+                        let _ = reply.send(r);
+                    }
+                    (q, _) => q.fail(AppError::internal("label batch: results out of order")),
+                }
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "label batch commit failed");
             for q in batch {
-                let _ = q.reply.send(Err(shared_error(&e)));
+                q.fail(shared_error(&e));
             }
         }
     }

@@ -457,32 +457,51 @@ pub async fn lease(
     }
     check_rater_may_work(state, task, user).await?;
     let now = state.now();
-    let mut tx = state.db.begin_write().await?;
-    db::shards::sweep_expired(&mut tx, now).await?;
-    let shard_id = match db::shards::live_for(&mut *tx, task.id, user, now).await? {
-        Some(s) => ShardId(s.id),
-        None => {
-            let items = pick_mix(&mut tx, task, user).await?;
-            if items.is_empty() {
-                tx.commit().await?;
-                return Ok(Lease::NothingLeft);
-            }
-            db::shards::create(
-                &mut tx,
-                task.id,
-                user,
-                assigned_by,
-                &items,
-                now,
-                now + task.lease_minutes * 60_000,
-            )
-            .await?
-        }
-    };
-    tx.commit().await?;
-    Ok(Lease::Shard(
-        shard_json(state, shard_id, user, false).await?,
-    ))
+    // Asking again returns the live shard: a read, no write lock.
+    if let Some(s) = db::shards::live_for(&state.db.pool, task.id, user, now).await? {
+        return Ok(Lease::Shard(
+            shard_json(state, ShardId(s.id), user, false).await?,
+        ));
+    }
+    // New leases are written by the same writer as labels, batched with them.
+    match state
+        .submitter
+        .lease(task.clone(), user, assigned_by)
+        .await?
+    {
+        Some(id) => Ok(Lease::Shard(shard_json(state, id, user, false).await?)),
+        None => Ok(Lease::NothingLeft),
+    }
+}
+
+/// Leases a shard inside the writer's transaction: gives expired leases back, returns the
+/// rater's live shard if one appeared meanwhile, else picks items and records the lease.
+pub async fn lease_tx(
+    tx: &mut db::Tx,
+    task: &Task,
+    user: UserId,
+    assigned_by: Option<UserId>,
+    now: i64,
+) -> Result<Option<ShardId>> {
+    db::shards::sweep_expired(tx, now).await?;
+    if let Some(s) = db::shards::live_for(&mut **tx, task.id, user, now).await? {
+        return Ok(Some(ShardId(s.id)));
+    }
+    let items = pick_mix(tx, task, user).await?;
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let id = db::shards::create(
+        tx,
+        task.id,
+        user,
+        assigned_by,
+        &items,
+        now,
+        now + task.lease_minutes * 60_000,
+    )
+    .await?;
+    Ok(Some(id))
 }
 
 /// Refuses work to a paused rater and to one who failed the qualification (unless an admin waived it).
