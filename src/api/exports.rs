@@ -61,12 +61,7 @@ pub async fn create(
         ip,
         now: state.now(),
     };
-    // Run apart from the request: a client that hangs up does not tear a half-made snapshot,
-    // the snapshot is finished and recorded all the same.
-    let db = state.db.clone();
-    let dir = state.config.data_dir.clone();
-    let made =
-        tokio::spawn(async move { snapshot::create(&db, &dir, job, &|_, _| {}).await }).await??;
+    let made = snapshot::create_detached(&state.db, &state.config.data_dir, job).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(export_json(&state, &made, true)),

@@ -275,6 +275,13 @@ pub async fn create(
         .ok_or_else(|| AppError::internal("the new export vanished"))
 }
 
+/// Makes a snapshot for a web or API request on a task of its own: a client that hangs up does
+/// not leave a half-made snapshot behind; it is finished and recorded all the same.
+pub async fn create_detached(db: &Db, data_dir: &Path, job: Job) -> Result<Export, AppError> {
+    let (db, dir) = (db.clone(), data_dir.to_path_buf());
+    tokio::spawn(async move { create(&db, &dir, job, &|_, _| {}).await }).await?
+}
+
 /// What changed since the previous snapshot, and whether the labels drifted past the threshold.
 fn diff_json(previous: Option<&Export>, encoded: &Encoded, threshold: f64) -> Value {
     let Some(previous) = previous else {

@@ -270,10 +270,7 @@ pub async fn create(
         ip,
         now: state.now(),
     };
-    let db = state.db.clone();
-    let dir = state.config.data_dir.clone();
-    let made =
-        tokio::spawn(async move { snapshot::create(&db, &dir, job, &|_, _| {}).await }).await??;
+    let made = snapshot::create_detached(&state.db, &state.config.data_dir, job).await?;
     Ok(Redirect::to(&format!("/admin/exports/{}", made.id)).into_response())
 }
 

@@ -28,7 +28,11 @@ async fn anonymous_status(app: &TestApp, path: &str) -> u16 {
 }
 
 /// Lets each rater lease and label until nothing is left; `answer(rater, item text)` decides.
-async fn label_everything(raters: &[Api], task: i64, answer: impl Fn(usize, &str) -> &'static str) {
+pub async fn label_everything(
+    raters: &[Api],
+    task: i64,
+    answer: impl Fn(usize, &str) -> &'static str,
+) {
     for (r, api) in raters.iter().enumerate() {
         let mut n = 0;
         loop {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::export::{download, export};
+use crate::export::{download, export, label_everything};
 use crate::labeling::{rater, task_with_items};
 use crate::support::*;
 
@@ -15,32 +15,9 @@ async fn snapshots_taken_while_raters_submit_are_each_one_instant() {
     let mut workers = Vec::new();
     for r in 0..4 {
         let api = rater(&app, &admin, task, &format!("live{r}")).await;
+        // Each rater on a task of its own, so they submit at the same time as the exports run.
         workers.push(tokio::spawn(async move {
-            let mut n = 0;
-            loop {
-                let res = api
-                    .client
-                    .post(api.url(&format!("/api/v1/tasks/{task}/shards")))
-                    .send()
-                    .await
-                    .unwrap();
-                if res.status() == 204 {
-                    break;
-                }
-                let shard: Value = res.json().await.unwrap();
-                let sid = shard["id"].as_i64().unwrap();
-                for item in shard["items"].as_array().unwrap() {
-                    n += 1;
-                    let res = api
-                        .post_json(
-                            &format!("/api/v1/shards/{sid}/labels"),
-                            &json!({"item_id": item["id"], "value": "pos", "duration_ms": 1,
-                                "submission_key": format!("{r}-{n}")}),
-                        )
-                        .await;
-                    assert_eq!(res.status(), 201);
-                }
-            }
+            label_everything(&[api], task, |_, _| "pos").await
         }));
     }
     let resolved = || async { app.count("SELECT COUNT(*) FROM resolutions").await };
