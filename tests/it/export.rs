@@ -556,7 +556,7 @@ async fn splits_are_deterministic_grouped_and_stable_as_items_arrive() {
 }
 
 #[tokio::test]
-async fn csv_neutralises_formulas_and_jsonl_keeps_them_exact() {
+async fn empty_snapshots_are_valid_csv_neutralises_formulas_and_jsonl_is_exact() {
     let app = TestApp::spawn().await;
     let admin = app.bearer(&app.token("admin").await);
     let res = admin
@@ -597,6 +597,24 @@ async fn csv_neutralises_formulas_and_jsonl_keeps_them_exact() {
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // Nothing resolved yet: an empty snapshot is still a valid file of every format.
+    for format in ["jsonl", "csv", "parquet", "tfrecord"] {
+        let made = export(&admin, task, json!({"format": format})).await;
+        assert_eq!(made["rows"], 0, "{format}");
+        let bytes = download(&admin, &made["id"]).await;
+        let path = app.dir.path().join(format!("empty.{format}"));
+        std::fs::write(&path, &bytes).unwrap();
+        match format {
+            "parquet" => assert_eq!(python("read_parquet.py", &path)[0]["rows"], 0),
+            "tfrecord" => assert!(python("read_tfrecord.py", &path).is_empty()),
+            "csv" => assert_eq!(
+                bytes.iter().filter(|b| **b == b'\n').count(),
+                1,
+                "the header only"
+            ),
+            _ => assert!(bytes.is_empty()),
+        }
+    }
     // Final labels that are formulas too (set straight in the store: free text from reviewers).
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM items WHERE task_id = $1 ORDER BY id")
         .bind(task)
