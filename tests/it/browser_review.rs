@@ -30,15 +30,7 @@ async fn reviewer_resolves_a_queued_item_with_the_keyboard() {
         .await;
     for (name, first) in [("ann", "toxic"), ("bob", "ok")] {
         let api = rater(&app, &admin, task, name).await;
-        let shard: Value = api
-            .client
-            .post(api.url(&format!("/api/v1/tasks/{task}/shards")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let shard: Value = api.lease(task).await;
         for (i, it) in shard["items"].as_array().unwrap().iter().enumerate() {
             let value = if i == 0 { first } else { "ok" };
             let res = api

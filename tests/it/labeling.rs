@@ -152,15 +152,7 @@ async fn task_import_lease_label_roundtrip() {
     )
     .await;
 
-    let shard: Value = ann
-        .client
-        .post(ann.url(&format!("/api/v1/tasks/{task}/shards")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shard: Value = ann.lease(task).await;
     let sid = shard["id"].as_i64().unwrap();
     let items = shard["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
@@ -172,15 +164,7 @@ async fn task_import_lease_label_roundtrip() {
     );
     assert!(shard["expires_at"].as_str().is_some());
     // Asking again returns the same live shard.
-    let again: Value = ann
-        .client
-        .post(ann.url(&format!("/api/v1/tasks/{task}/shards")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = ann.lease(task).await;
     assert_eq!(again["id"], shard["id"]);
 
     let item = items[0]["id"].as_i64().unwrap();
@@ -436,15 +420,7 @@ async fn raters_cannot_reach_other_shards_or_tasks() {
     };
     let a = rater(&app, &admin, task, "alice").await;
     let b = rater(&app, &admin, task, "bob").await;
-    let sa: Value = a
-        .client
-        .post(a.url(&format!("/api/v1/tasks/{task}/shards")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sa: Value = a.lease(task).await;
     let sid = sa["id"].as_i64().unwrap();
     let item = sa["items"][0]["id"].as_i64().unwrap();
     // Bob cannot read or write Alice's shard, nor guess ids.
@@ -481,15 +457,7 @@ async fn raters_cannot_reach_other_shards_or_tasks() {
             .status(),
         404
     );
-    let sb: Value = b
-        .client
-        .post(b.url(&format!("/api/v1/tasks/{task}/shards")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sb: Value = b.lease(task).await;
     let other_item: i64 = sqlx::query_scalar("SELECT id FROM items WHERE task_id = $1")
         .bind(other_task)
         .fetch_one(&app.state.db.pool)
@@ -523,15 +491,7 @@ async fn the_same_key_concurrently_stores_one_label_and_answers_alike() {
     let app = TestApp::spawn().await;
     let (task, admin) = task_with_items(&app, 2, 3, 3, 30).await;
     let a = rater(&app, &admin, task, "alice").await;
-    let shard: Value = a
-        .client
-        .post(a.url(&format!("/api/v1/tasks/{task}/shards")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shard: Value = a.lease(task).await;
     let sid = shard["id"].as_i64().unwrap();
     let item = shard["items"][0]["id"].as_i64().unwrap();
     let other = shard["items"][1]["id"].as_i64().unwrap();

@@ -376,6 +376,18 @@ impl Api {
             .await
             .expect("request")
     }
+    /// Leases the next shard of a task (`POST /api/v1/tasks/{task}/shards`) and returns its JSON.
+    pub async fn lease(&self, task: i64) -> serde_json::Value {
+        let res = self
+            .client
+            .post(self.url(&format!("/api/v1/tasks/{task}/shards")))
+            .send()
+            .await
+            .expect("lease");
+        assert_eq!(res.status(), 200, "lease in task {task}");
+        res.json().await.expect("shard JSON")
+    }
+
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.send_json(reqwest::Method::POST, path, body).await
     }

@@ -94,15 +94,7 @@ async fn markup_in_items_options_and_names_is_never_markup() {
     assert_eq!(res.status(), 400);
 
     let r = rater(&app, &admin, task, "rita").await;
-    let shard: Value = r
-        .client
-        .post(r.url(&format!("/api/v1/tasks/{task}/shards")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shard: Value = r.lease(task).await;
     // Put one item in the review queue with a flag, so the reviewer pages show payloads too.
     let first = shard["items"][0]["id"].as_i64().unwrap();
     let res = r
