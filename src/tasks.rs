@@ -411,6 +411,9 @@ pub async fn remove_member(
     if !db::tasks::remove_member(&mut *tx, id, user.id).await? {
         return Err(AppError::NotFound);
     }
+    // Their leases end now and go back to the pool; late answers from a non-member are refused.
+    db::shards::expire_for(&mut tx, id, user.id, now).await?;
+    db::shards::sweep_expired(&mut tx, now).await?;
     db::audit::record(
         &mut *tx,
         Some(ctx.user.id),

@@ -172,8 +172,12 @@ pub async fn submit(
                 .execute(&mut **tx)
                 .await?;
         } else {
-            // Late (expired lease) or after a skip: give expired leases back first, so the counts
-            // are exact, then accept only while the item still needs labels.
+            // Late (expired lease) or after a skip: only a member may still answer; give expired
+            // leases back first, so the counts are exact, then accept only while the item still
+            // needs labels.
+            if !crate::db::tasks::is_member(&mut **tx, task.id, user).await? {
+                return Ok(Err(Refusal::NotFound));
+            }
             if shards::sweep_expired(tx, now).await? > 0 {
                 let (state, count, leases, target): (String, i64, i64, i64) = sqlx::query_as(
                     "SELECT state, label_count, active_leases, target FROM items WHERE id = $1",

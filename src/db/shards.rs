@@ -230,3 +230,19 @@ pub async fn extend(
     .await?;
     Ok(())
 }
+
+/// Ends a rater's live leases in a task at once (they were removed from it).
+pub async fn expire_for(
+    tx: &mut super::Tx,
+    task: TaskId,
+    user: UserId,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE shards SET expires_at = $1 WHERE task_id = $2 AND user_id = $3 AND swept = 0 AND expires_at > $1")
+        .bind(now)
+        .bind(task.0)
+        .bind(user.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -539,3 +539,41 @@ async fn metrics_in_prometheus_text_for_admins() {
     assert!(text.contains("quorum_labels 0"), "{text}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_removed_rater_loses_the_shard_and_cannot_answer() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = task_with_items(&app, 1, 3, 3, 30).await;
+    let a = rater(&app, &admin, task, "alice").await;
+    let shard = a.lease(task).await;
+    let sid = shard["id"].as_i64().unwrap();
+    let item = shard["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(submit(&a, sid, item, "pos", "before").await.status(), 201);
+    let res = admin
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tasks/{task}/members/alice"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    // The other two items went back to the pool, and her answers are refused like a stranger's.
+    let leases: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(active_leases), 0) FROM items")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(leases, 0);
+    let next = shard["items"][1]["id"].as_i64().unwrap();
+    assert_eq!(submit(&a, sid, next, "pos", "after").await.status(), 404);
+    assert_eq!(
+        a.client
+            .post(a.url(&format!("/api/v1/tasks/{task}/shards")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM labels").await, 1);
+    app.stop().await;
+}
