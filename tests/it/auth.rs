@@ -974,15 +974,7 @@ async fn first_admin_sets_a_password_through_a_one_time_setup_link() {
     let app = TestApp::spawn_with(|c| c.admin_password = None).await;
     let link = app.setup_link.clone().unwrap();
     app.clock.advance(24 * 60 * MINUTE + MINUTE);
-    assert_eq!(
-        app.client()
-            .get(app.url(&path_of(&link)))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.anon_get(&path_of(&link)).await.status(), 404);
     app.stop().await;
 }
 
@@ -1068,45 +1060,13 @@ async fn admin_reset_links_work_once_expire_in_30_minutes_and_end_sessions() {
     // A newer link replaces an older one.
     let older = issue_reset_link(&admin, rita_id).await;
     let newer = issue_reset_link(&admin, rita_id).await;
-    assert_eq!(
-        app.client()
-            .get(app.url(&path_of(&older)))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        app.client()
-            .get(app.url(&path_of(&newer)))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.anon_get(&path_of(&older)).await.status(), 404);
+    assert_eq!(app.anon_get(&path_of(&newer)).await.status(), 200);
     // 30 minutes later the link is dead, for the page and the form.
     app.clock.advance(29 * MINUTE);
-    assert_eq!(
-        app.client()
-            .get(app.url(&path_of(&newer)))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.anon_get(&path_of(&newer)).await.status(), 200);
     app.clock.advance(2 * MINUTE);
-    assert_eq!(
-        app.client()
-            .get(app.url(&path_of(&newer)))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.anon_get(&path_of(&newer)).await.status(), 404);
     let res = app
         .client()
         .post(app.url(&path_of(&newer)))
@@ -1139,15 +1099,7 @@ async fn admin_reset_links_work_once_expire_in_30_minutes_and_end_sessions() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(
-        app.client()
-            .get(app.url(&path_of(&link)))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.anon_get(&path_of(&link)).await.status(), 404);
     // Raters cannot issue links.
     let res = rita
         .post_form(
@@ -1261,7 +1213,7 @@ async fn security_headers_on_every_kind_of_response() {
         "/quorum.db",
         "/data/quorum.db",
     ] {
-        let res = app.client().get(app.url(path)).send().await.unwrap();
+        let res = app.anon_get(path).await;
         assert_eq!(res.status(), 404, "{path}");
     }
     app.stop().await;

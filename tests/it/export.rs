@@ -18,13 +18,7 @@ use crate::support::*;
 
 /// The status of a GET without credentials.
 async fn anonymous_status(app: &TestApp, path: &str) -> u16 {
-    app.client()
-        .get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    app.anon_get(path).await.status().as_u16()
 }
 
 /// Lets each rater lease and label until nothing is left; `answer(rater, item text)` decides.

@@ -120,15 +120,7 @@ async fn invite_signup_through_the_form() {
         0
     );
     // An unknown token is a plain 404.
-    assert_eq!(
-        app.client()
-            .get(app.url("/invite/not-a-real-token"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.anon_get("/invite/not-a-real-token").await.status(), 404);
     // The sign-up is in the audit log.
     let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
         .fetch_all(&app.state.db.pool)

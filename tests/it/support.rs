@@ -121,6 +121,11 @@ impl TestApp {
         s
     }
 
+    /// A GET without any session (a fresh cookie jar).
+    pub async fn anon_get(&self, path: &str) -> reqwest::Response {
+        self.client().get(self.url(path)).send().await.expect("GET")
+    }
+
     /// Creates a user directly in the store; returns nothing (password is [`PASSWORD`]).
     pub async fn create_user(&self, username: &str, role: Role) -> quorum::domain::ids::UserId {
         let hash = self
