@@ -85,22 +85,21 @@ async fn authenticate(
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(AppError::Unauthorized)?;
-        let found = db::tokens::live_by_hash(&state.db.pool, &hash_token(token)).await?;
-        let Some(t) = found else {
+        let found = db::users::by_live_token(&state.db.pool, &hash_token(token)).await?;
+        let Some((user, token_id, last_used_at)) = found else {
             tracing::warn!(path, "rejected API token");
             return Err(AppError::Unauthorized);
         };
-        let user = db::users::by_id(&state.db.pool, crate::domain::ids::UserId(t.user_id)).await?;
-        let Some(user) = user.filter(|u| u.active && u.can_login) else {
+        if !(user.active && user.can_login) {
             return Err(AppError::Unauthorized);
-        };
+        }
         // A write takes SQLite's write lock even when it changes nothing: only touch when stale.
-        if t.last_used_at.is_none_or(|l| now - l > 60_000) {
-            db::tokens::touch(&state.db.pool, t.id, now).await?;
+        if last_used_at.is_none_or(|l| now - l > 60_000) {
+            db::tokens::touch(&state.db.pool, token_id, now).await?;
         }
         return Ok(Some(AuthCtx {
             user,
-            via: Via::Bearer { token_id: t.id },
+            via: Via::Bearer { token_id },
         }));
     }
     let Some(id) = session::session_id_from(headers, session::cookie_name(state)) else {

@@ -40,20 +40,6 @@ pub async fn create(
     Ok(TokenId(id))
 }
 
-/// The live (unrevoked) token with this hash.
-pub async fn live_by_hash(
-    ex: impl SqliteExecutor<'_>,
-    token_hash: &str,
-) -> Result<Option<ApiToken>, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
-    ));
-    sqlx::query_as(sql)
-        .bind(token_hash)
-        .fetch_optional(ex)
-        .await
-}
-
 pub async fn by_id(
     ex: impl SqliteExecutor<'_>,
     id: TokenId,
