@@ -105,13 +105,8 @@ pub async fn submit(
             "submission_key: 1 to 128 characters",
         ));
     }
-    let shard = db::shards::get(&state.db.pool, ShardId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if shard.user_id != ctx.user.id.0 {
-        return Err(AppError::NotFound);
-    }
-    let task = db::tasks::get(&state.db.pool, TaskId(shard.task_id))
+    // Someone else's shard is as missing as a shard that does not exist.
+    let task = db::tasks::of_users_shard(&state.db.pool, ShardId(id), ctx.user.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let job = crate::submit::Job {

@@ -396,3 +396,20 @@ pub async fn has_labels(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<bool,
         .await?;
     Ok(n.is_some())
 }
+
+/// The task of a shard, if the shard belongs to `user`: one read for the submit path.
+pub async fn of_users_shard(
+    ex: impl SqliteExecutor<'_>,
+    shard: crate::domain::ids::ShardId,
+    user: UserId,
+) -> Result<Option<Task>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE id = (SELECT task_id FROM shards WHERE id = $1 AND user_id = $2)"
+    ));
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(shard.0)
+        .bind(user.0)
+        .fetch_optional(ex)
+        .await?;
+    row.map(Task::try_from).transpose()
+}
