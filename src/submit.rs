@@ -2,11 +2,11 @@
 //!
 //! With `synchronous=FULL` every commit costs an fsync (about half a millisecond here), so one
 //! transaction per label caps a server near 2,000 labels a second. Instead, submissions go to one
-//! writer task that takes everything waiting (up to [`MAX_BATCH`]), runs each submission inside its
-//! own SAVEPOINT of a single `BEGIN IMMEDIATE` transaction, commits once, and only then answers
-//! every submission of the batch. The promise stays: a 2xx means the label is committed. A refused
-//! submission rolls back to its savepoint and leaves the others alone; a failed commit answers
-//! every submission of the batch with an error, so clients retry with the same keys.
+//! writer task that takes everything waiting (up to [`MAX_BATCH`]), runs them one after another in
+//! a single `BEGIN IMMEDIATE` transaction, commits once, and only then answers every submission of
+//! the batch. The promise stays: a 2xx means the label is committed. A refused submission writes
+//! nothing and leaves the others alone; a database error or a failed commit answers every
+//! submission of the batch with an error, so clients retry with the same keys.
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -157,13 +157,12 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
         }
     };
     let mut results: Vec<Done> = Vec::with_capacity(batch.len());
-    let mut broken: Option<sqlx::Error> = None;
+    // No savepoint per job: a refused submission returns before its first write (the only write
+    // before a refusal is giving expired leases back, which is right to keep), so only a database
+    // error can leave a job half done, and that ends the whole batch below.
+    let mut broken: Option<AppError> = None;
     for q in &batch {
-        if let Err(e) = sqlx::query("SAVEPOINT work").execute(&mut *tx).await {
-            broken = Some(e);
-            break;
-        }
-        let (done, keep) = match q {
+        match q {
             Queued::Submit { job: j, .. } => {
                 let sub = Submission {
                     shard: j.shard,
@@ -172,40 +171,37 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
                     duration_ms: j.duration_ms,
                     key: &j.key,
                 };
-                let r = db::labels::submit(&mut tx, &j.task, j.user, &sub, now).await;
-                let keep = matches!(r, Ok(Ok(_)));
-                (Done::Submit(r.map_err(AppError::from)), keep)
+                match db::labels::submit(&mut tx, &j.task, j.user, &sub, now).await {
+                    Ok(r) => results.push(Done::Submit(Ok(r))),
+                    Err(e) => {
+                        broken = Some(shared_error(&e));
+                        break;
+                    }
+                }
             }
             Queued::Lease { job: j, .. } => {
-                let r = crate::tasks::lease_tx(&mut tx, &j.task, j.user, j.assigned_by, now).await;
-                let keep = r.is_ok();
-                (Done::Lease(r), keep)
+                match crate::tasks::lease_tx(&mut tx, &j.task, j.user, j.assigned_by, now).await {
+                    Ok(r) => results.push(Done::Lease(Ok(r))),
+                    Err(e) => {
+                        broken = Some(e);
+                        break;
+                    }
+                }
             }
-        };
-        let end = if keep {
-            "RELEASE work"
-        } else {
-            "ROLLBACK TO work"
-        };
-        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(end))
-            .execute(&mut *tx)
-            .await
-        {
-            broken = Some(e);
-            break;
         }
-        if !keep && let Err(e) = sqlx::query("RELEASE work").execute(&mut *tx).await {
-            broken = Some(e);
-            break;
-        }
-        results.push(done);
     }
     if let Some(e) = broken {
-        // The transaction is in an unknown state: nothing of this batch is kept.
+        // The transaction may hold half a job: nothing of this batch is kept.
         let _ = tx.rollback().await;
         tracing::error!(error = %e, "label batch failed");
+        let message = e.to_string();
+        let full = matches!(e, AppError::StorageFull);
         for q in batch {
-            q.fail(shared_error(&e));
+            q.fail(if full {
+                AppError::StorageFull
+            } else {
+                AppError::Internal(format!("label batch: {message}"))
+            });
         }
         return;
     }
