@@ -56,6 +56,21 @@ async fn rater_labels_a_shard_with_the_keyboard_only() {
     b.press_keys(keys::ENTER).await;
     b.wait_text(".item-text", "Loving the new update!").await;
     b.screenshot("label-2-item").await;
+    // The same page on a phone: nothing scrolls sideways.
+    b.resize(390, 844).await;
+    b.screenshot("label-2-item-phone").await;
+    let overflow = b
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "the labeling page fits a phone"
+    );
+    b.resize(1280, 900).await;
     // Item 1: Positive. Item 2: Negative, then back to change it to Neutral (key 3).
     b.press_keys("1").await;
     b.press_keys(keys::ENTER).await;
