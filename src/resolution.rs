@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::AuthCtx;
 use crate::db::{self, tasks::Task};
 use crate::domain::aggregate::{self, Answers, Method, Options};
-use crate::domain::ids::{TaskId, UserId};
+use crate::domain::ids::TaskId;
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -363,14 +363,27 @@ pub async fn rater_accuracy(state: &AppState, task: &Task) -> Result<HashMap<i64
     Ok(acc)
 }
 
-/// Lifts a rater's pause in a task (and waives a failed qualification).
-pub async fn unpause(state: &AppState, ctx: &AuthCtx, task: TaskId, user: UserId) -> Result<()> {
+/// Lifts a rater's pause in a task (and waives a failed qualification); returns the username.
+/// An unknown task or user is a 404.
+pub async fn unpause(
+    state: &AppState,
+    ctx: &AuthCtx,
+    task: &str,
+    username: &str,
+) -> Result<String> {
+    let task: i64 = task.parse().map_err(|_| AppError::NotFound)?;
+    let task = db::tasks::get(&state.db.pool, TaskId(task))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let user = db::users::by_username(&state.db.pool, &username.to_lowercase())
+        .await?
+        .ok_or(AppError::NotFound)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     db::quality::set_status(
         &mut *tx,
-        task,
-        user,
+        task.id,
+        user.id,
         false,
         true,
         "unpaused by an admin",
@@ -378,16 +391,17 @@ pub async fn unpause(state: &AppState, ctx: &AuthCtx, task: TaskId, user: UserId
         now,
     )
     .await?;
+    let detail = json!({"user": user.username});
     db::audit::record(
         &mut *tx,
         Some(ctx.user.id),
         "rater.unpause",
-        &format!("task #{task}"),
-        &json!({"user": user}),
+        &format!("task #{}", task.id),
+        &detail,
         "",
         now,
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(user.username)
 }

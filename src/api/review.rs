@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::api::{Id, Json};
 use crate::auth::{RequireAdmin, RequireReviewer};
 use crate::db;
-use crate::domain::ids::{TaskId, UserId};
+use crate::domain::ids::TaskId;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
@@ -123,15 +123,8 @@ pub async fn unpause(
     RequireAdmin(ctx): RequireAdmin,
     axum::extract::Path((id, username)): axum::extract::Path<(String, String)>,
 ) -> Result<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let user = db::users::by_username(&state.db.pool, &username.to_lowercase())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    crate::resolution::unpause(&state, &ctx, task.id, UserId(user.id.0)).await?;
-    Ok(axum::Json(json!({"username": user.username, "paused": false})).into_response())
+    let username = crate::resolution::unpause(&state, &ctx, &id, &username).await?;
+    Ok(axum::Json(json!({"username": username, "paused": false})).into_response())
 }
 
 /// `POST /api/v1/tasks/{id}/labels/import`: CSV `item,worker,label` or JSONL, all or nothing.

@@ -95,10 +95,3 @@ pub async fn purge_expired(
         .await?;
     Ok(done.rows_affected())
 }
-
-pub async fn count_for_user(ex: impl SqliteExecutor<'_>, user: UserId) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
-        .bind(user.0)
-        .fetch_one(ex)
-        .await
-}

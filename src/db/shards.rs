@@ -94,22 +94,6 @@ pub async fn live_for(
     .await
 }
 
-/// The rater's newest shard in a task (live or not), for the labeling page.
-pub async fn latest_for(
-    ex: impl SqliteExecutor<'_>,
-    task: TaskId,
-    user: UserId,
-) -> Result<Option<Shard>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, task_id, user_id, created_at, expires_at, swept FROM shards
-         WHERE task_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(task.0)
-    .bind(user.0)
-    .fetch_optional(ex)
-    .await
-}
-
 /// Picks up to `limit` items for `user`: open, below target counting live leases, not labeled,
 /// skipped or held by this rater already; fullest first so finished items accumulate.
 pub async fn pick_items(

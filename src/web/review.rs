@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::api::Id;
 use crate::auth::RequireReviewer;
 use crate::db;
-use crate::domain::ids::{TaskId, UserId};
+use crate::domain::ids::TaskId;
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
 use crate::quality::{Quality, display};
@@ -484,13 +484,6 @@ pub async fn unpause(
     crate::auth::RequireAdmin(ctx): crate::auth::RequireAdmin,
     Path((id, username)): Path<(String, String)>,
 ) -> Result<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let user = db::users::by_username(&state.db.pool, &username.to_lowercase())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    crate::resolution::unpause(&state, &ctx, task.id, UserId(user.id.0)).await?;
+    crate::resolution::unpause(&state, &ctx, &id, &username).await?;
     Ok(Redirect::to(&format!("/admin/tasks/{id}/quality?notice=unpaused")).into_response())
 }
