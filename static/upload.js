@@ -15,6 +15,17 @@
     return "application/x-ndjson";
   }
   function setPct(p) { bar.setAttribute("data-pct", String(p)); bar.style.width = p + "%"; }
+  // The page reloads after a good upload to show the new counts; the result line survives the
+  // reload (once), so it cannot vanish before anyone has read it.
+  var KEPT = "quorum.upload-result." + form.getAttribute("data-task");
+  try {
+    var kept = window.sessionStorage.getItem(KEPT);
+    if (kept) {
+      window.sessionStorage.removeItem(KEPT);
+      status.className = "small ok-text";
+      status.textContent = kept;
+    }
+  } catch (_) {}
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var file = input.files && input.files[0];
@@ -39,8 +50,10 @@
       if (xhr.status >= 200 && xhr.status < 300) {
         setPct(100);
         status.className = "small ok-text";
-        status.textContent = "Imported " + body.imported + " items" +
-          (body.skipped_duplicates ? " (" + body.skipped_duplicates + " already there, skipped)" : "") + ". Reloading…";
+        var done = "Imported " + body.imported + " items from " + file.name +
+          (body.skipped_duplicates ? " (" + body.skipped_duplicates + " already there, skipped)" : "") + ".";
+        status.textContent = done + " Reloading…";
+        try { window.sessionStorage.setItem(KEPT, done); } catch (_) {}
         setTimeout(function () { window.location.reload(); }, 900);
       } else {
         var err = body.error || {};

@@ -6,6 +6,9 @@ use crate::webdriver::{Browser, keys};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_invites_a_rater_who_signs_up_and_lands_on_their_home_page() {
+    if !crate::parts::have(crate::parts::Part::Chromium, "the browser tests") {
+        return;
+    }
     let app = TestApp::spawn().await;
 
     // The admin signs in through the real login page.
@@ -26,7 +29,7 @@ async fn admin_invites_a_rater_who_signs_up_and_lands_on_their_home_page() {
     admin
         .wait_url("the admin's home page", |u| u == app.url("/"))
         .await;
-    assert_eq!(admin.text("h1").await, "Hello, admin");
+    admin.wait_text("h1", "Hello, admin").await;
     admin.assert_no_console_errors().await;
 
     // Creates an invite on the invites page and reads the link from it.
@@ -34,10 +37,7 @@ async fn admin_invites_a_rater_who_signs_up_and_lands_on_their_home_page() {
     admin
         .wait_url("the invites page", |u| u.ends_with("/admin/invites"))
         .await;
-    assert_eq!(
-        admin.find("select[name=role]").await.prop("value").await,
-        "rater"
-    );
+    assert_eq!(admin.prop("select[name=role]", "value").await, "rater");
     admin
         .type_into("input[name=note]", "for Nora, spring cohort")
         .await;

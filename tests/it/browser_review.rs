@@ -9,6 +9,9 @@ use crate::webdriver::{Browser, keys};
 
 #[tokio::test]
 async fn reviewer_resolves_a_queued_item_with_the_keyboard() {
+    if !crate::parts::have(crate::parts::Part::Chromium, "the browser tests") {
+        return;
+    }
     let app = TestApp::spawn().await;
     let admin = app.bearer(&app.token("admin").await);
     let res = admin

@@ -206,6 +206,19 @@ pub struct WdError {
     pub message: String,
 }
 
+/// Errors that mean "the page is changing under us, look again": the element was replaced by a
+/// reload or a re-render, is not there yet, or is covered or not yet interactable for a moment.
+/// Waiting helpers retry these until their deadline instead of failing.
+pub fn is_transient(e: &WdError) -> bool {
+    matches!(
+        e.error.as_str(),
+        "stale element reference"
+            | "no such element"
+            | "element click intercepted"
+            | "element not interactable"
+    )
+}
+
 impl Browser {
     /// Starts a headless Chromium with a fresh profile (1280×900).
     pub async fn new() -> Browser {
@@ -364,21 +377,59 @@ impl Browser {
         })
     }
 
-    /// The first element matching a CSS selector, waiting up to [`WAIT`] for it to appear.
-    pub async fn find(&self, css: &str) -> Element<'_> {
+    /// Polls `step` until it gives a value, up to [`WAIT`]. A step answers `Ok(None)` for "not
+    /// yet"; a WebDriver error that a navigating page causes ([`is_transient`]: the element went
+    /// stale, is not there yet, or is covered for a moment) counts as "not yet" too. Only the
+    /// deadline, or an error no page change explains, fails the test; `what` says what was
+    /// awaited, and the message adds the page's URL and the last transient error.
+    pub async fn poll<T>(
+        &self,
+        what: &str,
+        step: impl AsyncFnMut(&Browser) -> Result<Option<T>, WdError>,
+    ) -> T {
+        match self.poll_until(step).await {
+            Ok(v) => v,
+            Err(why) => panic!("waiting for {what}: {why}"),
+        }
+    }
+
+    /// [`Browser::poll`] that hands the failure back (what went wrong, where) instead of
+    /// panicking, so a caller can add what it saw.
+    pub async fn poll_until<T>(
+        &self,
+        mut step: impl AsyncFnMut(&Browser) -> Result<Option<T>, WdError>,
+    ) -> Result<T, String> {
         let started = Instant::now();
+        let mut last: Option<WdError> = None;
         loop {
-            if let Some(e) = self.try_find(css).await {
-                return e;
+            match step(self).await {
+                Ok(Some(v)) => return Ok(v),
+                Ok(None) => {}
+                Err(e) if is_transient(&e) => last = Some(e),
+                Err(e) => return Err(format!("WebDriver {}: {}", e.error, e.message)),
             }
             if started.elapsed() > WAIT {
-                panic!(
-                    "no element matches {css:?} on {} after {WAIT:?}",
-                    self.url().await
-                );
+                let url = self
+                    .cmd(reqwest::Method::GET, "/url", None)
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let last = last
+                    .map(|e| format!(" (last: {}: {})", e.error, e.message))
+                    .unwrap_or_default();
+                return Err(format!("not there on {url} after {WAIT:?}{last}"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The first element matching a CSS selector, waiting up to [`WAIT`] for it to appear.
+    pub async fn find(&self, css: &str) -> Element<'_> {
+        self.poll(&format!("an element matching {css:?}"), async |_| {
+            Ok(self.try_find(css).await)
+        })
+        .await
     }
 
     /// Every element matching a CSS selector now.
@@ -403,26 +454,63 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    /// The visible text of the first element matching `css` (waiting for it).
+    /// The visible text of the first element matching `css` (waiting for it, and looking again
+    /// if the page replaces it while it is read).
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await
+        self.poll(&format!("the text of {css:?}"), async |b| {
+            match b.try_find(css).await {
+                Some(e) => e.try_text().await.map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
-    /// Clicks the first element matching `css` (waiting for it).
+    /// An attribute of the first element matching `css` (waiting for it, looking again if the
+    /// page replaces it while it is read).
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.poll(
+            &format!("attribute {name:?} of {css:?}"),
+            async |b| match b.try_find(css).await {
+                Some(e) => e.try_attr(name).await.map(Some),
+                None => Ok(None),
+            },
+        )
+        .await
+    }
+
+    /// Clicks the first element matching `css` (waiting for it; a click on an element that went
+    /// stale or was covered for a moment is tried again on the current one).
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await;
+        self.poll(&format!("a click on {css:?}"), async |b| {
+            match b.try_find(css).await {
+                Some(e) => e.try_click().await.map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
-    /// Clears the field matching `css` and types `text` into it.
+    /// Clears the field matching `css` and types `text` into it (from the start again if the
+    /// page replaces the field meanwhile).
     pub async fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        e.clear().await;
-        e.send_keys(text).await;
+        self.poll(&format!("typing into {css:?}"), async |b| {
+            let Some(e) = b.try_find(css).await else {
+                return Ok(None);
+            };
+            e.try_clear().await?;
+            e.try_send_keys(text).await.map(Some)
+        })
+        .await
     }
 
     /// Presses keys on whatever has the focus, as a person on the keyboard would (each character,
     /// or a [`keys`] constant, is pressed and released in turn).
+    ///
+    /// Waits first for the page to finish loading: keys pressed while a new page is still parsing
+    /// reach no handler and are lost.
     pub async fn press_keys(&self, keys: &str) {
+        self.wait_ready().await;
         let mut actions = Vec::new();
         for c in keys.chars() {
             actions.push(json!({"type": "keyDown", "value": c.to_string()}));
@@ -437,6 +525,36 @@ impl Browser {
         let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
     }
 
+    /// Waits (up to [`WAIT`]) until the current document has loaded and run its scripts
+    /// (`document.readyState` is `complete`). While a page navigates the question may fail;
+    /// that is "not yet" too.
+    pub async fn wait_ready(&self) {
+        self.poll("the page to finish loading", async |b| {
+            let state = b
+                .cmd(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    Some(json!({"script": "return document.readyState", "args": []})),
+                )
+                .await;
+            Ok(matches!(state, Ok(v) if v == "complete").then_some(()))
+        })
+        .await
+    }
+
+    /// A DOM property of the first element matching `css` (waiting for it, looking again if the
+    /// page replaces it while it is read).
+    pub async fn prop(&self, css: &str, name: &str) -> Value {
+        self.poll(
+            &format!("property {name:?} of {css:?}"),
+            async |b| match b.try_find(css).await {
+                Some(e) => e.try_prop(name).await.map(Some),
+                None => Ok(None),
+            },
+        )
+        .await
+    }
+
     /// Runs JavaScript in the page (`arguments[0]`… are `args`) and returns its result.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
         self.must(
@@ -447,17 +565,23 @@ impl Browser {
         .await
     }
 
-    /// Waits (up to [`WAIT`]) until the URL satisfies `ok`; `what` names the wait in the failure.
+    /// Waits (up to [`WAIT`]) until the URL satisfies `ok`; `what` names the wait in the failure,
+    /// which also gives the URL and the page's `h1` at the deadline.
     pub async fn wait_url(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let started = Instant::now();
         loop {
-            let url = self.url().await;
+            // A page in the middle of navigating may fail to answer; that is "not yet" too.
+            let url = match self.cmd(reqwest::Method::GET, "/url", None).await {
+                Ok(v) => v.as_str().unwrap_or("").to_string(),
+                Err(e) if is_transient(&e) => String::new(),
+                Err(e) => panic!("waiting for {what}: WebDriver {}: {}", e.error, e.message),
+            };
             if ok(&url) {
                 return url;
             }
             if started.elapsed() > WAIT {
                 let h1 = match self.try_find("h1").await {
-                    Some(e) => e.text().await,
+                    Some(e) => e.try_text().await.unwrap_or_default(),
                     None => String::new(),
                 };
                 panic!("waiting for {what}: still on {url} (h1: {h1:?}) after {WAIT:?}");
@@ -467,22 +591,34 @@ impl Browser {
     }
 
     /// Waits (up to [`WAIT`]) until the element matching `css` shows text containing `needle`.
+    /// The element may be replaced (a reload, a re-render) any number of times meanwhile.
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let started = Instant::now();
-        loop {
-            if let Some(e) = self.try_find(css).await {
-                let t = e.text().await;
+        let mut seen: Option<String> = None;
+        let found = self
+            .poll_until(async |b| {
+                let Some(e) = b.try_find(css).await else {
+                    return Ok(None);
+                };
+                let t = e.try_text().await?;
                 if t.contains(needle) {
-                    return t;
+                    return Ok(Some(t));
                 }
+                seen = Some(t);
+                Ok(None)
+            })
+            .await;
+        match found {
+            Ok(t) => t,
+            Err(why) => {
+                let seen = match seen {
+                    Some(t) => format!(
+                        "; it last read {:?}",
+                        t.chars().take(300).collect::<String>()
+                    ),
+                    None => format!("; no element ever matched {css:?}"),
+                };
+                panic!("waiting for {css:?} containing {needle:?}: {why}{seen}")
             }
-            if started.elapsed() > WAIT {
-                panic!(
-                    "no {css:?} containing {needle:?} on {} after {WAIT:?}",
-                    self.url().await
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -580,10 +716,30 @@ impl Element<'_> {
         format!("/element/{}{}", self.id, tail)
     }
 
+    /// Clicks; `Err` when the element is gone or covered (see [`is_transient`]).
+    pub async fn try_click(&self) -> Result<(), WdError> {
+        self.browser
+            .cmd(reqwest::Method::POST, &self.path("/click"), None)
+            .await
+            .map(drop)
+    }
+
     pub async fn click(&self) {
         self.browser
             .must(reqwest::Method::POST, &self.path("/click"), None)
             .await;
+    }
+
+    /// Types text into the element; `Err` when the element is gone.
+    pub async fn try_send_keys(&self, text: &str) -> Result<(), WdError> {
+        self.browser
+            .cmd(
+                reqwest::Method::POST,
+                &self.path("/value"),
+                Some(json!({"text": text})),
+            )
+            .await
+            .map(drop)
     }
 
     /// Types text into the element (characters and [`keys`] constants).
@@ -597,10 +753,26 @@ impl Element<'_> {
             .await;
     }
 
+    /// Clears a field; `Err` when the element is gone.
+    pub async fn try_clear(&self) -> Result<(), WdError> {
+        self.browser
+            .cmd(reqwest::Method::POST, &self.path("/clear"), None)
+            .await
+            .map(drop)
+    }
+
     pub async fn clear(&self) {
         self.browser
             .must(reqwest::Method::POST, &self.path("/clear"), None)
             .await;
+    }
+
+    /// The rendered text; `Err` when the element is gone.
+    pub async fn try_text(&self) -> Result<String, WdError> {
+        self.browser
+            .cmd(reqwest::Method::GET, &self.path("/text"), None)
+            .await
+            .map(|v| v.as_str().unwrap_or("").to_string())
     }
 
     /// The rendered text.
@@ -611,6 +783,18 @@ impl Element<'_> {
             .as_str()
             .unwrap_or("")
             .to_string()
+    }
+
+    /// An attribute's value; `Err` when the element is gone.
+    pub async fn try_attr(&self, name: &str) -> Result<Option<String>, WdError> {
+        self.browser
+            .cmd(
+                reqwest::Method::GET,
+                &self.path(&format!("/attribute/{name}")),
+                None,
+            )
+            .await
+            .map(|v| v.as_str().map(str::to_string))
     }
 
     /// An attribute's value.
@@ -624,6 +808,17 @@ impl Element<'_> {
             .await
             .as_str()
             .map(str::to_string)
+    }
+
+    /// A DOM property's value; `Err` when the element is gone.
+    pub async fn try_prop(&self, name: &str) -> Result<Value, WdError> {
+        self.browser
+            .cmd(
+                reqwest::Method::GET,
+                &self.path(&format!("/property/{name}")),
+                None,
+            )
+            .await
     }
 
     /// A DOM property's value (`value` of an input, `checked` of a box).
