@@ -14,6 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::labeling::{rater, task_with_items};
+use crate::parts::{Part, have};
 use crate::support::*;
 
 /// The status of a GET without credentials.
@@ -208,6 +209,10 @@ async fn every_format_reads_back_with_an_independent_reader_and_matches_the_data
     let mut names = HashMap::new();
     let dir = tempfile::tempdir().unwrap();
     for format in ["jsonl", "csv", "parquet", "tfrecord"] {
+        if format == "parquet" && !have(Part::Pyarrow, "reading Parquet exports back with pyarrow")
+        {
+            continue;
+        }
         let mut body = settings.clone();
         body["format"] = format.into();
         let made = export(&admin, task, body).await;
@@ -593,6 +598,10 @@ async fn empty_snapshots_are_valid_csv_neutralises_formulas_and_jsonl_is_exact()
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     // Nothing resolved yet: an empty snapshot is still a valid file of every format.
     for format in ["jsonl", "csv", "parquet", "tfrecord"] {
+        if format == "parquet" && !have(Part::Pyarrow, "reading Parquet exports back with pyarrow")
+        {
+            continue;
+        }
         let made = export(&admin, task, json!({"format": format})).await;
         assert_eq!(made["rows"], 0, "{format}");
         let bytes = download(&admin, &made["id"]).await;

@@ -17,6 +17,7 @@ mod export_live;
 mod import;
 mod labeling;
 mod offline;
+mod parts;
 mod quality;
 mod recruit;
 mod webdriver;
