@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The shared crowd data (see its README). Missing data must fail the tests, not skip them.
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/crowd");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/crowd");
 
 /// (data set, items, majority vote, Dawid-Skene) from the data README (crowd-kit 1.4.2).
 const README: [(&str, usize, f64, f64); 4] = [

@@ -318,7 +318,7 @@ async fn qualification_and_continuous_gold_check() {
 async fn label_import_is_all_or_nothing_and_dawid_skene_resolves_real_crowd_data() {
     let app = TestApp::spawn().await;
     let admin = app.bearer(&app.token("admin").await);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/crowd/rte");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/crowd/rte");
     let answers =
         std::fs::read_to_string(format!("{dir}/answers.csv")).expect("the shared rte data set");
     let truth = std::fs::read_to_string(format!("{dir}/truth.csv")).expect("the shared rte truth");

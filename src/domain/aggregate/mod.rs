@@ -939,7 +939,7 @@ mod tests {
 
     /// The shared crowd data sets (see their README). Missing data must fail the tests, not skip
     /// them.
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/crowd");
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/crowd");
 
     fn load(name: &str) -> (Answers, HashMap<u32, u32>) {
         let dir = PathBuf::from(DATA).join(name);
