@@ -18,7 +18,7 @@
 //! reset before each step by writing `5` to `/proc/self/clear_refs`; the peak includes the parsed
 //! answers the step works on).
 //!
-//! End to end on A's 3M-row file: `quorum::offline::run_aggregate` in process (CSV in → CSV out,
+//! End to end on A's 3M-row file: `quorum::review::offline::run_aggregate` in process (CSV in → CSV out,
 //! with `--truth`), and the release binary `target/release/quorum aggregate …` when it exists
 //! (peak RSS from `/usr/bin/time -f %M` when that is installed).
 //!
@@ -32,7 +32,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use quorum::domain::aggregate::{self, Answers, Method, Options};
-use quorum::offline::{AggregateArgs, MethodArg, run_aggregate};
+use quorum::review::offline::{AggregateArgs, MethodArg, run_aggregate};
 
 fn main() {
     let mut scale = 1.0f64;

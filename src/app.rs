@@ -18,8 +18,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{AppError, ErrorInfo};
+use crate::http::pages::ErrorPage;
 use crate::state::AppState;
-use crate::web::pages::ErrorPage;
 
 /// One registered route: its method and path as written in the router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,7 +101,13 @@ impl Routes {
 }
 
 fn all_routes() -> Routes {
-    crate::web::routes().merge(crate::api::routes())
+    Routes::new()
+        .merge(crate::http::routes())
+        .merge(crate::people::routes())
+        .merge(crate::tasks::routes())
+        .merge(crate::labeling::routes())
+        .merge(crate::review::routes())
+        .merge(crate::export::routes())
 }
 
 /// Every route the server answers, for the authorization matrix test.
@@ -259,9 +265,9 @@ async fn render_errors(State(_state): State<AppState>, req: Request, next: Next)
         status: status.as_u16(),
         title: status.canonical_reason().unwrap_or("Error"),
         info,
-        chrome: crate::web::pages::Chrome::anonymous(),
+        chrome: crate::http::pages::Chrome::anonymous(),
     };
-    let html = crate::web::pages::render(&page).unwrap_or_else(|_| String::from("error"));
+    let html = crate::http::pages::render(&page).unwrap_or_else(|_| String::from("error"));
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),

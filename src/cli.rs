@@ -59,7 +59,7 @@ pub enum Command {
         out: PathBuf,
     },
     /// Resolve crowd labels offline, no server: prints item,label,confidence CSV.
-    Aggregate(crate::offline::AggregateArgs),
+    Aggregate(crate::review::offline::AggregateArgs),
     /// Export a task's labels as a versioned snapshot.
     Export(crate::export::cli::ExportArgs),
 }
@@ -266,7 +266,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }
         Command::Import(args) => import(&cli.store, args).await,
         Command::Backup { out } => backup(&cli.store, &out).await,
-        Command::Aggregate(args) => crate::offline::run_aggregate(&args),
+        Command::Aggregate(args) => crate::review::offline::run_aggregate(&args),
         Command::Export(args) => {
             let db = open_store(&cli.store).await?;
             crate::export::cli::run_export(&db, &cli.store.data_dir, args).await
@@ -281,7 +281,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 .filter(|u| u.active)
                 .ok_or_else(|| format!("no active user named {}", username.as_str()))?;
             let now = Clock::default().now_ms();
-            let token = crate::web::tokens::create_token(&db, user.id, &name, None, "", now)
+            let token = crate::people::tokens::create_token(&db, user.id, &name, None, "", now)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{token}");

@@ -3,7 +3,6 @@
 //! The library holds everything; `src/main.rs` only parses the command line and calls [`cli::run`].
 //! Integration tests start the real server through [`server::spawn`].
 
-pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cli;
@@ -13,13 +12,12 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod http;
 pub mod ingest;
-pub mod label_import;
-pub mod offline;
-pub mod quality;
-pub mod resolution;
+pub mod labeling;
+pub mod people;
+pub mod review;
 pub mod server;
 pub mod state;
-pub mod submit;
+pub mod sweep;
 pub mod tasks;
-pub mod web;

@@ -78,7 +78,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
         None => Arc::from(format!("http://{addr}").as_str()),
     };
     let hasher = Hasher::new(config.password_pepper.as_deref(), 2);
-    let submitter = crate::submit::Submitter::start(db.clone(), clock.clone());
+    let submitter = crate::labeling::writer::Submitter::start(db.clone(), clock.clone());
     let state = AppState {
         db,
         config: Arc::new(config),
@@ -87,13 +87,13 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
         base_url,
         submitter,
     };
-    crate::web::startup_sweep(&state)
+    crate::sweep::startup_sweep(&state)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
-    let setup_link = crate::web::account::bootstrap_admin(&state)
+    let setup_link = crate::people::account::bootstrap_admin(&state)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
-    crate::web::spawn_sweeper(state.clone());
+    crate::sweep::spawn_sweeper(state.clone());
     let (tx, rx) = oneshot::channel();
     let app = crate::app::app(state.clone());
     let join = tokio::spawn(accept_loop(listener, app, rx));

@@ -16,7 +16,7 @@ pub struct AppState {
     /// The base URL used in every link the server makes.
     pub base_url: Arc<str>,
     /// Label submissions go through group commit.
-    pub submitter: crate::submit::Submitter,
+    pub submitter: crate::labeling::writer::Submitter,
 }
 
 impl AppState {

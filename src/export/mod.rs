@@ -10,10 +10,12 @@
 //! Who may: admins always; reviewers when the task allows it (`reviewers_can_export`); nobody
 //! else, and to them every export route answers 404, as if nothing were there.
 
+pub mod api;
 pub mod card;
 pub mod cli;
 pub mod csv;
 pub mod jsonl;
+pub mod pages;
 pub mod parquet;
 pub mod row;
 pub mod schema;
@@ -34,6 +36,20 @@ use crate::domain::role::Role;
 use crate::error::{AppError, Result};
 use row::{Row, Shape};
 use store::Sink;
+
+pub fn routes() -> crate::app::Routes {
+    crate::app::Routes::new()
+        .get("/admin/tasks/{id}/exports", pages::page)
+        .post("/admin/tasks/{id}/exports", pages::create)
+        .post("/admin/tasks/{id}/export-settings", pages::settings)
+        .get("/admin/exports/{id}", pages::card)
+        .post("/api/v1/tasks/{id}/exports", api::create)
+        .get("/api/v1/tasks/{id}/exports", api::list)
+        .get("/api/v1/tasks/{id}/export-settings", api::settings)
+        .patch("/api/v1/tasks/{id}/export-settings", api::update_settings)
+        .get("/api/v1/exports/{id}", api::get)
+        .get("/api/v1/exports/{id}/download", api::download)
+}
 
 /// A streaming writer of one format.
 pub trait Encoder: Send {

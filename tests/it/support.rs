@@ -187,7 +187,7 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        quorum::web::tokens::create_token(
+        quorum::people::tokens::create_token(
             &self.state.db,
             user.id,
             "test",
@@ -472,16 +472,17 @@ impl TestApp {
             .await
             .unwrap()
             .expect("admin exists");
-        let req = quorum::web::admin::InviteRequest {
+        let req = quorum::people::admin::InviteRequest {
             role,
             task_id: None,
             max_uses,
             expires_in_hours,
             note: String::new(),
         };
-        let (id, url) = quorum::web::admin::create_invite(&self.state, admin.id, "127.0.0.1", &req)
-            .await
-            .expect("invite");
+        let (id, url) =
+            quorum::people::admin::create_invite(&self.state, admin.id, "127.0.0.1", &req)
+                .await
+                .expect("invite");
         (id.0, url)
     }
 

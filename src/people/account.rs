@@ -16,8 +16,8 @@ use crate::domain::role::Role;
 use crate::domain::username::Username;
 use crate::domain::{password, redirect};
 use crate::error::{AppError, Result};
+use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
-use crate::web::pages::{Chrome, html};
 
 /// Setup links for the first admin live a day; reset links half an hour (ASVS 2.5).
 const SETUP_LINK_MS: i64 = 24 * 60 * 60 * 1000;
@@ -439,7 +439,7 @@ pub async fn invite_submit(
         Err(e) => return Err(e.into()),
     };
     if let Some(task) = invite.task_id {
-        crate::web::invite_joins_task(&mut tx, task, user, now).await?;
+        crate::tasks::invite_joins_task(&mut tx, task, user, now).await?;
     }
     let detail =
         serde_json::json!({"invite": invite.id, "role": role.as_str(), "task": invite.task_id});

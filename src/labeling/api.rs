@@ -6,12 +6,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{Id, Json};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::ids::{ShardId, TaskId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
+use crate::http::extract::{Id, Json};
 use crate::state::AppState;
 use crate::tasks::{self, Lease};
 
@@ -43,7 +43,7 @@ pub async fn lease(
             let task = db::tasks::get(&state.db.pool, TaskId(id))
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let user = crate::api::tasks::user_named(&state, &name).await?;
+            let user = crate::tasks::api::user_named(&state, &name).await?;
             if !db::tasks::is_member(&state.db.pool, task.id, user).await? {
                 return Err(AppError::bad_request(
                     "not_a_member",
@@ -109,7 +109,7 @@ pub async fn submit(
     let task = db::tasks::of_users_shard(&state.db.pool, ShardId(id), ctx.user.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let job = crate::submit::Job {
+    let job = crate::labeling::writer::Job {
         task,
         user: ctx.user.id,
         shard: ShardId(id),

@@ -8,15 +8,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::Id;
 use crate::auth::RequireReviewer;
 use crate::db;
 use crate::domain::ids::TaskId;
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
-use crate::quality::{Quality, display};
+use crate::http::extract::Id;
+use crate::http::pages::{Chrome, html};
+use crate::review::quality::{Quality, display};
 use crate::state::AppState;
-use crate::web::pages::{Chrome, html};
 
 pub struct TaskRow {
     pub id: i64,
@@ -151,7 +151,7 @@ pub async fn item(
     let task = db::tasks::get(&state.db.pool, TaskId(it.task_id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let accuracy = crate::resolution::rater_accuracy(&state, &task).await?;
+    let accuracy = crate::review::resolution::rater_accuracy(&state, &task).await?;
     let votes = db::review::votes(&state.db.pool, id)
         .await?
         .into_iter()
@@ -215,7 +215,7 @@ pub async fn reopen(
     Id(id): Id,
     Form(f): Form<VersionForm>,
 ) -> Result<Response> {
-    crate::resolution::reopen(&state, &ctx, id, Some(f.version)).await?;
+    crate::review::resolution::reopen(&state, &ctx, id, Some(f.version)).await?;
     Ok(Redirect::to(&format!("/review/items/{id}")).into_response())
 }
 
@@ -369,7 +369,7 @@ pub async fn quality(
     let task = db::tasks::get(&state.db.pool, TaskId(id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let q = crate::quality::compute(&state, &task).await?;
+    let q = crate::review::quality::compute(&state, &task).await?;
     let raters = q
         .per_rater
         .iter()
@@ -455,7 +455,7 @@ pub async fn quality(
         bars,
         hist,
         pairs,
-        min_shared: crate::quality::MIN_SHARED,
+        min_shared: crate::review::quality::MIN_SHARED,
         q,
     };
     Ok(html(&page)?.into_response())
@@ -475,7 +475,7 @@ pub async fn resolve(
     let task = db::tasks::get(&state.db.pool, TaskId(id))
         .await?
         .ok_or(AppError::NotFound)?;
-    crate::resolution::reresolve(&state, &ctx, &task, &f.method).await?;
+    crate::review::resolution::reresolve(&state, &ctx, &task, &f.method).await?;
     Ok(Redirect::to(&format!("/admin/tasks/{id}/quality?notice=resolved")).into_response())
 }
 
@@ -484,6 +484,6 @@ pub async fn unpause(
     crate::auth::RequireAdmin(ctx): crate::auth::RequireAdmin,
     Path((id, username)): Path<(String, String)>,
 ) -> Result<Response> {
-    crate::resolution::unpause(&state, &ctx, &id, &username).await?;
+    crate::review::resolution::unpause(&state, &ctx, &id, &username).await?;
     Ok(Redirect::to(&format!("/admin/tasks/{id}/quality?notice=unpaused")).into_response())
 }

@@ -5,11 +5,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{Id, Json};
 use crate::auth::{RequireAdmin, RequireReviewer};
 use crate::db;
 use crate::domain::ids::TaskId;
 use crate::error::{AppError, Result};
+use crate::http::extract::{Id, Json};
 use crate::state::AppState;
 
 pub async fn queue(
@@ -20,7 +20,7 @@ pub async fn queue(
     let task = db::tasks::get(&state.db.pool, TaskId(id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let accuracy = crate::resolution::rater_accuracy(&state, &task).await?;
+    let accuracy = crate::review::resolution::rater_accuracy(&state, &task).await?;
     let mut items = Vec::new();
     for it in db::review::queue(&state.db.pool, task.id, 200).await? {
         let votes: Vec<Value> = db::review::votes(&state.db.pool, it.id)
@@ -57,7 +57,8 @@ pub async fn resolve_item(
     Id(id): Id,
     Json(req): Json<ResolutionRequest>,
 ) -> Result<Response> {
-    let out = crate::resolution::adjudicate(&state, &ctx, id, &req.value, req.version).await?;
+    let out =
+        crate::review::resolution::adjudicate(&state, &ctx, id, &req.value, req.version).await?;
     Ok(axum::Json(out).into_response())
 }
 
@@ -73,7 +74,7 @@ pub async fn reopen_item(
     Id(id): Id,
     Json(req): Json<ReopenRequest>,
 ) -> Result<Response> {
-    let out = crate::resolution::reopen(&state, &ctx, id, req.version).await?;
+    let out = crate::review::resolution::reopen(&state, &ctx, id, req.version).await?;
     Ok(axum::Json(out).into_response())
 }
 
@@ -102,7 +103,7 @@ pub async fn resolve_task(
     let method = req
         .method
         .unwrap_or_else(|| task.quality.resolution_method.clone());
-    let summary = crate::resolution::reresolve(&state, &ctx, &task, &method).await?;
+    let summary = crate::review::resolution::reresolve(&state, &ctx, &task, &method).await?;
     Ok(axum::Json(summary).into_response())
 }
 
@@ -114,7 +115,7 @@ pub async fn quality(
     let task = db::tasks::get(&state.db.pool, TaskId(id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let q = crate::quality::compute(&state, &task).await?;
+    let q = crate::review::quality::compute(&state, &task).await?;
     Ok(axum::Json(q).into_response())
 }
 
@@ -123,7 +124,7 @@ pub async fn unpause(
     RequireAdmin(ctx): RequireAdmin,
     axum::extract::Path((id, username)): axum::extract::Path<(String, String)>,
 ) -> Result<Response> {
-    let username = crate::resolution::unpause(&state, &ctx, &id, &username).await?;
+    let username = crate::review::resolution::unpause(&state, &ctx, &id, &username).await?;
     Ok(axum::Json(json!({"username": username, "paused": false})).into_response())
 }
 
@@ -152,6 +153,6 @@ pub async fn import_labels(
             ));
         }
     };
-    let out = crate::label_import::import(&state, &ctx, &task, csv, &body).await?;
+    let out = crate::review::label_import::import(&state, &ctx, &task, csv, &body).await?;
     Ok((axum::http::StatusCode::OK, axum::Json(out)).into_response())
 }

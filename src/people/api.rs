@@ -5,15 +5,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api::{Id, Json};
 use crate::auth::extract::ClientIp;
 use crate::auth::{CurrentUser, RequireAdmin};
 use crate::clock::rfc3339;
 use crate::db;
 use crate::domain::ids::InviteId;
 use crate::error::Result;
+use crate::http::extract::{Id, Json};
+use crate::people::admin::InviteRequest;
 use crate::state::AppState;
-use crate::web::admin::InviteRequest;
 
 pub async fn me(CurrentUser(ctx): CurrentUser) -> Response {
     let via = match ctx.via {
@@ -58,7 +58,7 @@ pub async fn create_invite(
     ClientIp(ip): ClientIp,
     Json(req): Json<InviteRequest>,
 ) -> Result<Response> {
-    let (id, url) = crate::web::admin::create_invite(&state, ctx.user.id, &ip, &req).await?;
+    let (id, url) = crate::people::admin::create_invite(&state, ctx.user.id, &ip, &req).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"id": id, "url": url})),
@@ -72,6 +72,6 @@ pub async fn revoke_invite(
     ClientIp(ip): ClientIp,
     Id(id): Id,
 ) -> Result<Response> {
-    crate::web::admin::revoke_invite(&state, ctx.user.id, &ip, InviteId(id)).await?;
+    crate::people::admin::revoke_invite(&state, ctx.user.id, &ip, InviteId(id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::api::Id;
 use crate::auth::CurrentUser;
 use crate::auth::extract::ClientIp;
 use crate::clock::rfc3339;
@@ -19,6 +18,7 @@ use crate::domain::ids::{ExportId, TaskId};
 use crate::error::{AppError, Result};
 use crate::export::snapshot::{self, Job};
 use crate::export::{self, ExportRequest, Format, store};
+use crate::http::extract::Id;
 use crate::state::AppState;
 
 /// A snapshot as the API shows it; `full` adds the card, the schema and the settings in full.

@@ -8,14 +8,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::Id;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::ids::{ShardId, TaskId};
 use crate::error::{AppError, Result};
+use crate::http::extract::Id;
+use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
 use crate::tasks::{self, Lease};
-use crate::web::pages::{Chrome, html};
 
 #[derive(Template)]
 #[template(path = "ack.html")]

@@ -8,16 +8,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::Id;
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, RequireAdmin};
 use crate::clock::format_ms;
 use crate::db::{self, tasks::Task};
 use crate::domain::ids::{TaskId, UserId};
 use crate::error::{AppError, Result};
+use crate::http::extract::Id;
+use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
 use crate::tasks::{Lease, STATES, TaskPatch, TaskRequest};
-use crate::web::pages::{Chrome, html};
 
 pub struct TaskRow {
     pub id: i64,
@@ -559,7 +559,7 @@ pub async fn assign(
         .await?
         .ok_or(AppError::NotFound)?;
     let to = |q: &str| Ok(Redirect::to(&format!("/admin/tasks/{id}?{q}")).into_response());
-    let Ok(user) = crate::api::tasks::user_named(&state, &f.username).await else {
+    let Ok(user) = crate::tasks::api::user_named(&state, &f.username).await else {
         return to("error=unknown_user");
     };
     if !db::tasks::is_member(&state.db.pool, t.id, user).await? {

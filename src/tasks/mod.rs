@@ -1,6 +1,10 @@
 //! Task rules shared by the pages and the API: settings checks, who may see a task, instructions
 //! acknowledgement, membership, leasing a shard and submitting labels.
 
+pub mod api;
+pub mod home;
+pub mod pages;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -12,6 +16,37 @@ use crate::domain::role::Role;
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
+
+pub fn routes() -> crate::app::Routes {
+    crate::app::Routes::new()
+        .get("/", home::home)
+        .get("/admin/tasks", pages::list)
+        .post("/admin/tasks", pages::create)
+        .get("/admin/tasks/new", pages::new_page)
+        .get("/admin/tasks/{id}", pages::page)
+        .get("/admin/tasks/{id}/edit", pages::edit_page)
+        .post("/admin/tasks/{id}/edit", pages::edit)
+        .post("/admin/tasks/{id}/members", pages::add_member)
+        .post(
+            "/admin/tasks/{id}/members/{user_id}/remove",
+            pages::remove_member,
+        )
+        .post("/admin/tasks/{id}/assign", pages::assign)
+        .get("/api/v1/tasks", api::list)
+        .post("/api/v1/tasks", api::create)
+        .get("/api/v1/tasks/{id}", api::get)
+        .patch("/api/v1/tasks/{id}", api::patch)
+        .get("/api/v1/tasks/{id}/progress", api::progress)
+        .get("/api/v1/tasks/{id}/instructions", api::instructions)
+        .post("/api/v1/tasks/{id}/instructions/ack", api::ack)
+        .get("/api/v1/tasks/{id}/members", api::members)
+        .post("/api/v1/tasks/{id}/members", api::add_member)
+        .delete("/api/v1/tasks/{id}/members/{username}", api::remove_member)
+        .get("/api/v1/tasks/{id}/imports", api::imports)
+        .merge(crate::http::with_import_limit(
+            crate::app::Routes::new().post("/api/v1/tasks/{id}/items", api::import),
+        ))
+}
 
 pub const STATES: &[&str] = &["draft", "active", "paused", "archived"];
 const MAX_INSTRUCTIONS: usize = 200_000;
@@ -372,7 +407,7 @@ pub async fn add_member(
     id: TaskId,
     username: &str,
 ) -> Result<bool> {
-    let user = crate::api::tasks::user_named(state, username).await?;
+    let user = crate::tasks::api::user_named(state, username).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     db::tasks::get(&mut *tx, id)
@@ -630,4 +665,26 @@ pub fn refusal(r: Refusal) -> AppError {
             "the task is not active; labeling is closed",
         ),
     }
+}
+
+/// Whether a task exists (invites may name one).
+pub async fn task_exists(tx: &mut db::Tx, task: i64) -> Result<bool> {
+    Ok(db::tasks::get(&mut **tx, crate::domain::ids::TaskId(task))
+        .await?
+        .is_some())
+}
+
+/// Task ids and names, for pickers.
+pub async fn task_names(state: &AppState) -> Result<Vec<(i64, String)>> {
+    Ok(db::tasks::list(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|t| (t.id.0, t.name))
+        .collect())
+}
+
+/// A user who signs up through an invite that names a task joins that task.
+pub async fn invite_joins_task(tx: &mut db::Tx, task: i64, user: UserId, now: i64) -> Result<()> {
+    db::tasks::add_member(&mut **tx, crate::domain::ids::TaskId(task), user, now).await?;
+    Ok(())
 }

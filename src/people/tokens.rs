@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::api::Id;
 use crate::auth::extract::ClientIp;
 use crate::auth::secret::{hash_token, new_token};
 use crate::auth::{AuthCtx, CurrentUser};
@@ -15,8 +14,9 @@ use crate::db;
 use crate::domain::ids::{TokenId, UserId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
+use crate::http::extract::Id;
+use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
-use crate::web::pages::{Chrome, html};
 
 /// Every token starts with this, so leaked tokens are easy to find in logs and repositories.
 pub const TOKEN_PREFIX: &str = "qrm_";

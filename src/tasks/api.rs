@@ -8,7 +8,6 @@ use futures_util::TryStreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{Id, Json};
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, CurrentUser, RequireAdmin};
 use crate::clock::rfc3339;
@@ -17,6 +16,7 @@ use crate::domain::ids::{TaskId, UserId};
 use crate::domain::import::Format;
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
+use crate::http::extract::{Id, Json};
 use crate::state::AppState;
 use crate::tasks::{TaskPatch, TaskRequest};
 

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::Json;
 use crate::auth::RequireAdmin;
 use crate::auth::extract::ClientIp;
 use crate::db;
@@ -16,6 +15,7 @@ use crate::domain::password;
 use crate::domain::role::Role;
 use crate::domain::username::Username;
 use crate::error::{AppError, Result};
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 /// `POST /api/v1/users`: `{"username", "role", "password"?}`. Without a password the account
@@ -95,9 +95,9 @@ pub async fn create_token(
     ClientIp(ip): ClientIp,
     Json(req): Json<NewTokenRequest>,
 ) -> Result<Response> {
-    let user = crate::api::tasks::user_named(&state, &req.username).await?;
+    let user = crate::tasks::api::user_named(&state, &req.username).await?;
     let name = req.name.unwrap_or_else(|| "api".to_string());
-    let token = crate::web::tokens::create_token(
+    let token = crate::people::tokens::create_token(
         &state.db,
         user,
         &name,

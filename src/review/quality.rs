@@ -148,7 +148,7 @@ pub async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     pairs.truncate(200);
 
     // Per rater.
-    let estimated = crate::resolution::rater_accuracy(state, task)
+    let estimated = crate::review::resolution::rater_accuracy(state, task)
         .await
         .unwrap_or_default();
     let skips = db::items::skips_by_rater(pool, task.id).await?;

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::Id;
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, CurrentUser};
 use crate::clock::format_ms;
@@ -20,8 +19,9 @@ use crate::domain::role::Role;
 use crate::error::{AppError, Result};
 use crate::export::snapshot::{self, Job};
 use crate::export::{self, ExportRequest, Format, SplitsRequest};
+use crate::http::extract::Id;
+use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
-use crate::web::pages::{Chrome, html};
 
 /// A number for a page: fixed decimals, or a dash when there is none.
 fn num(v: &Value, decimals: usize) -> String {

@@ -7,7 +7,6 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::api::Id;
 use crate::auth::RequireAdmin;
 use crate::auth::extract::ClientIp;
 use crate::auth::secret::{hash_token, new_token};
@@ -16,8 +15,9 @@ use crate::db;
 use crate::domain::ids::{InviteId, UserId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
+use crate::http::extract::Id;
+use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
-use crate::web::pages::{Chrome, html};
 
 pub struct UserRow {
     pub id: i64,
@@ -229,7 +229,7 @@ pub async fn reset_link_submit(
         .await?
         .filter(|u| u.can_login)
         .ok_or(AppError::NotFound)?;
-    let url = crate::web::account::issue_reset_link(&state, user.id).await?;
+    let url = crate::people::account::issue_reset_link(&state, user.id).await?;
     db::audit::record(
         &state.db.pool,
         Some(ctx.user.id),
@@ -303,7 +303,7 @@ pub async fn create_invite(
     let token = new_token();
     let mut tx = state.db.begin_write().await?;
     if let Some(task) = req.task_id
-        && !crate::web::task_exists(&mut tx, task).await?
+        && !crate::tasks::task_exists(&mut tx, task).await?
     {
         return Err(AppError::bad_request(
             "unknown_task",
@@ -385,7 +385,7 @@ async fn invites_page_with(
     error: Option<String>,
 ) -> Result<Response> {
     let now = state.now();
-    let tasks = crate::web::task_names(state).await?;
+    let tasks = crate::tasks::task_names(state).await?;
     let invites = db::invites::list(&state.db.pool)
         .await?
         .into_iter()
