@@ -5,6 +5,7 @@ pub mod assets;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod page;
 pub mod pages;
 
 use crate::app::Routes;
