@@ -4,11 +4,17 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::support::Api;
+
+/// How long the workload may take to get its first 60 submissions answered before the kill. Far
+/// more than it needs; a debug build on a loaded machine, with the import holding the write lock,
+/// is slow.
+const WORKLOAD_DEADLINE: Duration = Duration::from_secs(120);
 
 struct Server {
     child: Child,
@@ -132,28 +138,49 @@ async fn sigkill_loses_no_answered_label_and_no_half_import() {
         raters.push(a);
     }
     // Submit continuously from four raters, and start a large import, then kill the server.
+    // The workers run until the kill: a failed or refused request is retried, not the end of the
+    // worker, because the import inserts its rows in one write transaction, and on a loaded
+    // machine that can keep every lease and submission waiting (or failing with a busy store) for
+    // longer than any fixed time.
     let ledger = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
     for (r, a) in raters.into_iter().enumerate() {
         let ledger = ledger.clone();
+        let stop = stop.clone();
         workers.push(tokio::spawn(async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                let Ok(res) = a
+            let retry = || tokio::time::sleep(Duration::from_millis(50));
+            // Only a safety net: the test stops the workers when it kills the server.
+            let deadline = Instant::now() + WORKLOAD_DEADLINE + Duration::from_secs(60);
+            while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                let res = match a
                     .client
                     .post(a.url(&format!("/api/v1/tasks/{task}/shards")))
                     .send()
                     .await
-                else {
-                    return;
+                {
+                    Ok(res) => res,
+                    Err(_) => {
+                        retry().await;
+                        continue;
+                    }
                 };
+                if res.status() == 204 {
+                    return; // nothing left to lease
+                }
                 let Ok(shard) = res.json::<Value>().await else {
-                    return;
+                    retry().await;
+                    continue;
                 };
                 let Some(list) = shard["items"].as_array() else {
-                    return;
+                    // An error answer (a busy store while the import commits): ask again.
+                    retry().await;
+                    continue;
                 };
                 for it in list {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
                     let key = format!("r{r}-{}", it["id"]);
                     let body = json!({"item_id": it["id"], "value": "a", "submission_key": key});
                     match a
@@ -164,8 +191,8 @@ async fn sigkill_loses_no_answered_label_and_no_half_import() {
                         .await
                     {
                         Ok(res) if res.status().is_success() => ledger.lock().unwrap().push(key),
-                        Ok(_) => {}
-                        Err(_) => return,
+                        // Not answered: the item stays leased and comes back with the next lease.
+                        _ => {}
                     }
                 }
             }
@@ -186,12 +213,13 @@ async fn sigkill_loses_no_answered_label_and_no_half_import() {
                 .await
         })
     };
-    // Let work happen (bounded wait for some answers), then SIGKILL.
+    // Let work happen (wait, bounded, for some answers), then SIGKILL.
     let t0 = Instant::now();
-    while ledger.lock().unwrap().len() < 60 && t0.elapsed() < Duration::from_secs(15) {
+    while ledger.lock().unwrap().len() < 60 && t0.elapsed() < WORKLOAD_DEADLINE {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(150)).await;
+    stop.store(true, Ordering::SeqCst);
     srv.child.kill().unwrap();
     srv.child.wait().unwrap();
     for w in workers {
@@ -201,7 +229,7 @@ async fn sigkill_loses_no_answered_label_and_no_half_import() {
     let answered = ledger.lock().unwrap().clone();
     assert!(
         answered.len() >= 60,
-        "the workload ran before the kill ({} answers)",
+        "the workload ran before the kill: waited {WORKLOAD_DEADLINE:?} for 60 answered submissions, got {}",
         answered.len()
     );
 

@@ -12,11 +12,20 @@ async fn snapshots_taken_while_raters_submit_are_each_one_instant() {
     let app = TestApp::spawn().await;
     // Overlap 1: every submitted label resolves its item at once.
     let (task, admin) = task_with_items(&app, 1, 240, 10, 30).await;
+    // The raters wait for the first snapshot to start: otherwise the first raters, set up while
+    // the others are made, could label everything before the loop below first looks, leaving a
+    // single snapshot taken after all the work (and `snapshots >= 2` to chance).
+    let (go, ready) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for r in 0..4 {
         let api = rater(&app, &admin, task, &format!("live{r}")).await;
+        let mut ready = ready.clone();
         // Each rater on a task of its own, so they submit at the same time as the exports run.
         workers.push(tokio::spawn(async move {
+            ready
+                .wait_for(|go| *go)
+                .await
+                .expect("the test holds the sender");
             label_everything(&[api], task, |_, _| "pos").await
         }));
     }
@@ -26,6 +35,7 @@ async fn snapshots_taken_while_raters_submit_are_each_one_instant() {
     loop {
         let done = workers.iter().all(|w| w.is_finished());
         let before = resolved().await;
+        go.send_replace(true);
         let made = export(
             &admin,
             task,
