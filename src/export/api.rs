@@ -21,6 +21,11 @@ use crate::export::{self, ExportRequest, Format, store};
 use crate::http::extract::Id;
 use crate::state::AppState;
 
+/// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 /// A snapshot as the API shows it; `full` adds the card, the schema and the settings in full.
 pub fn export_json(state: &AppState, e: &Export, full: bool) -> Value {
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod page;
 pub mod pages;
 
@@ -19,6 +20,7 @@ pub fn routes() -> Routes {
         .get("/static/{file}", assets::serve)
         .get("/healthz", health::healthz)
         .get("/metrics", metrics::metrics)
+        .get("/api/v1/openapi.json", openapi::openapi_json)
 }
 
 /// Gives `routes` the import body limit instead of the 2 MB default: imports stream their body.

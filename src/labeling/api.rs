@@ -15,6 +15,11 @@ use crate::http::extract::{Id, Json};
 use crate::state::AppState;
 use crate::tasks::{self, Lease};
 
+/// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LeaseRequest {

@@ -15,6 +15,11 @@ use crate::http::extract::{Id, Json};
 use crate::people::admin::InviteRequest;
 use crate::state::AppState;
 
+/// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub async fn me(CurrentUser(ctx): CurrentUser) -> Response {
     let via = match ctx.via {
         crate::auth::extract::Via::Bearer { .. } => "token",

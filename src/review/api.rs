@@ -12,6 +12,11 @@ use crate::error::{AppError, Result};
 use crate::http::extract::{Id, Json};
 use crate::state::AppState;
 
+/// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub async fn queue(
     State(state): State<AppState>,
     RequireReviewer(_): RequireReviewer,

@@ -20,6 +20,11 @@ use crate::http::extract::{Id, Json};
 use crate::state::AppState;
 use crate::tasks::{TaskPatch, TaskRequest};
 
+/// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn task_json(t: &Task, instructions: Option<&str>) -> Value {
     let mut v = json!({
         "id": t.id, "name": t.name, "schema": t.schema, "overlap": t.overlap, "max_overlap": t.max_overlap,
