@@ -1,0 +1,195 @@
+//! The command line: [`Args`] with its checks, and [`check_loopback`], which keeps every request
+//! this benchmark sends on this machine.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "quorum-bench",
+    about = "End-to-end load benchmark for a Quorum server (loopback HTTP only)"
+)]
+pub(crate) struct Args {
+    /// Start `quorum serve` on a temporary data directory and stop it at the end.
+    #[arg(long)]
+    pub(crate) spawn: bool,
+    /// The quorum binary to start with --spawn (default: `quorum` next to this program).
+    #[arg(long)]
+    pub(crate) server: Option<PathBuf>,
+    /// The server to drive when not spawning, e.g. http://127.0.0.1:8080 (loopback only).
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// An admin API token for --url (e.g. from `quorum token create --username admin`).
+    #[arg(long, env = "QUORUM_BENCH_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// The server's SQLite file, for the invariant checks when not spawning (opened read-only).
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// With --spawn: put the data directory here (must not exist yet) instead of a temporary one.
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Keep the temporary directory (database and server log) afterwards.
+    #[arg(long)]
+    pub(crate) keep: bool,
+    /// Items to import.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) items: u64,
+    /// Concurrent simulated raters.
+    #[arg(long, default_value_t = 256)]
+    pub(crate) raters: u32,
+    /// Labels per item (the task's overlap k).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) overlap: u32,
+    /// Items per shard.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) shard_size: u32,
+    /// Lease duration in minutes.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) lease_minutes: u32,
+    /// Think time before each submission, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) think_ms: u64,
+    /// Stop labeling after this many seconds even when items still need labels.
+    #[arg(long, default_value_t = 600)]
+    pub(crate) time_cap: u64,
+    /// Resend every Nth submission with the same key, to check idempotent replays (0: never).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) retry_every: u64,
+    /// Export formats to request after labeling, comma separated.
+    #[arg(long, default_value = "jsonl")]
+    pub(crate) export_formats: String,
+    /// Export every item, resolved or not (`"only_resolved": false`), e.g. to time the encoders
+    /// over all N items when labeling stopped at the time cap.
+    #[arg(long)]
+    pub(crate) export_all: bool,
+    /// The task-wide resolution route to call after labeling ({id} is the task id); skipped when
+    /// the server answers 404 or 405.
+    #[arg(long, default_value = "/api/v1/tasks/{id}/resolve")]
+    pub(crate) resolve_path: String,
+    /// Fail (exit 1) when labeling did not give every item its k labels.
+    #[arg(long)]
+    pub(crate) require_complete: bool,
+    /// Write the report as JSON to this file.
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
+    /// Requests in flight while setting up raters.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) setup_concurrency: usize,
+}
+
+impl Args {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if !(1..=50_000_000).contains(&self.items) {
+            return Err("--items: 1 to 50,000,000".into());
+        }
+        if !(1..=10_000).contains(&self.raters) {
+            return Err("--raters: 1 to 10,000".into());
+        }
+        if !(1..=50).contains(&self.overlap) {
+            return Err("--overlap: 1 to 50".into());
+        }
+        if self.overlap > self.raters {
+            return Err("--overlap cannot exceed --raters: no item could be completed".into());
+        }
+        if !(1..=500).contains(&self.shard_size) {
+            return Err("--shard-size: 1 to 500".into());
+        }
+        if !(1..=1440).contains(&self.lease_minutes) {
+            return Err("--lease-minutes: 1 to 1440".into());
+        }
+        if !(1..=86_400).contains(&self.time_cap) {
+            return Err("--time-cap: 1 to 86,400 seconds".into());
+        }
+        if self.think_ms > 600_000 {
+            return Err("--think-ms: at most 600,000".into());
+        }
+        if !(1..=256).contains(&self.setup_concurrency) {
+            return Err("--setup-concurrency: 1 to 256".into());
+        }
+        if !self.spawn {
+            let url = self
+                .url
+                .as_deref()
+                .ok_or("give --spawn, or --url and --token of a running server")?;
+            check_loopback(url)?;
+            if self.token.as_deref().unwrap_or("").is_empty() {
+                return Err("--url needs --token (an admin API token)".into());
+            }
+        }
+        for f in self.formats() {
+            if !f
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!("--export-formats: bad format name {f:?}"));
+            }
+        }
+        if !self.resolve_path.starts_with('/') {
+            return Err("--resolve-path must start with /".into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn formats(&self) -> Vec<String> {
+        self.export_formats
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// The benchmark sends traffic to this machine only.
+pub(crate) fn check_loopback(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("--url: an http:// URL on loopback (127.0.0.1, localhost or [::1])")?;
+    let host = rest.split('/').next().unwrap_or("");
+    let host = if let Some(h) = host.strip_prefix('[') {
+        h.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    let ok = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--url: {host:?} is not a loopback address; this benchmark drives local servers only"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_urls_are_driven() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/x",
+            "http://localhost:1",
+            "http://[::1]:9000/",
+            "http://127.9.9.9",
+        ] {
+            assert!(check_loopback(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://127.0.0.1",
+            "http://10.0.0.1:8080",
+            "http://192.168.1.2",
+            "http://example.com",
+            "http://localhost.example.com",
+            "127.0.0.1:8080",
+            "",
+        ] {
+            assert!(check_loopback(bad).is_err(), "{bad}");
+        }
+    }
+}

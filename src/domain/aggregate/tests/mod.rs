@@ -1,0 +1,99 @@
+//! Unit tests of the aggregation engine, by topic, and the helpers they share: the crowd data
+//! sets in `tests/data/crowd`, tiny hand-made answer sets, the invariants every outcome keeps, and a
+//! deterministic random generator.
+
+mod crowd_data;
+mod csv_input;
+mod methods;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use super::{Answers, Method, Options, Outcome, accuracy, aggregate};
+
+/// The shared crowd data sets (see their README). Missing data must fail the tests, not skip
+/// them.
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/crowd");
+
+fn load(name: &str) -> (Answers, HashMap<u32, u32>) {
+    let dir = PathBuf::from(DATA).join(name);
+    let open = |f: &str| {
+        let path = dir.join(f);
+        BufReader::new(
+            File::open(&path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
+        )
+    };
+    let mut answers = Answers::from_csv_reader(open("answers.csv")).expect("answers.csv parses");
+    let truth = answers
+        .read_gold_csv(open("truth.csv"))
+        .expect("truth.csv parses");
+    (answers, truth)
+}
+
+fn score(answers: &Answers, truth: &HashMap<u32, u32>, method: Method) -> (f64, Outcome) {
+    let out = aggregate(answers, method, &HashMap::new(), &Options::default()).expect("aggregates");
+    let acc = accuracy(&out.labels_for_scoring(answers), truth).expect("truth not empty");
+    (acc, out)
+}
+
+/// (data set, items, MV, Wawa, DS, GLAD) from the data README (crowd-kit 1.4.2 figures).
+const README: [(&str, usize, f64, f64, f64, f64); 4] = [
+    ("d_product", 8315, 0.8966, 0.8966, 0.9397, 0.9282),
+    ("d_possent", 1000, 0.9320, 0.9510, 0.9600, 0.9480),
+    ("dog", 807, 0.8178, 0.8290, 0.8426, 0.8340),
+    ("rte", 800, 0.9187, 0.9213, 0.9275, 0.9250),
+];
+
+fn answers(rows: &[(&str, &str, &str)]) -> Answers {
+    let mut a = Answers::new();
+    for (i, w, l) in rows {
+        a.push(i, w, l).unwrap();
+    }
+    a
+}
+
+const ALL: [Method; 4] = [
+    Method::Majority,
+    Method::Wawa,
+    Method::DawidSkene,
+    Method::Glad,
+];
+
+fn check_invariants(a: &Answers, out: &Outcome) {
+    assert_eq!(out.items.len(), a.n_items());
+    assert_eq!(out.posterior.len(), a.n_items() * a.n_classes());
+    assert_eq!(out.worker_accuracy.len(), a.n_workers());
+    assert_eq!(out.class_prior.len(), a.n_classes());
+    for r in &out.items {
+        let row = out.posterior(r.item);
+        let sum: f64 = row.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{:?} row {row:?}", out.method);
+        assert!(row.iter().all(|p| p.is_finite() && *p >= 0.0));
+        assert!(r.confidence.is_finite() && (0.0..=1.0 + 1e-12).contains(&r.confidence));
+    }
+    assert!(
+        out.worker_accuracy
+            .iter()
+            .all(|x| x.is_finite() && (0.0..=1.0).contains(x)),
+        "{:?}",
+        out.worker_accuracy
+    );
+    assert!(out.class_prior.iter().all(|x| x.is_finite()));
+}
+
+/// A tiny deterministic generator (SplitMix64) so the synthetic tests need no crates.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

@@ -1,0 +1,137 @@
+//! One item's checks, whatever the file format: the two shapes of a record (`data` beside
+//! `external_id` and `gold`, or the data itself), the `text` / image and URL fields, the external id
+//! (given or derived from the content) and the gold answer against the schema.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{LineError, MAX_EXTERNAL_ID, Record};
+use crate::domain::schema::LabelSchema;
+
+pub(super) fn is_image_field(name: &str) -> bool {
+    matches!(name, "image" | "image_url")
+}
+
+fn is_url_field(name: &str) -> bool {
+    name == "url" || name == "image" || name.ends_with("_url")
+}
+
+/// Turns one parsed JSON value into a checked record (design.md: a line without `data` is the data
+/// itself, with `external_id` and `gold` lifted out).
+pub fn record_from_value(
+    line: u64,
+    value: Value,
+    schema: &LabelSchema,
+) -> Result<Record, LineError> {
+    let err = |m: String| LineError::new(line, m);
+    let Value::Object(mut obj) = value else {
+        return Err(err("expected a JSON object".into()));
+    };
+    let external = obj.remove("external_id");
+    let gold = obj.remove("gold");
+    let data = match obj.remove("data") {
+        Some(Value::Object(d)) => {
+            if let Some(k) = obj.keys().next() {
+                return Err(err(format!(
+                    "unknown field {k:?} (next to \"data\" only external_id and gold are allowed)"
+                )));
+            }
+            d
+        }
+        Some(_) => return Err(err("field \"data\" must be an object".into())),
+        None => obj,
+    };
+    check_data(&data).map_err(err)?;
+    let external_id = match external {
+        None | Some(Value::Null) => derived_id(&data),
+        Some(Value::String(s)) => {
+            let s = s.trim().to_string();
+            if s.is_empty()
+                || s.chars().count() > MAX_EXTERNAL_ID
+                || s.chars().any(char::is_control)
+            {
+                return Err(err(format!(
+                    "external_id must have 1 to {MAX_EXTERNAL_ID} printable characters"
+                )));
+            }
+            s
+        }
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        Some(_) => return Err(err("external_id must be a string or a whole number".into())),
+    };
+    let gold = match gold {
+        None | Some(Value::Null) => None,
+        Some(g) => Some(
+            schema
+                .check_value(&g)
+                .map_err(|e| err(format!("gold: {e}")))?,
+        ),
+    };
+    Ok(Record {
+        line,
+        external_id,
+        data,
+        gold,
+    })
+}
+
+fn check_data(data: &Map<String, Value>) -> Result<(), String> {
+    if data.is_empty() {
+        return Err("the item has no data".into());
+    }
+    match data.get("text") {
+        Some(Value::String(_)) => {}
+        Some(other) => {
+            return Err(format!(
+                "field \"text\" must be a string, not {}",
+                type_name(other)
+            ));
+        }
+        None if data.keys().any(|k| is_image_field(k)) => {}
+        None => return Err("missing field \"text\" (or \"image_url\")".into()),
+    }
+    for (k, v) in data {
+        if is_url_field(k) {
+            let ok = v.as_str().is_some_and(|s| {
+                let l = s.trim_start().to_ascii_lowercase();
+                (l.starts_with("http://") || l.starts_with("https://"))
+                    && !s.chars().any(char::is_control)
+            });
+            if !ok {
+                return Err(format!("field {k:?} must be an http(s) URL"));
+            }
+        }
+        check_strings(k, v)?;
+    }
+    Ok(())
+}
+
+fn check_strings(field: &str, v: &Value) -> Result<(), String> {
+    match v {
+        Value::String(s) if s.contains('\0') => {
+            Err(format!("field {field:?} contains a NUL character"))
+        }
+        Value::Array(a) => a.iter().try_for_each(|x| check_strings(field, x)),
+        Value::Object(o) => o.values().try_for_each(|x| check_strings(field, x)),
+        _ => Ok(()),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// An external id made from the content, so re-importing the same data is recognised.
+fn derived_id(data: &Map<String, Value>) -> String {
+    // serde_json's Map keeps keys sorted, so the serialisation is canonical.
+    let bytes = serde_json::to_vec(data).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    format!("sha256:{}", &hex::encode(digest)[..32])
+}
