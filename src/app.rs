@@ -13,11 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodFilter, on};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{AppError, ErrorInfo};
+use crate::http::access_log;
 use crate::http::pages::ErrorPage;
 use crate::state::AppState;
 
@@ -124,6 +126,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound })
         // Innermost first: the layers below run bottom-up on the way in.
         .layer(middleware::from_fn(crate::auth::csrf::require_token))
+        .layer(middleware::from_fn(access_log::record_user))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::extract::resolve,
@@ -141,7 +144,18 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a request handler panicked").into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(access_log::make_span)
+                .on_request(())
+                .on_response(access_log::log_response),
+        )
+        .layer(PropagateRequestIdLayer::new(access_log::REQUEST_ID))
+        .layer(SetRequestIdLayer::new(
+            access_log::REQUEST_ID,
+            access_log::MakeId,
+        ))
+        .layer(middleware::from_fn(access_log::sanitize_request_id))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,

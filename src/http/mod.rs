@@ -1,6 +1,8 @@
 //! What every handler shares: extractors, page chrome and rendering, static assets, the health
 //! check and the metrics endpoint. Features build on this; nothing here knows a feature.
 
+pub mod access_log;
+pub mod api_reference;
 pub mod assets;
 pub mod extract;
 pub mod health;
@@ -21,6 +23,7 @@ pub fn routes() -> Routes {
         .get("/healthz", health::healthz)
         .get("/metrics", metrics::metrics)
         .get("/api/v1/openapi.json", openapi::openapi_json)
+        .get("/admin/api", api_reference::page)
 }
 
 /// Gives `routes` the import body limit instead of the 2 MB default: imports stream their body.

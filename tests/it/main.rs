@@ -14,6 +14,7 @@ mod crash;
 mod csrf;
 mod export;
 mod export_live;
+mod http;
 mod import;
 mod labeling;
 mod offline;
