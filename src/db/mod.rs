@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod exports;
+pub mod ids;
 pub mod imports;
 pub mod invites;
 pub mod items;

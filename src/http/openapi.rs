@@ -91,3 +91,33 @@ pub async fn openapi_json() -> Response {
 #[derive(OpenApi)]
 #[openapi(paths(openapi_json))]
 struct OpenApiDoc;
+
+/// The typed ids appear in the document as what they are on the wire: 64-bit integers, each
+/// under its own name so a reader sees which id a field holds.
+macro_rules! id_schema {
+    ($($name:ident: $what:literal),* $(,)?) => {$(
+        impl utoipa::PartialSchema for crate::domain::ids::$name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Int64,
+                    )))
+                    .description(Some($what))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for crate::domain::ids::$name {}
+    )*};
+}
+
+id_schema! {
+    UserId: "A user's id.",
+    InviteId: "An invite's id.",
+    TokenId: "An API token's id.",
+    TaskId: "A task's id.",
+    ItemId: "An item's id.",
+    ShardId: "A shard's (lease's) id.",
+    ImportId: "An import's id.",
+    ExportId: "An export snapshot's id.",
+}
