@@ -109,6 +109,7 @@ fn all_routes() -> Routes {
         .merge(crate::tasks::routes())
         .merge(crate::labeling::routes())
         .merge(crate::review::routes())
+        .merge(crate::items::routes())
         .merge(crate::export::routes())
 }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod ingest;
+pub mod items;
 pub mod labeling;
 pub mod people;
 pub mod review;

@@ -6,6 +6,7 @@
 //! and then writes can fail with `SQLITE_BUSY` whatever the busy timeout.
 
 pub mod audit;
+pub mod browse;
 pub mod exports;
 pub mod ids;
 pub mod imports;

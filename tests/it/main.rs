@@ -16,6 +16,7 @@ mod export;
 mod export_live;
 mod http;
 mod import;
+mod items;
 mod labeling;
 mod offline;
 mod parts;
