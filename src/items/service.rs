@@ -51,13 +51,12 @@ pub struct ItemQuery {
 /// An item's final label.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Resolution {
-    #[schema(value_type = Object)]
+    /// The label value, in the task's schema (a string, a list, a number or an object).
     pub value: Value,
     /// `unanimous`, `majority`, `dawid_skene`, `wawa`, `glad`, `adjudicated` or `gold`.
     pub method: String,
     pub confidence: f64,
     /// Votes per answer at the time of resolution.
-    #[schema(value_type = Object)]
     pub votes: Value,
     /// The reviewer who decided, for adjudicated items.
     pub resolved_by: Option<String>,
@@ -81,7 +80,6 @@ pub struct ItemSummary {
     pub label_count: i64,
     pub active_leases: i64,
     /// The gold answer, for gold items.
-    #[schema(value_type = Option<Object>)]
     pub gold: Option<Value>,
     pub flagged: bool,
     /// Whether the item waits for a reviewer.
@@ -107,7 +105,7 @@ pub struct ItemLabel {
     pub rater_id: UserId,
     pub rater: String,
     pub shard_id: Option<ShardId>,
-    #[schema(value_type = Object)]
+    /// The label value, in the task's schema (a string, a list, a number or an object).
     pub value: Value,
     pub duration_ms: i64,
     pub instruction_version: i64,

@@ -22,5 +22,6 @@ mod offline;
 mod parts;
 mod quality;
 mod recruit;
+mod schemathesis;
 mod webdriver;
 mod xss;

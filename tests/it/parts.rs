@@ -1,5 +1,6 @@
-//! System parts that some tests need beyond Rust: Chromium with its driver (browser tests) and
-//! pyarrow (reading Parquet exports back with a reader that is not ours).
+//! System parts that some tests need beyond Rust: Chromium with its driver (browser tests),
+//! pyarrow (reading Parquet exports back with a reader that is not ours) and schemathesis
+//! (fuzzing the API against its OpenAPI document).
 //!
 //! On a machine that lacks one, the tests that need it say so once, with the command that
 //! installs it, and skip that part; everything else still runs, so `cargo test` passes on a fresh
@@ -20,6 +21,8 @@ pub enum Part {
     Chromium,
     /// `python3` with the `pyarrow` module.
     Pyarrow,
+    /// The `st` command of schemathesis (PyPI), which fuzzes the API from its OpenAPI document.
+    Schemathesis,
 }
 
 impl Part {
@@ -27,6 +30,7 @@ impl Part {
         match self {
             Part::Chromium => "Chromium with chromium-driver",
             Part::Pyarrow => "python3 with pyarrow",
+            Part::Schemathesis => "schemathesis (the `st` command)",
         }
     }
 
@@ -34,6 +38,7 @@ impl Part {
         match self {
             Part::Chromium => "apt-get install -y chromium chromium-driver",
             Part::Pyarrow => "python3 -m pip install pyarrow",
+            Part::Schemathesis => "python3 -m pip install schemathesis",
         }
     }
 
@@ -47,6 +52,10 @@ impl Part {
                     .output()
                     .is_ok_and(|o| o.status.success())
             }),
+            Part::Schemathesis => Command::new("st")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
         }
     }
 }
