@@ -367,10 +367,7 @@ async fn backup(store: &StoreArgs, out: &std::path::Path) -> Result<(), String> 
     }
     let db = open_store(store).await?;
     let started = std::time::Instant::now();
-    // VACUUM INTO writes a transactionally consistent, compacted copy while others keep writing.
-    sqlx::query("VACUUM INTO $1")
-        .bind(out.to_string_lossy().to_string())
-        .execute(&db.pool)
+    db::backup::vacuum_into(&db.pool, out)
         .await
         .map_err(|e| format!("backup failed: {e}"))?;
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);

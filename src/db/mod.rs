@@ -6,12 +6,14 @@
 //! and then writes can fail with `SQLITE_BUSY` whatever the busy timeout.
 
 pub mod audit;
+pub mod backup;
 pub mod exports;
 pub mod imports;
 pub mod invites;
 pub mod items;
 pub mod labels;
 pub mod links;
+pub mod metrics;
 pub mod quality;
 pub mod review;
 pub mod sessions;
