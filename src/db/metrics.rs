@@ -32,10 +32,11 @@ pub async fn counts(pool: &SqlitePool) -> Result<Counts, sqlx::Error> {
         items_by_state,
         labels: scalar(pool, "SELECT COUNT(*) FROM labels").await?,
         active_leases: scalar(pool, "SELECT COALESCE(SUM(active_leases), 0) FROM items").await?,
-        adjudication_queue: scalar(
-            pool,
-            "SELECT COUNT(*) FROM items WHERE state = 'adjudication' OR (flagged = 1 AND state <> 'resolved')",
-        )
+        adjudication_queue: sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM items WHERE {}",
+            super::review::WAITING
+        )))
+        .fetch_one(pool)
         .await?,
         sessions: scalar(pool, "SELECT COUNT(*) FROM sessions").await?,
     })
