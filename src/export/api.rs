@@ -17,6 +17,7 @@ use crate::clock::rfc3339;
 use crate::db::exports::Export;
 use crate::domain::ids::{ExportId, TaskId};
 use crate::error::{AppError, Result};
+use crate::export::range::{RangeAnswer, matches_etag, parse_range};
 use crate::export::service::{self, SettingsPatch, SettingsView};
 use crate::export::{ExportRequest, SplitsRequest, codes};
 use crate::http::extract::Id;
@@ -193,68 +194,6 @@ pub async fn get(
     Ok(axum::Json(ExportView::of(&state, &e, true)).into_response())
 }
 
-/// What a `Range` header asks for, for a file of `len` bytes.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RangeAnswer {
-    /// No (usable) range: the whole file. Several ranges are answered this way too.
-    Full,
-    /// Bytes `start..=end`.
-    Partial(u64, u64),
-    /// A range that starts past the end.
-    Unsatisfiable,
-}
-
-/// Parses a single `bytes=` range (RFC 9110 §14.1.2). Anything malformed is ignored, as the RFC
-/// allows, and answered with the whole file.
-pub fn parse_range(value: &str, len: u64) -> RangeAnswer {
-    let Some((unit, spec)) = value.trim().split_once('=') else {
-        return RangeAnswer::Full;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
-        return RangeAnswer::Full;
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return RangeAnswer::Full;
-    };
-    let num = |s: &str| {
-        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    match (a.trim(), b.trim()) {
-        ("", suffix) => match num(suffix) {
-            Some(0) => RangeAnswer::Unsatisfiable,
-            Some(n) if len > 0 => RangeAnswer::Partial(len.saturating_sub(n), len - 1),
-            Some(_) => RangeAnswer::Unsatisfiable,
-            None => RangeAnswer::Full,
-        },
-        (start, end) => {
-            let Some(start) = num(start) else {
-                return RangeAnswer::Full;
-            };
-            let end = if end.is_empty() {
-                Some(u64::MAX)
-            } else {
-                num(end)
-            };
-            match end {
-                None => RangeAnswer::Full,
-                Some(end) if end < start => RangeAnswer::Full,
-                Some(_) if start >= len => RangeAnswer::Unsatisfiable,
-                Some(end) => RangeAnswer::Partial(start, end.min(len - 1)),
-            }
-        }
-    }
-}
-
-/// Whether an `If-None-Match` list names this entity tag (weak comparison, `*` matches).
-fn matches_etag(value: &str, etag: &str) -> bool {
-    value
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
-}
-
 /// The snapshot's file, under a server-made name, with its sha256 as the ETag;
 /// `If-None-Match` gives 304 and a single `Range` gives 206 (416 past the end).
 #[utoipa::path(
@@ -400,25 +339,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges() {
-        use RangeAnswer::*;
-        assert_eq!(parse_range("bytes=0-9", 100), Partial(0, 9));
-        assert_eq!(parse_range("bytes=90-", 100), Partial(90, 99));
-        assert_eq!(parse_range("bytes=90-200", 100), Partial(90, 99));
-        assert_eq!(parse_range("bytes=-10", 100), Partial(90, 99));
-        assert_eq!(parse_range("bytes=-1000", 100), Partial(0, 99));
-        assert_eq!(parse_range("bytes=100-", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=-0", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-", 0), Unsatisfiable);
-        assert_eq!(parse_range("bytes=5-2", 100), Full);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), Full);
-        assert_eq!(parse_range("items=0-1", 100), Full);
-        assert_eq!(parse_range("bytes=a-b", 100), Full);
-        assert_eq!(parse_range("bytes=+1-2", 100), Full);
-        assert_eq!(parse_range("garbage", 100), Full);
-    }
-
-    #[test]
     fn every_export_route_is_in_the_document() {
         use utoipa::OpenApi;
         let doc = ApiDoc::openapi();
@@ -433,13 +353,5 @@ mod tests {
         let json = doc.to_json().unwrap();
         assert!(json.contains("application/octet-stream"));
         assert!(json.contains("\"ExportRequest\""));
-    }
-
-    #[test]
-    fn etags() {
-        assert!(matches_etag("\"abc\"", "\"abc\""));
-        assert!(matches_etag("\"x\", W/\"abc\"", "\"abc\""));
-        assert!(matches_etag("*", "\"abc\""));
-        assert!(!matches_etag("\"abd\"", "\"abc\""));
     }
 }

@@ -18,6 +18,7 @@ pub mod csv;
 pub mod jsonl;
 pub mod pages;
 pub mod parquet;
+pub mod range;
 pub mod row;
 pub mod schema;
 pub mod service;
