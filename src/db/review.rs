@@ -40,6 +40,17 @@ pub async fn queue(
         .await
 }
 
+/// How many items wait for a reviewer, by task (tasks with none are left out).
+pub async fn queue_lengths(
+    ex: impl SqliteExecutor<'_>,
+) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT task_id, COUNT(*) FROM items WHERE {WAITING} GROUP BY task_id"
+    ));
+    let rows: Vec<(i64, i64)> = sqlx::query_as(sql).fetch_all(ex).await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// How many items of the task wait for a reviewer.
 pub async fn queue_len(ex: impl SqliteExecutor<'_>, task: TaskId) -> Result<i64, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(

@@ -18,7 +18,7 @@ use crate::db::exports::Export;
 use crate::domain::ids::{ExportId, TaskId};
 use crate::error::{AppError, Result};
 use crate::export::range::{RangeAnswer, matches_etag, parse_range};
-use crate::export::service::{self, SettingsPatch, SettingsView};
+use crate::export::service::{self, ExportSettingsPatch, ExportSettingsView};
 use crate::export::{ExportRequest, SplitsRequest, codes};
 use crate::http::extract::Id;
 use crate::http::openapi::ErrorBody;
@@ -30,7 +30,7 @@ use crate::state::AppState;
 #[openapi(
     paths(create, list, get, download, settings, update_settings),
     components(schemas(
-        ExportView, ExportList, ExportRequest, SplitsRequest, SettingsView, SettingsPatch
+        ExportView, ExportList, ExportRequest, SplitsRequest, ExportSettingsView, ExportSettingsPatch
     )),
     tags((name = "export", description = "Versioned, reproducible training-set snapshots"))
 )]
@@ -294,7 +294,7 @@ pub async fn download(
     tag = "export",
     params(("id" = i64, Path, description = "The task")),
     responses(
-        (status = 200, body = SettingsView, description = "The settings"),
+        (status = 200, body = ExportSettingsView, description = "The settings"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
         (status = 404, body = ErrorBody, description = "No such task, or not an admin"),
     )
@@ -314,9 +314,9 @@ pub async fn settings(
     path = "/api/v1/tasks/{id}/export-settings",
     tag = "export",
     params(("id" = i64, Path, description = "The task")),
-    request_body = SettingsPatch,
+    request_body = ExportSettingsPatch,
     responses(
-        (status = 200, body = SettingsView, description = "The settings now"),
+        (status = 200, body = ExportSettingsView, description = "The settings now"),
         (status = 400, body = ErrorBody, description = "Not JSON (`invalid_json`), or a threshold outside 0..=1 (`invalid_drift_threshold`)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
         (status = 404, body = ErrorBody, description = "No such task, or not an admin"),
@@ -328,7 +328,7 @@ pub async fn update_settings(
     Id(id): Id,
     body: Bytes,
 ) -> Result<Response> {
-    let patch = serde_json::from_slice::<SettingsPatch>(&body)
+    let patch = serde_json::from_slice::<ExportSettingsPatch>(&body)
         .map_err(|e| AppError::bad_request(codes::INVALID_JSON, e.to_string()));
     let s = service::update_settings(&state, &ctx, TaskId(id), patch).await?;
     Ok(axum::Json(s).into_response())

@@ -17,7 +17,7 @@ use crate::db::{exports::Export, tasks::Task};
 use crate::domain::ids::{ExportId, TaskId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
-use crate::export::service::{self, SettingsPatch};
+use crate::export::service::{self, ExportSettingsPatch};
 use crate::export::{ExportRequest, Format, SplitsRequest, codes};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
@@ -270,7 +270,7 @@ pub async fn settings(
 ) -> Result<Response> {
     // Anything that is not a number is refused by the range check, with the same message.
     let threshold = f.drift_threshold.trim().parse::<f64>().unwrap_or(f64::NAN);
-    let patch = SettingsPatch {
+    let patch = ExportSettingsPatch {
         reviewers_can_export: Some(f.reviewers_can_export.is_some()),
         drift_threshold: Some(threshold),
     };

@@ -57,7 +57,7 @@ pub async fn list(
 /// A task's export history as its page shows it: the task, its settings, its latest snapshots.
 pub struct History {
     pub task: Task,
-    pub settings: SettingsView,
+    pub settings: ExportSettingsView,
     pub exports: Vec<Export>,
 }
 
@@ -74,7 +74,7 @@ pub async fn history(
     let exports = db::exports::list_for_task(&state.db.pool, task.id, limit).await?;
     Ok(History {
         task,
-        settings: SettingsView::of(settings.as_ref()),
+        settings: ExportSettingsView::of(settings.as_ref()),
         exports,
     })
 }
@@ -120,17 +120,17 @@ pub async fn download(state: &AppState, ctx: &AuthCtx, id: ExportId) -> Result<D
 
 /// A task's export settings, as the API shows them.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct SettingsView {
+pub struct ExportSettingsView {
     /// Whether reviewers may make and download the task's exports (admins always may).
     pub reviewers_can_export: bool,
     /// A snapshot whose label distribution moved further than this (L-infinity) is flagged.
     pub drift_threshold: f64,
 }
 
-impl SettingsView {
+impl ExportSettingsView {
     /// The stored settings, or the defaults of a task that never changed them.
-    pub fn of(s: Option<&TaskExportSettings>) -> SettingsView {
-        SettingsView {
+    pub fn of(s: Option<&TaskExportSettings>) -> ExportSettingsView {
+        ExportSettingsView {
             reviewers_can_export: s.is_some_and(|s| s.reviewers_can_export),
             drift_threshold: s.map_or(TaskExportSettings::DEFAULT_DRIFT_THRESHOLD, |s| {
                 s.drift_threshold
@@ -142,7 +142,7 @@ impl SettingsView {
 /// A change of a task's export settings; what is left out stays as it is.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SettingsPatch {
+pub struct ExportSettingsPatch {
     pub reviewers_can_export: Option<bool>,
     /// 0 to 1.
     pub drift_threshold: Option<f64>,
@@ -150,13 +150,17 @@ pub struct SettingsPatch {
 
 /// A task's export settings (admins; everyone else gets 404).
 #[tracing::instrument(skip_all, fields(task = %task_id))]
-pub async fn settings(state: &AppState, ctx: &AuthCtx, task_id: TaskId) -> Result<SettingsView> {
+pub async fn settings(
+    state: &AppState,
+    ctx: &AuthCtx,
+    task_id: TaskId,
+) -> Result<ExportSettingsView> {
     export::require_admin(ctx)?;
     let task = db::tasks::get(&state.db.pool, task_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let s = db::exports::settings(&state.db.pool, task.id).await?;
-    Ok(SettingsView::of(s.as_ref()))
+    Ok(ExportSettingsView::of(s.as_ref()))
 }
 
 /// Changes a task's export settings (admins; everyone else gets 404). `patch` is the request as
@@ -166,14 +170,14 @@ pub async fn update_settings(
     state: &AppState,
     ctx: &AuthCtx,
     task_id: TaskId,
-    patch: Result<SettingsPatch>,
-) -> Result<SettingsView> {
+    patch: Result<ExportSettingsPatch>,
+) -> Result<ExportSettingsView> {
     export::require_admin(ctx)?;
     let task = db::tasks::get(&state.db.pool, task_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let patch = patch?;
-    let current = SettingsView::of(
+    let current = ExportSettingsView::of(
         db::exports::settings(&state.db.pool, task.id)
             .await?
             .as_ref(),
@@ -189,5 +193,5 @@ pub async fn update_settings(
     )
     .await?;
     let s = db::exports::settings(&state.db.pool, task.id).await?;
-    Ok(SettingsView::of(s.as_ref()))
+    Ok(ExportSettingsView::of(s.as_ref()))
 }

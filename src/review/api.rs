@@ -17,7 +17,7 @@ use crate::review::codes;
 use crate::review::label_import::{self, LabelImport};
 use crate::review::quality::{self, PairKappa, Quality, RaterRow};
 use crate::review::queue::{self, FlagView, QueueEntry, QueuePage, VoteView};
-use crate::review::resolution::{self, Adjudicated, Reopened, Summary, Unpaused};
+use crate::review::resolution::{self, Adjudicated, Reopened, ResolveSummary, Unpaused};
 use crate::state::AppState;
 
 /// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
@@ -26,7 +26,7 @@ use crate::state::AppState;
     paths(queue, resolve_item, reopen_item, resolve_task, quality, unpause, import_labels),
     components(schemas(
         QueuePage, QueueEntry, VoteView, FlagView, ResolutionRequest, Adjudicated, ReopenRequest,
-        Reopened, ResolveRequest, Summary, Quality, PairKappa, RaterRow, Unpaused, LabelImport,
+        Reopened, ResolveRequest, ResolveSummary, Quality, PairKappa, RaterRow, Unpaused, LabelImport,
         crate::domain::resolution_method::ResolutionMethod
     )),
     tags((name = "review", description = "Adjudication, re-resolution, quality figures and label import"))
@@ -150,7 +150,7 @@ pub struct ResolveRequest {
     params(("id" = i64, Path, description = "The task")),
     request_body(content = Option<ResolveRequest>, description = "Optional: an empty body uses the task's method"),
     responses(
-        (status = 200, body = Summary, description = "What the re-resolution did"),
+        (status = 200, body = ResolveSummary, description = "What the re-resolution did"),
         (status = 400, body = ErrorBody, description = "Not JSON (`invalid_json`), or a method that is not an engine or not usable for the schema (`invalid_method`)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
         (status = 403, body = ErrorBody, description = "Not a reviewer or admin"),

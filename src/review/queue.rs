@@ -25,17 +25,17 @@ pub struct TaskWaiting {
 /// Every task, newest first, with its queue length.
 #[tracing::instrument(skip_all)]
 pub async fn tasks_waiting(state: &AppState) -> Result<Vec<TaskWaiting>> {
-    let mut out = Vec::new();
-    for t in db::tasks::list(&state.db.pool).await? {
-        let waiting = db::review::queue_len(&state.db.pool, t.id).await?;
-        out.push(TaskWaiting {
+    let waiting = db::review::queue_lengths(&state.db.pool).await?;
+    Ok(db::tasks::list(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|t| TaskWaiting {
+            waiting: waiting.get(&t.id.0).copied().unwrap_or(0),
             id: t.id,
             name: t.name,
             state: t.state,
-            waiting,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// One rater's vote as a reviewer sees it.

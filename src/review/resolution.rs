@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 /// What a re-resolution did.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Summary {
+pub struct ResolveSummary {
     pub method: ResolutionMethod,
     pub resolved: u64,
     pub unresolved: u64,
@@ -53,7 +53,7 @@ pub async fn reresolve(
     ctx: &AuthCtx,
     task_id: TaskId,
     method: Option<&str>,
-) -> Result<Summary> {
+) -> Result<ResolveSummary> {
     let task = db::tasks::get(&state.db.pool, task_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -170,7 +170,7 @@ pub async fn reresolve(
     )
     .await?;
     tx.commit().await?;
-    Ok(Summary {
+    Ok(ResolveSummary {
         method: name,
         resolved,
         unresolved,
