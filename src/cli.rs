@@ -293,10 +293,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
 async fn import(store: &StoreArgs, args: ImportArgs) -> Result<(), String> {
     use crate::domain::import::Format;
     let format = match args.format.as_deref() {
-        Some("jsonl") => Format::Jsonl,
-        Some("csv") => Format::Csv,
-        Some("json") => Format::JsonArray,
-        Some(other) => return Err(format!("unknown format {other:?}: use jsonl, csv or json")),
+        Some(name) => crate::ingest::format_named(name).map_err(|e| e.to_string())?,
         None => Format::from_filename(&args.file.to_string_lossy())
             .ok_or("cannot tell the format from the file name; pass --format jsonl|csv|json")?,
     };
@@ -367,10 +364,7 @@ async fn backup(store: &StoreArgs, out: &std::path::Path) -> Result<(), String> 
     }
     let db = open_store(store).await?;
     let started = std::time::Instant::now();
-    // VACUUM INTO writes a transactionally consistent, compacted copy while others keep writing.
-    sqlx::query("VACUUM INTO $1")
-        .bind(out.to_string_lossy().to_string())
-        .execute(&db.pool)
+    db::backup::vacuum_into(&db.pool, out)
         .await
         .map_err(|e| format!("backup failed: {e}"))?;
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);

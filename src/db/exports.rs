@@ -364,3 +364,22 @@ pub async fn list_for_task(
         .fetch_all(ex)
         .await
 }
+
+/// A page of a task's snapshots, newest first: the `limit` snapshots older than `before` (all
+/// the newest with `None`; keyset on the id).
+pub async fn page_for_task(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Export>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} WHERE e.task_id = $1 AND ($2 IS NULL OR e.id < $2) ORDER BY e.id DESC LIMIT $3"
+    ));
+    sqlx::query_as(sql)
+        .bind(task.0)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(ex)
+        .await
+}

@@ -6,6 +6,7 @@
 //! and then writes can fail with `SQLITE_BUSY` whatever the busy timeout.
 
 pub mod audit;
+pub mod backup;
 pub mod browse;
 pub mod exports;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod invites;
 pub mod items;
 pub mod labels;
 pub mod links;
+pub mod metrics;
 pub mod quality;
 pub mod review;
 pub mod sessions;

@@ -19,29 +19,44 @@ pub struct QueueItem {
 const QUEUE: &str =
     "SELECT id, task_id, external_id, data_json, state, flagged, version, label_count FROM items";
 
-/// Items waiting for a reviewer: no agreement at maximum overlap, or flagged by a rater.
+/// Which items wait for a reviewer: no agreement at maximum overlap, or flagged by a rater.
+pub const WAITING: &str = "(state = 'adjudication' OR (flagged = 1 AND state <> 'resolved'))";
+
+/// Items waiting for a reviewer, by id, after item id `after` (keyset pagination).
 pub async fn queue(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
+    after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<QueueItem>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "{QUEUE} WHERE task_id = $1 AND (state = 'adjudication' OR (flagged = 1 AND state <> 'resolved')) ORDER BY id LIMIT $2"
+        "{QUEUE} WHERE task_id = $1 AND {WAITING} AND id > $2 ORDER BY id LIMIT $3"
     ));
     sqlx::query_as(sql)
         .bind(task.0)
+        .bind(after.unwrap_or(0))
         .bind(limit)
         .fetch_all(ex)
         .await
 }
 
+/// How many items wait for a reviewer, by task (tasks with none are left out).
+pub async fn queue_lengths(
+    ex: impl SqliteExecutor<'_>,
+) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT task_id, COUNT(*) FROM items WHERE {WAITING} GROUP BY task_id"
+    ));
+    let rows: Vec<(i64, i64)> = sqlx::query_as(sql).fetch_all(ex).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// How many items of the task wait for a reviewer.
 pub async fn queue_len(ex: impl SqliteExecutor<'_>, task: TaskId) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM items WHERE task_id = $1 AND (state = 'adjudication' OR (flagged = 1 AND state <> 'resolved'))",
-    )
-    .bind(task.0)
-    .fetch_one(ex)
-    .await
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM items WHERE task_id = $1 AND {WAITING}"
+    ));
+    sqlx::query_scalar(sql).bind(task.0).fetch_one(ex).await
 }
 
 pub async fn item(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<QueueItem>, sqlx::Error> {
@@ -67,15 +82,66 @@ pub async fn votes(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Vote>, 
     .await
 }
 
-/// Skip reasons of raters who flagged the item.
-pub async fn flags(
+/// A vote with its item, for reading a page of the queue at once.
+#[derive(Clone, Debug, FromRow)]
+pub struct ItemVote {
+    pub item_id: i64,
+    #[sqlx(flatten)]
+    pub vote: Vote,
+}
+
+/// The votes on the task's items with ids in `lo..=hi`, by item and then submission order.
+pub async fn votes_between(
     ex: impl SqliteExecutor<'_>,
-    item: i64,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+    task: TaskId,
+    lo: i64,
+    hi: i64,
+) -> Result<Vec<ItemVote>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT u.username, s.reason FROM skips s JOIN users u ON u.id = s.user_id WHERE s.item_id = $1 AND s.flagged = 1",
+        "SELECT l.item_id, l.user_id, u.username, l.value_json, l.duration_ms FROM labels l JOIN users u ON u.id = l.user_id
+         WHERE l.task_id = $1 AND l.item_id >= $2 AND l.item_id <= $3 ORDER BY l.item_id, l.id",
+    )
+    .bind(task.0)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(ex)
+    .await
+}
+
+/// A rater's flag on an item: who, and the reason they gave.
+#[derive(Clone, Debug, FromRow)]
+pub struct Flag {
+    pub item_id: i64,
+    pub username: String,
+    pub reason: String,
+}
+
+/// Skip reasons of raters who flagged the item.
+pub async fn flags(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Flag>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.item_id, u.username, s.reason FROM skips s JOIN users u ON u.id = s.user_id
+         WHERE s.item_id = $1 AND s.flagged = 1",
     )
     .bind(item)
+    .fetch_all(ex)
+    .await
+}
+
+/// The flags on the task's items with ids in `lo..=hi`, by item.
+pub async fn flags_between(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    lo: i64,
+    hi: i64,
+) -> Result<Vec<Flag>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.item_id, u.username, s.reason FROM skips s JOIN users u ON u.id = s.user_id
+         JOIN items i ON i.id = s.item_id
+         WHERE i.task_id = $1 AND s.item_id >= $2 AND s.item_id <= $3 AND s.flagged = 1 ORDER BY s.item_id",
+    )
+    .bind(task.0)
+    .bind(lo)
+    .bind(hi)
     .fetch_all(ex)
     .await
 }

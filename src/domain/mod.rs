@@ -7,6 +7,7 @@ pub mod import;
 pub mod markdown;
 pub mod password;
 pub mod redirect;
+pub mod resolution_method;
 pub mod resolve;
 pub mod role;
 pub mod schema;

@@ -1,51 +1,126 @@
 //! Exports over the API: make a snapshot, list a task's snapshots, read one (card, schema,
 //! diff), download its file (ETag, `If-None-Match`, single byte ranges), and the task's export
-//! settings. Anyone who may not export the task gets 404 on every one of these routes.
+//! settings. Anyone who may not export the task gets 404 on every one of these routes. Each
+//! handler parses, calls one function of [`crate::export::service`] and answers.
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::auth::CurrentUser;
 use crate::auth::extract::ClientIp;
 use crate::clock::rfc3339;
-use crate::db::{self, exports::Export};
+use crate::db::exports::Export;
 use crate::domain::ids::{ExportId, TaskId};
 use crate::error::{AppError, Result};
-use crate::export::snapshot::{self, Job};
-use crate::export::{self, ExportRequest, Format, store};
+use crate::export::range::{RangeAnswer, matches_etag, parse_range};
+use crate::export::service::{self, ExportSettingsPatch, ExportSettingsView};
+use crate::export::{ExportRequest, SplitsRequest, codes};
 use crate::http::extract::Id;
+use crate::http::openapi::ErrorBody;
+use crate::http::page::PageQuery;
 use crate::state::AppState;
 
 /// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create, list, get, download, settings, update_settings),
+    components(schemas(
+        ExportView, ExportList, ExportRequest, SplitsRequest, ExportSettingsView, ExportSettingsPatch
+    )),
+    tags((name = "export", description = "Versioned, reproducible training-set snapshots"))
+)]
 pub struct ApiDoc;
 
-/// A snapshot as the API shows it; `full` adds the card, the schema and the settings in full.
-pub fn export_json(state: &AppState, e: &Export, full: bool) -> Value {
-    let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
-    let mut v = json!({
-        "id": e.id, "task_id": e.task_id, "format": e.format, "rows": e.rows, "bytes": e.bytes,
-        "sha256": e.sha256, "created_at": rfc3339(e.created_at),
-        "created_by": e.created_by_name.as_deref().unwrap_or("cli"),
-        "settings": parse(&e.settings_json), "previous_id": e.previous_id, "diff": parse(&e.diff_json),
-        "download_url": state.link(&format!("/api/v1/exports/{}/download", e.id)),
-        "card_url": state.link(&format!("/admin/exports/{}", e.id)),
-    });
-    if full {
-        v["card"] = parse(&e.card_json);
-        v["schema"] = parse(&e.schema_json);
-    }
-    v
+/// A snapshot as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExportView {
+    pub id: i64,
+    pub task_id: i64,
+    /// `jsonl`, `csv`, `parquet` or `tfrecord`.
+    pub format: String,
+    pub rows: i64,
+    /// The file's size.
+    pub bytes: i64,
+    /// The file's SHA-256 (hex); also its ETag.
+    pub sha256: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who made it (`cli` for the command line).
+    pub created_by: String,
+    /// The checked export settings the snapshot was made with.
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    /// The task's snapshot before this one.
+    pub previous_id: Option<i64>,
+    /// What changed since the previous snapshot.
+    #[schema(value_type = Object)]
+    pub diff: Value,
+    pub download_url: String,
+    /// The dataset card's page.
+    pub card_url: String,
+    /// The dataset card (single snapshots only, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub card: Option<Value>,
+    /// The schema of the file's columns (single snapshots only, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub schema: Option<Value>,
 }
 
-/// `POST /api/v1/tasks/{id}/exports`. The body is read only once access is settled, so someone
-/// who may not export learns nothing from a malformed body either.
+impl ExportView {
+    /// The view of a snapshot; `full` adds the card and the schema.
+    fn of(state: &AppState, e: &Export, full: bool) -> ExportView {
+        let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+        ExportView {
+            id: e.id,
+            task_id: e.task_id,
+            format: e.format.clone(),
+            rows: e.rows,
+            bytes: e.bytes,
+            sha256: e.sha256.clone(),
+            created_at: rfc3339(e.created_at),
+            created_by: e.created_by_name.clone().unwrap_or_else(|| "cli".into()),
+            settings: parse(&e.settings_json),
+            previous_id: e.previous_id,
+            diff: parse(&e.diff_json),
+            download_url: state.link(&format!("/api/v1/exports/{}/download", e.id)),
+            card_url: state.link(&format!("/admin/exports/{}", e.id)),
+            card: full.then(|| parse(&e.card_json)),
+            schema: full.then(|| parse(&e.schema_json)),
+        }
+    }
+}
+
+/// A page of a task's snapshots, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExportList {
+    pub exports: Vec<ExportView>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Makes a snapshot of the task's labels. The body is read only once access is settled, so
+/// someone who may not export learns nothing from a malformed body either.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/exports",
+    tag = "export",
+    params(("id" = i64, Path, description = "The task")),
+    request_body = ExportRequest,
+    responses(
+        (status = 201, body = ExportView, description = "The snapshot, with its card and schema"),
+        (status = 400, body = ErrorBody, description = "Not JSON (`invalid_json`), or options that do not make a snapshot (`invalid_export`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or not allowed to export it"),
+        (status = 507, body = ErrorBody, description = "The disk is full"),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
@@ -53,137 +128,104 @@ pub async fn create(
     Id(id): Id,
     body: Bytes,
 ) -> Result<Response> {
-    let task = export::exportable_task(&state.db, &ctx, TaskId(id)).await?;
-    let req: ExportRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request("invalid_json", e.to_string()))?;
-    let settings = req
-        .check()
-        .map_err(|e| AppError::bad_request("invalid_export", e))?;
-    let job = Job {
-        task,
-        settings,
-        created_by: Some(ctx.user.id),
-        ip,
-        now: state.now(),
-    };
-    let made = snapshot::create_detached(&state.db, &state.config.data_dir, job).await?;
+    let req = serde_json::from_slice::<ExportRequest>(&body)
+        .map_err(|e| AppError::bad_request(codes::INVALID_JSON, e.to_string()));
+    let made = service::create(&state, &ctx, TaskId(id), req, ip).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(export_json(&state, &made, true)),
+        axum::Json(ExportView::of(&state, &made, true)),
     )
         .into_response())
 }
 
-/// `GET /api/v1/tasks/{id}/exports`: the task's snapshots, newest first.
+/// The task's snapshots, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/exports",
+    tag = "export",
+    params(
+        ("id" = i64, Path, description = "The task"),
+        ("limit" = Option<i64>, Query, description = "Snapshots per page, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, body = ExportList, description = "A page of snapshots (without cards and schemas)"),
+        (status = 400, body = ErrorBody, description = "A bad `limit` or `cursor` (`invalid_limit`, `invalid_cursor`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or not allowed to export it"),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
+    Query(page): Query<PageQuery>,
 ) -> Result<Response> {
-    let task = export::exportable_task(&state.db, &ctx, TaskId(id)).await?;
-    let exports: Vec<Value> = db::exports::list_for_task(&state.db.pool, task.id, 1000)
-        .await?
+    let (exports, next_cursor) = service::list(&state, &ctx, TaskId(id), page.parse()?).await?;
+    let exports = exports
         .iter()
-        .map(|e| export_json(&state, e, false))
+        .map(|e| ExportView::of(&state, e, false))
         .collect();
-    Ok(axum::Json(json!({ "exports": exports })).into_response())
+    Ok(axum::Json(ExportList {
+        exports,
+        next_cursor,
+    })
+    .into_response())
 }
 
-/// The snapshot if this user may export its task; otherwise 404.
-async fn visible_export(state: &AppState, ctx: &crate::auth::AuthCtx, id: i64) -> Result<Export> {
-    let e = db::exports::get(&state.db.pool, ExportId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    export::exportable_task(&state.db, ctx, TaskId(e.task_id)).await?;
-    Ok(e)
-}
-
-/// `GET /api/v1/exports/{id}`: metadata, dataset card, schema and diff.
+/// One snapshot: metadata, dataset card, schema and diff.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exports/{id}",
+    tag = "export",
+    params(("id" = i64, Path, description = "The snapshot")),
+    responses(
+        (status = 200, body = ExportView, description = "The snapshot with its card and schema"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such snapshot, or not allowed to export its task"),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
 ) -> Result<Response> {
-    let e = visible_export(&state, &ctx, id).await?;
-    Ok(axum::Json(export_json(&state, &e, true)).into_response())
+    let (e, _) = service::get(&state, &ctx, ExportId(id)).await?;
+    Ok(axum::Json(ExportView::of(&state, &e, true)).into_response())
 }
 
-/// What a `Range` header asks for, for a file of `len` bytes.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RangeAnswer {
-    /// No (usable) range: the whole file. Several ranges are answered this way too.
-    Full,
-    /// Bytes `start..=end`.
-    Partial(u64, u64),
-    /// A range that starts past the end.
-    Unsatisfiable,
-}
-
-/// Parses a single `bytes=` range (RFC 9110 §14.1.2). Anything malformed is ignored, as the RFC
-/// allows, and answered with the whole file.
-pub fn parse_range(value: &str, len: u64) -> RangeAnswer {
-    let Some((unit, spec)) = value.trim().split_once('=') else {
-        return RangeAnswer::Full;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
-        return RangeAnswer::Full;
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return RangeAnswer::Full;
-    };
-    let num = |s: &str| {
-        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    match (a.trim(), b.trim()) {
-        ("", suffix) => match num(suffix) {
-            Some(0) => RangeAnswer::Unsatisfiable,
-            Some(n) if len > 0 => RangeAnswer::Partial(len.saturating_sub(n), len - 1),
-            Some(_) => RangeAnswer::Unsatisfiable,
-            None => RangeAnswer::Full,
-        },
-        (start, end) => {
-            let Some(start) = num(start) else {
-                return RangeAnswer::Full;
-            };
-            let end = if end.is_empty() {
-                Some(u64::MAX)
-            } else {
-                num(end)
-            };
-            match end {
-                None => RangeAnswer::Full,
-                Some(end) if end < start => RangeAnswer::Full,
-                Some(_) if start >= len => RangeAnswer::Unsatisfiable,
-                Some(end) => RangeAnswer::Partial(start, end.min(len - 1)),
-            }
-        }
-    }
-}
-
-/// Whether an `If-None-Match` list names this entity tag (weak comparison, `*` matches).
-fn matches_etag(value: &str, etag: &str) -> bool {
-    value
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
-}
-
-/// `GET /api/v1/exports/{id}/download`: the file, under a server-made name, with its sha256 as
-/// the ETag; `If-None-Match` gives 304 and a single `Range` gives 206 (416 past the end).
+/// The snapshot's file, under a server-made name, with its sha256 as the ETag;
+/// `If-None-Match` gives 304 and a single `Range` gives 206 (416 past the end).
+#[utoipa::path(
+    get,
+    path = "/api/v1/exports/{id}/download",
+    tag = "export",
+    params(
+        ("id" = i64, Path, description = "The snapshot"),
+        ("Range" = Option<String>, Header, description = "One byte range, `bytes=start-end`"),
+        ("If-Range" = Option<String>, Header, description = "Honour `Range` only for this ETag"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client has"),
+    ),
+    responses(
+        (status = 200, body = [u8], content_type = "application/octet-stream", description = "The whole file (its real type in Content-Type)"),
+        (status = 206, body = [u8], content_type = "application/octet-stream", description = "The byte range asked for"),
+        (status = 304, description = "The client's copy is current"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such snapshot, or not allowed to export its task"),
+        (status = 416, description = "The range starts past the end of the file"),
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
     request: HeaderMap,
 ) -> Result<Response> {
-    let e = visible_export(&state, &ctx, id).await?;
-    let format = Format::parse(&e.format)
-        .ok_or_else(|| AppError::internal(format!("export {id}: unknown format")))?;
-    if !store::is_snapshot_name(&e.file_name) {
-        return Err(AppError::internal(format!("export {id}: bad file name")));
-    }
+    let service::Download {
+        export: e,
+        format,
+        path,
+    } = service::download(&state, &ctx, ExportId(id)).await?;
     let etag = format!("\"{}\"", e.sha256);
     let mut headers = HeaderMap::new();
     let value = |s: String| HeaderValue::from_str(&s).map_err(AppError::internal);
@@ -206,7 +248,6 @@ pub async fn download(
     if header_text(header::IF_NONE_MATCH).is_some_and(|v| matches_etag(v, &etag)) {
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }
-    let path = store::exports_dir(&state.config.data_dir).join(&e.file_name);
     let mut file = tokio::fs::File::open(&path)
         .await
         .map_err(|err| AppError::internal(format!("export {id}: {err}")))?;
@@ -246,59 +287,51 @@ pub async fn download(
     }
 }
 
-/// `GET /api/v1/tasks/{id}/export-settings` (admins).
+/// The task's export settings (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/export-settings",
+    tag = "export",
+    params(("id" = i64, Path, description = "The task")),
+    responses(
+        (status = 200, body = ExportSettingsView, description = "The settings"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or not an admin"),
+    )
+)]
 pub async fn settings(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
 ) -> Result<Response> {
-    export::require_admin(&ctx)?;
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let s = db::exports::settings(&state.db.pool, task.id).await?;
-    Ok(axum::Json(settings_json(s.as_ref())).into_response())
+    let s = service::settings(&state, &ctx, TaskId(id)).await?;
+    Ok(axum::Json(s).into_response())
 }
 
-fn settings_json(s: Option<&db::exports::TaskExportSettings>) -> Value {
-    json!({
-        "reviewers_can_export": s.is_some_and(|s| s.reviewers_can_export),
-        "drift_threshold": s.map_or(db::exports::TaskExportSettings::DEFAULT_DRIFT_THRESHOLD, |s| s.drift_threshold),
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsPatch {
-    reviewers_can_export: Option<bool>,
-    drift_threshold: Option<f64>,
-}
-
-/// `PATCH /api/v1/tasks/{id}/export-settings` (admins): `{"reviewers_can_export", "drift_threshold"}`.
+/// Changes the task's export settings (admins): `{"reviewers_can_export", "drift_threshold"}`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tasks/{id}/export-settings",
+    tag = "export",
+    params(("id" = i64, Path, description = "The task")),
+    request_body = ExportSettingsPatch,
+    responses(
+        (status = 200, body = ExportSettingsView, description = "The settings now"),
+        (status = 400, body = ErrorBody, description = "Not JSON (`invalid_json`), or a threshold outside 0..=1 (`invalid_drift_threshold`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or not an admin"),
+    )
+)]
 pub async fn update_settings(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
     body: Bytes,
 ) -> Result<Response> {
-    export::require_admin(&ctx)?;
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let patch: SettingsPatch = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request("invalid_json", e.to_string()))?;
-    let current = db::exports::settings(&state.db.pool, task.id).await?;
-    let current = settings_json(current.as_ref());
-    let reviewers = patch
-        .reviewers_can_export
-        .unwrap_or(current["reviewers_can_export"] == true);
-    let threshold = patch
-        .drift_threshold
-        .or_else(|| current["drift_threshold"].as_f64())
-        .unwrap_or(db::exports::TaskExportSettings::DEFAULT_DRIFT_THRESHOLD);
-    export::set_task_settings(&state.db, task.id, reviewers, threshold, state.now()).await?;
-    let s = db::exports::settings(&state.db.pool, task.id).await?;
-    Ok(axum::Json(settings_json(s.as_ref())).into_response())
+    let patch = serde_json::from_slice::<ExportSettingsPatch>(&body)
+        .map_err(|e| AppError::bad_request(codes::INVALID_JSON, e.to_string()));
+    let s = service::update_settings(&state, &ctx, TaskId(id), patch).await?;
+    Ok(axum::Json(s).into_response())
 }
 
 #[cfg(test)]
@@ -306,29 +339,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges() {
-        use RangeAnswer::*;
-        assert_eq!(parse_range("bytes=0-9", 100), Partial(0, 9));
-        assert_eq!(parse_range("bytes=90-", 100), Partial(90, 99));
-        assert_eq!(parse_range("bytes=90-200", 100), Partial(90, 99));
-        assert_eq!(parse_range("bytes=-10", 100), Partial(90, 99));
-        assert_eq!(parse_range("bytes=-1000", 100), Partial(0, 99));
-        assert_eq!(parse_range("bytes=100-", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=-0", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-", 0), Unsatisfiable);
-        assert_eq!(parse_range("bytes=5-2", 100), Full);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), Full);
-        assert_eq!(parse_range("items=0-1", 100), Full);
-        assert_eq!(parse_range("bytes=a-b", 100), Full);
-        assert_eq!(parse_range("bytes=+1-2", 100), Full);
-        assert_eq!(parse_range("garbage", 100), Full);
-    }
-
-    #[test]
-    fn etags() {
-        assert!(matches_etag("\"abc\"", "\"abc\""));
-        assert!(matches_etag("\"x\", W/\"abc\"", "\"abc\""));
-        assert!(matches_etag("*", "\"abc\""));
-        assert!(!matches_etag("\"abd\"", "\"abc\""));
+    fn every_export_route_is_in_the_document() {
+        use utoipa::OpenApi;
+        let doc = ApiDoc::openapi();
+        for path in [
+            "/api/v1/tasks/{id}/exports",
+            "/api/v1/exports/{id}",
+            "/api/v1/exports/{id}/download",
+            "/api/v1/tasks/{id}/export-settings",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
+        let json = doc.to_json().unwrap();
+        assert!(json.contains("application/octet-stream"));
+        assert!(json.contains("\"ExportRequest\""));
     }
 }

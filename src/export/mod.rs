@@ -13,12 +13,15 @@
 pub mod api;
 pub mod card;
 pub mod cli;
+pub mod codes;
 pub mod csv;
 pub mod jsonl;
 pub mod pages;
 pub mod parquet;
+pub mod range;
 pub mod row;
 pub mod schema;
+pub mod service;
 pub mod settings;
 pub mod snapshot;
 pub mod store;
@@ -37,6 +40,7 @@ use crate::error::{AppError, Result};
 use row::{Row, Shape};
 use store::Sink;
 
+/// The export pages and API routes.
 pub fn routes() -> crate::app::Routes {
     crate::app::Routes::new()
         .get("/admin/tasks/{id}/exports", pages::page)
@@ -107,7 +111,7 @@ pub async fn set_task_settings(
 ) -> Result<()> {
     if !drift_threshold.is_finite() || !(0.0..=1.0).contains(&drift_threshold) {
         return Err(AppError::bad_request(
-            "invalid_drift_threshold",
+            codes::INVALID_DRIFT_THRESHOLD,
             "drift_threshold: a number between 0 and 1",
         ));
     }

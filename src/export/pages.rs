@@ -1,6 +1,6 @@
 //! Export pages: a task's snapshot history (with what changed each time, the form that makes a
 //! snapshot and the export settings), and one snapshot's dataset card. Who may not export the
-//! task gets 404 here too.
+//! task gets 404 here too. The work is done by [`crate::export::service`], as for the API.
 
 use askama::Template;
 use axum::Form;
@@ -13,12 +13,12 @@ use serde_json::Value;
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, CurrentUser};
 use crate::clock::format_ms;
-use crate::db::{self, exports::Export, tasks::Task};
+use crate::db::{exports::Export, tasks::Task};
 use crate::domain::ids::{ExportId, TaskId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
-use crate::export::snapshot::{self, Job};
-use crate::export::{self, ExportRequest, Format, SplitsRequest};
+use crate::export::service::{self, ExportSettingsPatch};
+use crate::export::{ExportRequest, Format, SplitsRequest, codes};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
@@ -148,7 +148,7 @@ impl ExportForm {
                 return Ok(None);
             }
             s.parse::<f64>().map(Some).map_err(|_| {
-                AppError::bad_request("invalid_export", format!("{what} must be a number"))
+                AppError::bad_request(codes::INVALID_EXPORT, format!("{what} must be a number"))
             })
         };
         let train = number(&self.train, "train")?;
@@ -160,7 +160,7 @@ impl ExportForm {
             let seed = match self.seed.trim() {
                 "" => 0,
                 s => s.parse::<u64>().map_err(|_| {
-                    AppError::bad_request("invalid_export", "seed must be a whole number")
+                    AppError::bad_request(codes::INVALID_EXPORT, "seed must be a whole number")
                 })?,
             };
             Some(SplitsRequest {
@@ -196,19 +196,18 @@ struct ExportsPage {
     error: Option<String>,
 }
 
+/// How many snapshots the history page lists.
+const HISTORY_ROWS: i64 = 200;
+
+/// The task's exports page, with the create form as `f` and, after a refused form, the error.
 async fn exports_page(
     state: &AppState,
     ctx: &AuthCtx,
-    t: Task,
+    task: TaskId,
     f: ExportForm,
     error: Option<String>,
 ) -> Result<Response> {
-    let settings = db::exports::settings(&state.db.pool, t.id).await?;
-    let exports = db::exports::list_for_task(&state.db.pool, t.id, 200)
-        .await?
-        .iter()
-        .map(ExportRowView::of)
-        .collect();
+    let h = service::history(state, ctx, task, HISTORY_ROWS).await?;
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -216,19 +215,13 @@ async fn exports_page(
     };
     let page = ExportsPage {
         chrome: Chrome::of(ctx, "tasks"),
-        t,
+        t: h.task,
         is_admin: ctx.user.role == Role::Admin,
-        reviewers_can_export: settings.as_ref().is_some_and(|s| s.reviewers_can_export),
-        drift_threshold: settings
-            .as_ref()
-            .map_or(
-                db::exports::TaskExportSettings::DEFAULT_DRIFT_THRESHOLD,
-                |s| s.drift_threshold,
-            )
-            .to_string(),
+        reviewers_can_export: h.settings.reviewers_can_export,
+        drift_threshold: h.settings.drift_threshold.to_string(),
         formats: Format::ALL.iter().map(|f| f.as_str()).collect(),
         f,
-        exports,
+        exports: h.exports.iter().map(ExportRowView::of).collect(),
         error,
     };
     Ok((status, html(&page)?).into_response())
@@ -240,11 +233,11 @@ pub async fn page(
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
 ) -> Result<Response> {
-    let t = export::exportable_task(&state.db, &ctx, TaskId(id)).await?;
-    exports_page(&state, &ctx, t, ExportForm::blank(), None).await
+    exports_page(&state, &ctx, TaskId(id), ExportForm::blank(), None).await
 }
 
-/// `POST /admin/tasks/{id}/exports`: makes a snapshot and shows its card.
+/// `POST /admin/tasks/{id}/exports`: makes a snapshot and shows its card; a refused form comes
+/// back as it was typed, with the reason.
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
@@ -252,26 +245,13 @@ pub async fn create(
     Id(id): Id,
     Form(f): Form<ExportForm>,
 ) -> Result<Response> {
-    let t = export::exportable_task(&state.db, &ctx, TaskId(id)).await?;
-    let settings = match f.request().and_then(|r| {
-        r.check()
-            .map_err(|e| AppError::bad_request("invalid_export", e))
-    }) {
-        Ok(s) => s,
+    match service::create(&state, &ctx, TaskId(id), f.request(), ip).await {
+        Ok(made) => Ok(Redirect::to(&format!("/admin/exports/{}", made.id)).into_response()),
         Err(AppError::BadRequest { message, .. }) => {
-            return exports_page(&state, &ctx, t, f, Some(message)).await;
+            exports_page(&state, &ctx, TaskId(id), f, Some(message)).await
         }
-        Err(e) => return Err(e),
-    };
-    let job = Job {
-        task: t,
-        settings,
-        created_by: Some(ctx.user.id),
-        ip,
-        now: state.now(),
-    };
-    let made = snapshot::create_detached(&state.db, &state.config.data_dir, job).await?;
-    Ok(Redirect::to(&format!("/admin/exports/{}", made.id)).into_response())
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -288,23 +268,16 @@ pub async fn settings(
     Id(id): Id,
     Form(f): Form<SettingsForm>,
 ) -> Result<Response> {
-    export::require_admin(&ctx)?;
-    let t = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    // Anything that is not a number is refused by the range check, with the same message.
     let threshold = f.drift_threshold.trim().parse::<f64>().unwrap_or(f64::NAN);
-    match export::set_task_settings(
-        &state.db,
-        t.id,
-        f.reviewers_can_export.is_some(),
-        threshold,
-        state.now(),
-    )
-    .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/tasks/{id}/exports")).into_response()),
+    let patch = ExportSettingsPatch {
+        reviewers_can_export: Some(f.reviewers_can_export.is_some()),
+        drift_threshold: Some(threshold),
+    };
+    match service::update_settings(&state, &ctx, TaskId(id), Ok(patch)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/tasks/{id}/exports")).into_response()),
         Err(AppError::BadRequest { message, .. }) => {
-            exports_page(&state, &ctx, t, ExportForm::blank(), Some(message)).await
+            exports_page(&state, &ctx, TaskId(id), ExportForm::blank(), Some(message)).await
         }
         Err(e) => Err(e),
     }
@@ -372,10 +345,7 @@ pub async fn card(
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
 ) -> Result<Response> {
-    let e = db::exports::get(&state.db.pool, ExportId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let t = export::exportable_task(&state.db, &ctx, TaskId(e.task_id)).await?;
+    let (e, t) = service::get(&state, &ctx, ExportId(id)).await?;
     let card = parse(&e.card_json);
     let schema = parse(&e.schema_json);
     let splits = card["splits"]

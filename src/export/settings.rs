@@ -53,9 +53,10 @@ impl Format {
 }
 
 /// `POST /api/v1/tasks/{id}/exports`, as sent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
+    /// `jsonl`, `csv`, `parquet` or `tfrecord`.
     pub format: String,
     /// Only items with a final label (default true); false exports every item, labeled or not.
     pub only_resolved: Option<bool>,
@@ -68,8 +69,9 @@ pub struct ExportRequest {
     pub splits: Option<SplitsRequest>,
 }
 
-/// The `splits` object of an export request.
-#[derive(Debug, Default, Deserialize)]
+/// The `splits` object of an export request: fractions summing to 1, a seed, and optionally a
+/// data field whose equal values share a split.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitsRequest {
     #[serde(default)]

@@ -5,6 +5,11 @@
 //! before a single row is written. Then the spool is inserted in one write transaction, so the
 //! import is committed whole or not at all, and the write lock is held only for the fast part,
 //! never while a slow client uploads.
+//!
+//! [`import_items`] is the one way items get in: the items API (and through it the upload
+//! page's script) and `quorum import` all call it.
+
+pub mod codes;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -21,12 +26,29 @@ use crate::domain::import::{self, Format, LineError, Record};
 use crate::error::AppError;
 
 /// What an import did.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
+    #[schema(value_type = i64)]
     pub import_id: ImportId,
+    /// Records read.
     pub rows: u64,
+    /// Items stored.
     pub imported: u64,
+    /// Records whose external id the task had already (left as they were).
     pub skipped_duplicates: u64,
+}
+
+/// The format an explicit name (`jsonl`, `csv` or `json`) asks for.
+pub fn format_named(name: &str) -> Result<Format, AppError> {
+    match name {
+        "jsonl" => Ok(Format::Jsonl),
+        "csv" => Ok(Format::Csv),
+        "json" => Ok(Format::JsonArray),
+        other => Err(AppError::bad_request(
+            codes::UNKNOWN_FORMAT,
+            format!("unknown format {other:?}: use jsonl, csv or json"),
+        )),
+    }
 }
 
 /// Where spool files live while an import runs (emptied at start-up).
@@ -51,7 +73,9 @@ pub struct ImportJob<'a> {
     pub filename: &'a str,
 }
 
-/// Imports items from `reader` into the job's task. The reader is read on a blocking thread.
+/// Imports items from `reader` into the job's task, all or nothing: a bad line is a 400 naming
+/// it, and nothing of the import is stored. The reader is read on a blocking thread.
+#[tracing::instrument(skip_all, fields(task = %job.task.id, format = job.format.as_str()))]
 pub async fn import_items<R: Read + Send + 'static>(
     db: &Db,
     data_dir: &Path,
@@ -87,7 +111,7 @@ pub async fn import_items<R: Read + Send + 'static>(
             let message = e.to_string();
             db::imports::fail(&db.pool, import_id, 0, Some(e.line), &message, now()).await?;
             return Err(AppError::BadRequest {
-                code: "invalid_input",
+                code: codes::INVALID_INPUT,
                 message,
                 line: Some(e.line),
             });

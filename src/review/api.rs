@@ -1,95 +1,162 @@
-//! Reviewers' API: the adjudication queue, decisions, reopening, re-resolution and quality.
+//! Reviewers' API: the adjudication queue, decisions, reopening, re-resolution, quality and
+//! label import. Each handler parses, calls one review service function and answers its typed
+//! result as JSON.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::{RequireAdmin, RequireReviewer};
-use crate::db;
 use crate::domain::ids::TaskId;
 use crate::error::{AppError, Result};
 use crate::http::extract::{Id, Json};
+use crate::http::openapi::ErrorBody;
+use crate::http::page::PageQuery;
+use crate::review::codes;
+use crate::review::label_import::{self, LabelImport};
+use crate::review::quality::{self, PairKappa, Quality, RaterRow};
+use crate::review::queue::{self, FlagView, QueueEntry, QueuePage, VoteView};
+use crate::review::resolution::{self, Adjudicated, Reopened, ResolveSummary, Unpaused};
 use crate::state::AppState;
 
 /// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(queue, resolve_item, reopen_item, resolve_task, quality, unpause, import_labels),
+    components(schemas(
+        QueuePage, QueueEntry, VoteView, FlagView, ResolutionRequest, Adjudicated, ReopenRequest,
+        Reopened, ResolveRequest, ResolveSummary, Quality, PairKappa, RaterRow, Unpaused, LabelImport,
+        crate::domain::resolution_method::ResolutionMethod
+    )),
+    tags((name = "review", description = "Adjudication, re-resolution, quality figures and label import"))
+)]
 pub struct ApiDoc;
 
+/// A task's adjudication queue, oldest first, a page at a time: every waiting item with its
+/// votes (and each rater's estimated accuracy) and flags.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/adjudication",
+    tag = "review",
+    params(
+        ("id" = i64, Path, description = "The task"),
+        ("limit" = Option<i64>, Query, description = "Items per page, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, body = QueuePage, description = "A page of the queue and its total length"),
+        (status = 400, body = ErrorBody, description = "A bad `limit` or `cursor` (`invalid_limit`, `invalid_cursor`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not a reviewer or admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+    )
+)]
 pub async fn queue(
     State(state): State<AppState>,
     RequireReviewer(_): RequireReviewer,
     Id(id): Id,
+    Query(page): Query<PageQuery>,
 ) -> Result<Response> {
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let accuracy = crate::review::resolution::rater_accuracy(&state, &task).await?;
-    let mut items = Vec::new();
-    for it in db::review::queue(&state.db.pool, task.id, 200).await? {
-        let votes: Vec<Value> = db::review::votes(&state.db.pool, it.id)
-            .await?
-            .into_iter()
-            .map(|v| {
-                json!({"rater": v.username, "value": serde_json::from_str::<Value>(&v.value_json).unwrap_or(Value::Null),
-                    "estimated_accuracy": accuracy.get(&v.user_id)})
-            })
-            .collect();
-        let flags: Vec<Value> = db::review::flags(&state.db.pool, it.id)
-            .await?
-            .into_iter()
-            .map(|(u, r)| json!({"rater": u, "reason": r}))
-            .collect();
-        items.push(json!({"id": it.id, "external_id": it.external_id, "data": serde_json::from_str::<Value>(&it.data_json).unwrap_or(Value::Null),
-            "state": it.state, "flagged": it.flagged != 0, "version": it.version, "votes": votes, "flags": flags}));
-    }
-    let total = db::review::queue_len(&state.db.pool, task.id).await?;
-    Ok(axum::Json(json!({"total": total, "items": items})).into_response())
+    let page = queue::page(&state, TaskId(id), page.parse()?).await?;
+    Ok(axum::Json(page).into_response())
 }
 
-#[derive(Deserialize)]
+/// A reviewer's decision.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolutionRequest {
+    /// The final label, checked against the task's schema.
     value: Value,
     /// The item version the reviewer saw; a stale one is refused with 409.
     version: Option<i64>,
 }
 
+/// Decides an item's final label (from the queue, or to overrule any resolution).
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/resolution",
+    tag = "review",
+    params(("id" = i64, Path, description = "The item")),
+    request_body = ResolutionRequest,
+    responses(
+        (status = 200, body = Adjudicated, description = "The decision, recorded"),
+        (status = 400, body = ErrorBody, description = "Not JSON (`invalid_json`), or a value the schema refuses (`invalid_value`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not a reviewer or admin"),
+        (status = 404, body = ErrorBody, description = "No such item"),
+        (status = 409, body = ErrorBody, description = "Someone changed the item first (`stale_version`)"),
+        (status = 415, body = ErrorBody, description = "The body is not application/json"),
+    )
+)]
 pub async fn resolve_item(
     State(state): State<AppState>,
     RequireReviewer(ctx): RequireReviewer,
     Id(id): Id,
     Json(req): Json<ResolutionRequest>,
 ) -> Result<Response> {
-    let out =
-        crate::review::resolution::adjudicate(&state, &ctx, id, &req.value, req.version).await?;
+    let out = resolution::adjudicate(&state, &ctx, id, &req.value, req.version).await?;
     Ok(axum::Json(out).into_response())
 }
 
-#[derive(Deserialize, Default)]
+/// Which version of the item to reopen.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReopenRequest {
+    /// The item version the reviewer saw (default: the current one).
     version: Option<i64>,
 }
 
+/// Sends an item back to the adjudication queue.
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/reopen",
+    tag = "review",
+    params(("id" = i64, Path, description = "The item")),
+    request_body = ReopenRequest,
+    responses(
+        (status = 200, body = Reopened, description = "The item is in the queue again"),
+        (status = 400, body = ErrorBody, description = "Not JSON (`invalid_json`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not a reviewer or admin"),
+        (status = 404, body = ErrorBody, description = "No such item"),
+        (status = 409, body = ErrorBody, description = "The item changed meanwhile (`stale_version`)"),
+        (status = 415, body = ErrorBody, description = "The body is not application/json"),
+    )
+)]
 pub async fn reopen_item(
     State(state): State<AppState>,
     RequireReviewer(ctx): RequireReviewer,
     Id(id): Id,
     Json(req): Json<ReopenRequest>,
 ) -> Result<Response> {
-    let out = crate::review::resolution::reopen(&state, &ctx, id, req.version).await?;
+    let out = resolution::reopen(&state, &ctx, id, req.version).await?;
     Ok(axum::Json(out).into_response())
 }
 
-#[derive(Deserialize, Default)]
+/// How to re-resolve a task; an empty body means the task's own method.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
+    /// `majority`, `wawa`, `dawid_skene` or `glad` (default: the task's resolution method).
     method: Option<String>,
 }
 
-/// `POST /api/v1/tasks/{id}/resolve`: re-resolve the whole task (default: the task's method).
+/// Re-resolves every fully labeled item of the task (not gold, not adjudicated) with a method.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/resolve",
+    tag = "review",
+    params(("id" = i64, Path, description = "The task")),
+    request_body(content = Option<ResolveRequest>, description = "Optional: an empty body uses the task's method"),
+    responses(
+        (status = 200, body = ResolveSummary, description = "What the re-resolution did"),
+        (status = 400, body = ErrorBody, description = "Not JSON (`invalid_json`), or a method that is not an engine or not usable for the schema (`invalid_method`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not a reviewer or admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+    )
+)]
 pub async fn resolve_task(
     State(state): State<AppState>,
     RequireReviewer(ctx): RequireReviewer,
@@ -100,40 +167,79 @@ pub async fn resolve_task(
         ResolveRequest::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request("invalid_json", e.to_string()))?
+            .map_err(|e| AppError::bad_request(codes::INVALID_JSON, e.to_string()))?
     };
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let method = req
-        .method
-        .unwrap_or_else(|| task.quality.resolution_method.clone());
-    let summary = crate::review::resolution::reresolve(&state, &ctx, &task, &method).await?;
+    let summary = resolution::reresolve(&state, &ctx, TaskId(id), req.method.as_deref()).await?;
     Ok(axum::Json(summary).into_response())
 }
 
+/// The task's agreement and quality figures.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/quality",
+    tag = "review",
+    params(("id" = i64, Path, description = "The task")),
+    responses(
+        (status = 200, body = Quality, description = "Agreement, per-rater figures, confusion, distributions"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not a reviewer or admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+    )
+)]
 pub async fn quality(
     State(state): State<AppState>,
     RequireReviewer(_): RequireReviewer,
     Id(id): Id,
 ) -> Result<Response> {
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let q = crate::review::quality::compute(&state, &task).await?;
-    Ok(axum::Json(q).into_response())
+    let tq = quality::for_task(&state, TaskId(id)).await?;
+    Ok(axum::Json(tq.quality).into_response())
 }
 
+/// Lets a paused rater work in the task again (and waives a failed qualification).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/raters/{username}/unpause",
+    tag = "review",
+    params(
+        ("id" = i64, Path, description = "The task"),
+        ("username" = String, Path, description = "The rater"),
+    ),
+    responses(
+        (status = 200, body = Unpaused, description = "The rater may work again"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task or user"),
+    )
+)]
 pub async fn unpause(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
     axum::extract::Path((id, username)): axum::extract::Path<(String, String)>,
 ) -> Result<Response> {
-    let username = crate::review::resolution::unpause(&state, &ctx, &id, &username).await?;
-    Ok(axum::Json(json!({"username": username, "paused": false})).into_response())
+    let out = resolution::unpause(&state, &ctx, &id, &username).await?;
+    Ok(axum::Json(out).into_response())
 }
 
-/// `POST /api/v1/tasks/{id}/labels/import`: CSV `item,worker,label` or JSONL, all or nothing.
+/// Imports labels made elsewhere: CSV `item,worker,label` or JSONL `{"item","worker","label"}`,
+/// by external id, all or nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/labels/import",
+    tag = "review",
+    params(("id" = i64, Path, description = "The task")),
+    request_body(
+        description = "The labels",
+        content((String = "text/csv"), (String = "application/x-ndjson"))
+    ),
+    responses(
+        (status = 200, body = LabelImport, description = "Every label stored"),
+        (status = 400, body = ErrorBody, description = "A bad line, named by `line` (`invalid_input`), or neither CSV nor JSONL (`unknown_format`); nothing stored"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+        (status = 409, body = ErrorBody, description = "A worker id maps to a real account's username (`worker_name_taken`)"),
+    )
+)]
 pub async fn import_labels(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
@@ -141,23 +247,33 @@ pub async fn import_labels(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response> {
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let ct = headers
+    let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let csv = match crate::domain::import::Format::from_content_type(ct) {
-        Some(crate::domain::import::Format::Csv) => true,
-        Some(crate::domain::import::Format::Jsonl) => false,
-        _ => {
-            return Err(AppError::bad_request(
-                "unknown_format",
-                "send labels as text/csv (item,worker,label) or application/x-ndjson",
-            ));
+    let out = label_import::import(&state, &ctx, TaskId(id), content_type, &body).await?;
+    Ok(axum::Json(out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn every_review_route_is_in_the_document() {
+        let doc = super::ApiDoc::openapi();
+        for path in [
+            "/api/v1/tasks/{id}/adjudication",
+            "/api/v1/items/{id}/resolution",
+            "/api/v1/items/{id}/reopen",
+            "/api/v1/tasks/{id}/resolve",
+            "/api/v1/tasks/{id}/quality",
+            "/api/v1/tasks/{id}/raters/{username}/unpause",
+            "/api/v1/tasks/{id}/labels/import",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
         }
-    };
-    let out = crate::review::label_import::import(&state, &ctx, &task, csv, &body).await?;
-    Ok((axum::http::StatusCode::OK, axum::Json(out)).into_response())
+        let json = doc.to_json().unwrap();
+        assert!(json.contains("\"QueuePage\"") && json.contains("\"next_cursor\""));
+    }
 }

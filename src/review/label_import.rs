@@ -4,13 +4,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, tasks::Task};
-use crate::domain::import::LineError;
+use crate::db;
+use crate::domain::ids::TaskId;
+use crate::domain::import::{Format, LineError};
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
+use crate::review::codes;
 use crate::state::AppState;
 
 /// The most labels one import may hold.
@@ -29,7 +32,7 @@ fn err(line: u64, message: impl Into<String>) -> AppError {
         message: message.into(),
     };
     AppError::BadRequest {
-        code: "invalid_input",
+        code: codes::INVALID_INPUT,
         message: e.to_string(),
         line: Some(e.line),
     }
@@ -153,17 +156,41 @@ fn worker_username(worker: &str) -> String {
     }
 }
 
+/// What a label import did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LabelImport {
+    /// Labels stored.
+    pub imported: usize,
+    /// Outside workers seen for the first time (each became a rater who cannot log in).
+    pub workers_created: u64,
+    /// Items that got labels.
+    pub items: usize,
+}
+
+/// Imports labels into a task from a body sent as `content_type` (CSV `item,worker,label` or
+/// JSONL), all or nothing: the first bad line refuses the whole import, naming the line. An
+/// unknown task is a 404.
+#[tracing::instrument(skip_all, fields(task = %task_id, user = %ctx.user.id, bytes = body.len()))]
 pub async fn import(
     state: &AppState,
     ctx: &crate::auth::AuthCtx,
-    task: &Task,
-    csv: bool,
+    task_id: TaskId,
+    content_type: &str,
     body: &[u8],
-) -> Result<Value> {
-    let rows = if csv {
-        parse_csv(body)?
-    } else {
-        parse_jsonl(body)?
+) -> Result<LabelImport> {
+    let task = db::tasks::get(&state.db.pool, task_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let task = &task;
+    let rows = match Format::from_content_type(content_type) {
+        Some(Format::Csv) => parse_csv(body)?,
+        Some(Format::Jsonl) => parse_jsonl(body)?,
+        _ => {
+            return Err(AppError::bad_request(
+                codes::UNKNOWN_FORMAT,
+                "send labels as text/csv (item,worker,label) or application/x-ndjson",
+            ));
+        }
     };
     let ids: HashMap<String, i64> = db::items::external_ids(&state.db.pool, task.id)
         .await?
@@ -206,7 +233,7 @@ pub async fn import(
             Some(u) if !u.can_login => u.id.0,
             Some(_) => {
                 return Err(AppError::conflict(
-                    "worker_name_taken",
+                    codes::WORKER_NAME_TAKEN,
                     format!("the username {name} belongs to a real account"),
                 ));
             }
@@ -219,7 +246,9 @@ pub async fn import(
     }
     let mut touched: HashMap<i64, i64> = HashMap::new();
     for (line, item, name, value) in &checked {
-        let user = users[name];
+        let user = *users
+            .get(name)
+            .ok_or_else(|| AppError::internal("label import: a worker without an account"))?;
         if !db::items::insert_imported_label(&mut tx, task, *item, user, value, now).await? {
             return Err(err(*line, "this worker already has a label on this item"));
         }
@@ -242,5 +271,9 @@ pub async fn import(
     )
     .await?;
     tx.commit().await?;
-    Ok(json!({"imported": checked.len(), "workers_created": created, "items": touched.len()}))
+    Ok(LabelImport {
+        imported: checked.len(),
+        workers_created: created,
+        items: touched.len(),
+    })
 }

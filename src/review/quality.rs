@@ -8,10 +8,12 @@ use serde::Serialize;
 
 use crate::db::{self, tasks::Task};
 use crate::domain::agreement;
-use crate::error::Result;
+use crate::domain::ids::TaskId;
+use crate::error::{AppError, Result};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+/// Cohen's kappa of two raters over the items they share.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PairKappa {
     pub a: String,
     pub b: String,
@@ -19,7 +21,8 @@ pub struct PairKappa {
     pub kappa: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+/// One rater's figures in a task.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RaterRow {
     pub username: String,
     pub labels: usize,
@@ -33,7 +36,8 @@ pub struct RaterRow {
     pub pause_reason: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A task's agreement and quality figures.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Quality {
     pub labels: usize,
     pub raters: usize,
@@ -56,7 +60,23 @@ pub struct Quality {
 pub const MIN_SHARED: usize = 5;
 const MAX_CLASSES: usize = 12;
 
-pub async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
+/// A task and its quality figures.
+pub struct TaskQuality {
+    pub task: Task,
+    pub quality: Quality,
+}
+
+/// The quality figures of a task. An unknown task is a 404.
+#[tracing::instrument(skip_all, fields(task = %task_id))]
+pub async fn for_task(state: &AppState, task_id: TaskId) -> Result<TaskQuality> {
+    let task = db::tasks::get(&state.db.pool, task_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let quality = compute(state, &task).await?;
+    Ok(TaskQuality { task, quality })
+}
+
+async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     let pool = &state.db.pool;
     let labels = db::items::labels_of_task(pool, task.id).await?;
     let finals = db::items::resolutions_of_task(pool, task.id).await?;
@@ -148,7 +168,7 @@ pub async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     pairs.truncate(200);
 
     // Per rater.
-    let estimated = crate::review::resolution::rater_accuracy(state, task)
+    let estimated = crate::review::answers::rater_accuracy(state, task)
         .await
         .unwrap_or_default();
     let skips = db::items::skips_by_rater(pool, task.id).await?;

@@ -1,5 +1,6 @@
 //! Final labels: re-resolving a whole task with the engine of its choice (majority, Wawa,
-//! Dawid-Skene, GLAD; gold items clamped), and reviewers' adjudication.
+//! Dawid-Skene, GLAD; gold items clamped), reviewers' adjudication and reopening, and lifting a
+//! rater's pause.
 //!
 //! Single-choice answers are aggregated as classes. Multi-choice answers are resolved per option
 //! (each option a yes/no question, chosen when its posterior passes one half). Free text is
@@ -7,138 +8,81 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::AuthCtx;
 use crate::db::{self, tasks::Task};
-use crate::domain::aggregate::{self, Answers, Method, Options};
+use crate::domain::aggregate::{self, Method, Options};
 use crate::domain::ids::TaskId;
+use crate::domain::resolution_method::ResolutionMethod;
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
+use crate::review::{answers, codes};
 use crate::state::AppState;
 
-pub fn method_of(name: &str) -> Option<Method> {
-    match name {
-        "majority" | "mv" => Some(Method::Majority),
-        "wawa" => Some(Method::Wawa),
-        "dawid_skene" | "ds" => Some(Method::DawidSkene),
-        "glad" => Some(Method::Glad),
-        _ => None,
-    }
-}
-
-/// Every label of a task, and the gold answers, in the engine's form.
-pub struct TaskAnswers {
-    pub answers: Answers,
-    pub gold: HashMap<u32, u32>,
-}
-
-/// Builds the engine's input for a single-choice task (or one option of a multi-choice task,
-/// with `option` set: the class is then "1" when the answer holds it and "0" when not).
-pub async fn load_answers(
-    state: &AppState,
-    task: &Task,
-    option: Option<&str>,
-) -> Result<TaskAnswers> {
-    let rows = db::items::labels_of_task(&state.db.pool, task.id).await?;
-    let mut answers = Answers::new();
-    answers.reserve(rows.len());
-    let class_of = |v: &Value| -> Option<String> {
-        match option {
-            Some(o) => Some(
-                if v.as_array().is_some_and(|a| a.iter().any(|x| x == o)) {
-                    "1"
-                } else {
-                    "0"
-                }
-                .to_string(),
-            ),
-            None => v.as_str().map(str::to_string),
-        }
-    };
-    match option {
-        Some(_) => {
-            for c in ["0", "1"] {
-                answers
-                    .add_class(c)
-                    .map_err(|_| AppError::internal("too many classes"))?;
-            }
-        }
-        None => {
-            for o in task.schema.options() {
-                answers
-                    .add_class(&o.value)
-                    .map_err(|_| AppError::internal("too many classes"))?;
-            }
-        }
-    }
-    for r in &rows {
-        let v: Value = serde_json::from_str(&r.value_json).unwrap_or(Value::Null);
-        if let Some(c) = class_of(&v) {
-            answers
-                .push(&r.item_id.to_string(), &r.user_id.to_string(), &c)
-                .map_err(|_| AppError::internal("too many labels for one resolution run"))?;
-        }
-    }
-    let mut gold = HashMap::new();
-    for (item, g) in db::items::gold_of_task(&state.db.pool, task.id).await? {
-        let v: Value = serde_json::from_str(&g).unwrap_or(Value::Null);
-        let class = class_of(&v).and_then(|c| answers.class_index(&c));
-        if let (Some(i), Some(ci)) = (answers.item_index(&item.to_string()), class) {
-            gold.insert(i, ci);
-        }
-    }
-    Ok(TaskAnswers { answers, gold })
-}
-
 /// What a re-resolution did.
-#[derive(Debug, serde::Serialize)]
-pub struct Summary {
-    pub method: String,
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResolveSummary {
+    pub method: ResolutionMethod,
     pub resolved: u64,
     pub unresolved: u64,
     pub iterations: usize,
     pub converged: bool,
 }
 
-/// Re-resolves every item that has all its labels (and is not gold or adjudicated) with `method`.
+/// The engine a re-resolution was asked for: a method name (short names `mv`/`ds` too), or
+/// with `None` the task's own method.
+fn engine_method(task: &Task, asked: Option<&str>) -> Result<(ResolutionMethod, Method)> {
+    let name = asked.unwrap_or(&task.quality.resolution_method);
+    ResolutionMethod::parse(name)
+        .and_then(|m| m.engine().map(|e| (m, e)))
+        .ok_or_else(|| {
+            AppError::bad_request(
+                codes::INVALID_METHOD,
+                "method: majority, wawa, dawid_skene or glad",
+            )
+        })
+}
+
+/// Re-resolves every item of the task that has all its labels (and is not gold or
+/// adjudicated) with `method` (by name; `None`: the task's method). An unknown task is a 404.
+#[tracing::instrument(skip_all, fields(task = %task_id, method = ?method))]
 pub async fn reresolve(
     state: &AppState,
     ctx: &AuthCtx,
-    task: &Task,
-    method_name: &str,
-) -> Result<Summary> {
-    let method = method_of(method_name).ok_or_else(|| {
-        AppError::bad_request(
-            "invalid_method",
-            "method: majority, wawa, dawid_skene or glad",
-        )
-    })?;
+    task_id: TaskId,
+    method: Option<&str>,
+) -> Result<ResolveSummary> {
+    let task = db::tasks::get(&state.db.pool, task_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (name, method) = engine_method(&task, method)?;
     let opts = Options::default();
     // item id -> (value, confidence)
     let mut decided: HashMap<i64, (Value, f64)> = HashMap::new();
     let (mut iterations, mut converged) = (0, true);
     match &task.schema {
         LabelSchema::SingleChoice { .. } => {
-            let ta = load_answers(state, task, None).await?;
+            let ta = answers::load(state, &task, None).await?;
             let out = aggregate::aggregate(&ta.answers, method, &ta.gold, &opts)
                 .map_err(AppError::internal)?;
             iterations = out.iterations;
             converged = out.converged;
             for r in &out.items {
-                let (Some(c), Some(name)) = (r.class, ta.answers.item_name(r.item)) else {
+                let (Some(c), Some(item)) = (r.class, ta.answers.item_name(r.item)) else {
                     continue;
                 };
-                if let (Ok(id), Some(class)) = (name.parse::<i64>(), ta.answers.class_name(c)) {
+                if let (Ok(id), Some(class)) = (item.parse::<i64>(), ta.answers.class_name(c)) {
                     decided.insert(id, (Value::String(class.to_string()), r.confidence));
                 }
             }
         }
         LabelSchema::MultiChoice { options } => {
-            // item -> (chosen options in schema order, product of per-option confidences)
+            // item -> (chosen options in schema order, product of per-option confidences, all decided)
             let mut per_item: BTreeMap<i64, (Vec<Value>, f64, bool)> = BTreeMap::new();
             for o in options {
-                let ta = load_answers(state, task, Some(&o.value)).await?;
+                let ta = answers::load(state, &task, Some(&o.value)).await?;
                 let out = aggregate::aggregate(&ta.answers, method, &ta.gold, &opts)
                     .map_err(AppError::internal)?;
                 iterations = iterations.max(out.iterations);
@@ -169,7 +113,7 @@ pub async fn reresolve(
         LabelSchema::FreeText { .. } => {
             if method != Method::Majority {
                 return Err(AppError::bad_request(
-                    "invalid_method",
+                    codes::INVALID_METHOD,
                     "free-text tasks resolve by exact-match majority only",
                 ));
             }
@@ -204,7 +148,7 @@ pub async fn reresolve(
                     task.id,
                     item,
                     &value.to_string(),
-                    method_name,
+                    name.as_str(),
                     confidence,
                     now,
                 )
@@ -214,7 +158,7 @@ pub async fn reresolve(
             None => unresolved += 1,
         }
     }
-    let detail = json!({"method": method_name, "resolved": resolved, "unresolved": unresolved});
+    let detail = json!({"method": name, "resolved": resolved, "unresolved": unresolved});
     db::audit::record(
         &mut *tx,
         Some(ctx.user.id),
@@ -226,8 +170,8 @@ pub async fn reresolve(
     )
     .await?;
     tx.commit().await?;
-    Ok(Summary {
-        method: method_name.to_string(),
+    Ok(ResolveSummary {
+        method: name,
         resolved,
         unresolved,
         iterations,
@@ -235,14 +179,32 @@ pub async fn reresolve(
     })
 }
 
-/// A reviewer's final answer for an item in the queue (or any item, to overrule).
+/// A reviewer's decision, as recorded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Adjudicated {
+    pub item_id: i64,
+    /// The final label, in the schema's canonical form.
+    #[schema(value_type = Object)]
+    pub value: Value,
+    /// Always `adjudicated`.
+    pub method: ResolutionMethod,
+    pub resolved_by: String,
+    /// The item's version now (send it back to change the decision again).
+    pub version: i64,
+    /// The next item waiting in the task's queue, if any.
+    pub next_item_id: Option<i64>,
+}
+
+/// A reviewer's final answer for an item in the queue (or any item, to overrule), made at the
+/// item's `version` (default: its current one); a stale version is a 409.
+#[tracing::instrument(skip_all, fields(item = item_id, user = %ctx.user.id))]
 pub async fn adjudicate(
     state: &AppState,
     ctx: &AuthCtx,
     item_id: i64,
     value: &Value,
     version: Option<i64>,
-) -> Result<Value> {
+) -> Result<Adjudicated> {
     let item = db::review::item(&state.db.pool, item_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -252,17 +214,15 @@ pub async fn adjudicate(
     let value = task
         .schema
         .check_value(value)
-        .map_err(|e| AppError::bad_request("invalid_value", e))?;
+        .map_err(|e| AppError::bad_request(codes::INVALID_VALUE, e))?;
     let version = version.unwrap_or(item.version);
     let votes = db::review::votes(&state.db.pool, item_id).await?;
-    let counts = crate::domain::resolve::count_votes(
-        votes
-            .iter()
-            .filter_map(|v| serde_json::from_str::<Value>(&v.value_json).ok())
-            .collect::<Vec<_>>()
-            .iter(),
-    );
-    let votes_json = serde_json::to_string(&counts).unwrap_or_default();
+    let values: Vec<Value> = votes
+        .iter()
+        .filter_map(|v| serde_json::from_str::<Value>(&v.value_json).ok())
+        .collect();
+    let counts = crate::domain::resolve::count_votes(values.iter());
+    let votes_json = serde_json::to_string(&counts).map_err(AppError::internal)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let d = db::review::Decision {
@@ -275,7 +235,7 @@ pub async fn adjudicate(
     };
     if !db::review::adjudicate(&mut tx, &d, now).await? {
         return Err(AppError::conflict(
-            "stale_version",
+            codes::STALE_VERSION,
             "someone else changed this item's resolution first; reload to see it",
         ));
     }
@@ -291,23 +251,38 @@ pub async fn adjudicate(
     )
     .await?;
     tx.commit().await?;
-    let next = db::review::queue(&state.db.pool, task.id, 1)
+    let next = db::review::queue(&state.db.pool, task.id, None, 1)
         .await?
         .first()
         .map(|i| i.id);
-    Ok(
-        json!({"item_id": item_id, "value": value, "method": "adjudicated", "resolved_by": ctx.user.username,
-        "version": version + 1, "next_item_id": next}),
-    )
+    Ok(Adjudicated {
+        item_id,
+        value,
+        method: ResolutionMethod::Adjudicated,
+        resolved_by: ctx.user.username.clone(),
+        version: version + 1,
+        next_item_id: next,
+    })
 }
 
-/// Sends an item back to the adjudication queue.
+/// An item sent back to the queue.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Reopened {
+    pub item_id: i64,
+    /// Always `adjudication`.
+    pub state: String,
+    pub version: i64,
+}
+
+/// Sends an item back to the adjudication queue, if it is still at `version` (default: its
+/// current one); otherwise 409.
+#[tracing::instrument(skip_all, fields(item = item_id, user = %ctx.user.id))]
 pub async fn reopen(
     state: &AppState,
     ctx: &AuthCtx,
     item_id: i64,
     version: Option<i64>,
-) -> Result<Value> {
+) -> Result<Reopened> {
     let item = db::review::item(&state.db.pool, item_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -316,7 +291,7 @@ pub async fn reopen(
     let mut tx = state.db.begin_write().await?;
     if !db::review::reopen(&mut tx, item_id, version).await? {
         return Err(AppError::conflict(
-            "stale_version",
+            codes::STALE_VERSION,
             "the item changed meanwhile; reload to see it",
         ));
     }
@@ -331,46 +306,30 @@ pub async fn reopen(
     )
     .await?;
     tx.commit().await?;
-    Ok(json!({"item_id": item_id, "state": "adjudication", "version": version + 1}))
+    Ok(Reopened {
+        item_id,
+        state: "adjudication".into(),
+        version: version + 1,
+    })
 }
 
-/// Per-rater accuracy estimated by Dawid-Skene (for reviewers deciding whom to trust).
-pub async fn rater_accuracy(state: &AppState, task: &Task) -> Result<HashMap<i64, f64>> {
-    if !matches!(task.schema, LabelSchema::SingleChoice { .. }) {
-        return Ok(HashMap::new());
-    }
-    let ta = load_answers(state, task, None).await?;
-    if ta.answers.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let out = aggregate::aggregate(
-        &ta.answers,
-        Method::DawidSkene,
-        &ta.gold,
-        &Options::default(),
-    )
-    .map_err(AppError::internal)?;
-    let mut acc = HashMap::new();
-    for (w, a) in out.worker_accuracy.iter().enumerate() {
-        if let Some(id) = ta
-            .answers
-            .worker_name(w as u32)
-            .and_then(|n| n.parse::<i64>().ok())
-        {
-            acc.insert(id, *a);
-        }
-    }
-    Ok(acc)
+/// A rater who may work again.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Unpaused {
+    pub username: String,
+    /// Always false.
+    pub paused: bool,
 }
 
-/// Lifts a rater's pause in a task (and waives a failed qualification); returns the username.
-/// An unknown task or user is a 404.
+/// Lifts a rater's pause in a task (and waives a failed qualification). The task id comes as
+/// the path gave it; an unknown task or user is a 404.
+#[tracing::instrument(skip_all, fields(task = task, user = %ctx.user.id))]
 pub async fn unpause(
     state: &AppState,
     ctx: &AuthCtx,
     task: &str,
     username: &str,
-) -> Result<String> {
+) -> Result<Unpaused> {
     let task: i64 = task.parse().map_err(|_| AppError::NotFound)?;
     let task = db::tasks::get(&state.db.pool, TaskId(task))
         .await?
@@ -403,5 +362,8 @@ pub async fn unpause(
     )
     .await?;
     tx.commit().await?;
-    Ok(user.username)
+    Ok(Unpaused {
+        username: user.username,
+        paused: false,
+    })
 }

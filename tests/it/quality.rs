@@ -457,3 +457,59 @@ async fn label_import_is_all_or_nothing_and_dawid_skene_resolves_real_crowd_data
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_adjudication_queue_pages_past_any_size_with_a_cursor() {
+    let app = TestApp::spawn().await;
+    let admin = app.bearer(&app.token("admin").await);
+    let task = make_task(
+        &admin,
+        json!({"overlap": 2, "max_overlap": 2, "shard_size": 50}),
+    )
+    .await;
+    let body: String = (0..7)
+        .map(|i| format!("{{\"external_id\": \"x{i}\", \"text\": \"item {i}\"}}\n"))
+        .collect();
+    import(&admin, task, body).await;
+    let a = rater(&app, &admin, task, "ann").await;
+    let b = rater(&app, &admin, task, "bob").await;
+    label_all(&a, task, |_| "a").await;
+    label_all(&b, task, |_| "b").await;
+    app.create_user("rev", Role::Reviewer).await;
+    let rev = app.bearer(&app.token("rev").await);
+    let url = format!("/api/v1/tasks/{task}/adjudication");
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let page_url = match &cursor {
+            Some(c) => format!("{url}?limit=3&cursor={c}"),
+            None => format!("{url}?limit=3"),
+        };
+        let page: Value = rev.get(&page_url).await.json().await.unwrap();
+        assert_eq!(
+            page["total"], 7,
+            "the total is the whole queue on every page"
+        );
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        for it in items {
+            assert_eq!(it["votes"].as_array().unwrap().len(), 2, "{it}");
+            seen.push(it["id"].as_i64().unwrap());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "oldest first, each item once");
+    assert_eq!(seen.len(), 7);
+    let res = rev.get(&format!("{url}?limit=1001")).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_limit"
+    );
+    app.stop().await;
+}

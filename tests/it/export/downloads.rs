@@ -189,3 +189,59 @@ async fn downloads_are_byte_identical_content_addressed_with_etag_304_and_ranges
         .unwrap();
     assert!(html.contains(&format!("/api/v1/exports/{}/download", a["id"])));
 }
+
+#[tokio::test]
+async fn the_snapshot_list_pages_newest_first_with_a_cursor() {
+    let app = TestApp::spawn().await;
+    let admin = app.bearer(&app.token("admin").await);
+    let res = admin
+        .post_json(
+            "/api/v1/tasks",
+            &json!({"name": "Pages", "schema": {"kind": "free_text"}, "state": "active"}),
+        )
+        .await;
+    let task = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        made.push(
+            export(&admin, task, json!({"format": "jsonl"})).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    made.reverse();
+    let url = format!("/api/v1/tasks/{task}/exports");
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let page_url = match &cursor {
+            Some(c) => format!("{url}?limit=2&cursor={c}"),
+            None => format!("{url}?limit=2"),
+        };
+        let page: Value = admin.get(&page_url).await.json().await.unwrap();
+        pages += 1;
+        let rows = page["exports"].as_array().unwrap();
+        assert!(rows.len() <= 2);
+        assert!(
+            rows.iter().all(|e| e.get("card").is_none()),
+            "lists carry no cards"
+        );
+        seen.extend(rows.iter().map(|e| e["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made, "every snapshot once, newest first");
+    assert_eq!(pages, 3);
+    // Without a limit the whole (short) list comes at once, with no next page.
+    let all: Value = admin.get(&url).await.json().await.unwrap();
+    assert_eq!(all["exports"].as_array().unwrap().len(), 5);
+    assert!(all["next_cursor"].is_null());
+    let res = admin.get(&format!("{url}?cursor=nonsense")).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_cursor"
+    );
+    assert_eq!(admin.get(&format!("{url}?limit=0")).await.status(), 400);
+}

@@ -1,0 +1,298 @@
+//! The quality page of a task (agreement, the per-rater table, the confusion heat map, the label
+//! distribution and the confidence histogram, drawn as inline SVG), and its two forms:
+//! re-resolve the task, lift a rater's pause.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::auth::{RequireAdmin, RequireReviewer};
+use crate::domain::ids::TaskId;
+use crate::domain::resolution_method::ResolutionMethod;
+use crate::domain::role::Role;
+use crate::error::Result;
+use crate::http::extract::Id;
+use crate::http::pages::{Chrome, html};
+use crate::review::quality::{self, MIN_SHARED, Quality};
+use crate::review::resolution;
+use crate::state::AppState;
+
+pub struct RaterView {
+    pub username: String,
+    pub labels: usize,
+    pub gold: usize,
+    pub gold_accuracy: String,
+    pub estimated: String,
+    pub agreement: String,
+    pub median: String,
+    pub skips: i64,
+    pub paused: bool,
+    pub reason: String,
+}
+
+/// One cell of the confusion heat map (SVG coordinates).
+pub struct HeatCell {
+    pub x: i64,
+    pub y: i64,
+    pub w: i64,
+    pub tx: i64,
+    pub ty: i64,
+    pub opacity: String,
+    pub text_class: &'static str,
+    pub show: bool,
+    pub row: String,
+    pub col: String,
+    pub n: u64,
+}
+
+pub struct AxisLabel {
+    pub x: i64,
+    pub y: i64,
+    pub anchor: &'static str,
+    pub text: String,
+}
+
+pub struct Bar {
+    pub y: i64,
+    pub w: i64,
+    pub label: String,
+    pub n: u64,
+}
+
+pub struct HistBar {
+    pub x: i64,
+    pub y: i64,
+    pub h: i64,
+    pub label: String,
+    pub n: u64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/quality.html")]
+struct QualityPage {
+    chrome: Chrome,
+    task_id: i64,
+    task_name: String,
+    is_admin: bool,
+    notice: Option<String>,
+    method: String,
+    methods: Vec<&'static str>,
+    q: Quality,
+    fleiss: String,
+    alpha: String,
+    cohen: String,
+    raters: Vec<RaterView>,
+    heat: Vec<HeatCell>,
+    heat_labels: Vec<AxisLabel>,
+    heat_size: i64,
+    bars: Vec<Bar>,
+    bars_height: i64,
+    hist: Vec<HistBar>,
+    pairs: Vec<(String, String, usize, String)>,
+    min_shared: usize,
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.0}%", x * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "–".into())
+}
+
+fn rater_views(q: &Quality) -> Vec<RaterView> {
+    q.per_rater
+        .iter()
+        .map(|r| RaterView {
+            username: r.username.clone(),
+            labels: r.labels,
+            gold: r.gold_answers,
+            gold_accuracy: pct(r.gold_accuracy),
+            estimated: pct(r.estimated_accuracy),
+            agreement: pct(r.agreement_with_final),
+            median: r
+                .median_seconds
+                .map(|s| format!("{s:.1}"))
+                .unwrap_or_else(|| "–".into()),
+            skips: r.skips,
+            paused: r.paused,
+            reason: r.pause_reason.clone(),
+        })
+        .collect()
+}
+
+fn heat_map(q: &Quality) -> (Vec<HeatCell>, Vec<AxisLabel>, i64) {
+    let n = q.classes.len() as i64;
+    if n == 0 || q.confusion.iter().flatten().all(|c| *c == 0) {
+        return (Vec::new(), Vec::new(), 0);
+    }
+    let (margin, cell) = (90i64, (360 / n).clamp(24, 80));
+    let max = q
+        .confusion
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let mut cells = Vec::new();
+    for (i, row) in q.confusion.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            let share = *v as f64 / max;
+            let (x, y) = (margin + j as i64 * cell, margin + i as i64 * cell);
+            cells.push(HeatCell {
+                x,
+                y,
+                w: cell,
+                tx: x + cell / 2 - 6,
+                ty: y + cell / 2 + 4,
+                opacity: format!("{:.2}", 0.06 + 0.94 * share),
+                text_class: if share > 0.5 { "light" } else { "" },
+                show: cell >= 28,
+                row: q.classes.get(i).cloned().unwrap_or_default(),
+                col: q.classes.get(j).cloned().unwrap_or_default(),
+                n: *v,
+            });
+        }
+    }
+    let mut labels = Vec::new();
+    for (k, c) in q.classes.iter().enumerate() {
+        let short: String = c.chars().take(12).collect();
+        labels.push(AxisLabel {
+            x: margin - 6,
+            y: margin + k as i64 * cell + cell / 2 + 4,
+            anchor: "end",
+            text: short.clone(),
+        });
+        labels.push(AxisLabel {
+            x: margin + k as i64 * cell + cell / 2,
+            y: margin - 8,
+            anchor: "middle",
+            text: short,
+        });
+    }
+    (cells, labels, margin + n * cell + 4)
+}
+
+fn bars(q: &Quality) -> Vec<Bar> {
+    let max_bar = q.distribution.iter().map(|d| d.1).max().unwrap_or(1).max(1);
+    q.distribution
+        .iter()
+        .take(15)
+        .enumerate()
+        .map(|(i, (label, n))| Bar {
+            y: i as i64 * 24,
+            w: (*n * 230 / max_bar) as i64,
+            label: label.chars().take(16).collect(),
+            n: *n,
+        })
+        .collect()
+}
+
+fn histogram(q: &Quality) -> Vec<HistBar> {
+    let max_hist = q
+        .confidence_histogram
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    q.confidence_histogram
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let h = (*n * 100 / max_hist) as i64;
+            HistBar {
+                x: i as i64 * 40,
+                y: 108 - h,
+                h,
+                label: format!("{:.1}", i as f64 / 10.0),
+                n: *n,
+            }
+        })
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+pub struct QualityQuery {
+    notice: Option<String>,
+}
+
+/// `GET /admin/tasks/{id}/quality`.
+pub async fn quality(
+    State(state): State<AppState>,
+    RequireReviewer(ctx): RequireReviewer,
+    Id(id): Id,
+    Query(qq): Query<QualityQuery>,
+) -> Result<Response> {
+    let tq = quality::for_task(&state, TaskId(id)).await?;
+    let q = tq.quality;
+    let (heat, heat_labels, heat_size) = heat_map(&q);
+    let bars = bars(&q);
+    let pairs = q
+        .pairs
+        .iter()
+        .take(50)
+        .map(|p| (p.a.clone(), p.b.clone(), p.shared, num(p.kappa)))
+        .collect();
+    let notice = qq.notice.as_deref().and_then(|n| match n {
+        "resolved" => Some("The task was re-resolved.".to_string()),
+        "unpaused" => Some("The rater can work again.".to_string()),
+        _ => None,
+    });
+    let page = QualityPage {
+        chrome: Chrome::of(&ctx, "review"),
+        task_id: id,
+        task_name: tq.task.name,
+        is_admin: ctx.user.role == Role::Admin,
+        notice,
+        method: tq.task.quality.resolution_method,
+        methods: ResolutionMethod::ENGINES
+            .iter()
+            .map(|m| m.as_str())
+            .collect(),
+        fleiss: num(q.fleiss_kappa),
+        alpha: num(q.krippendorff_alpha),
+        cohen: num(q.mean_cohen_kappa),
+        raters: rater_views(&q),
+        heat,
+        heat_labels,
+        heat_size,
+        bars_height: (bars.len() as i64 * 24).max(24),
+        bars,
+        hist: histogram(&q),
+        pairs,
+        min_shared: MIN_SHARED,
+        q,
+    };
+    Ok(html(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MethodForm {
+    method: String,
+}
+
+/// `POST /admin/tasks/{id}/resolve`: re-resolve the task with the chosen method.
+pub async fn resolve(
+    State(state): State<AppState>,
+    RequireReviewer(ctx): RequireReviewer,
+    Id(id): Id,
+    Form(f): Form<MethodForm>,
+) -> Result<Response> {
+    resolution::reresolve(&state, &ctx, TaskId(id), Some(&f.method)).await?;
+    Ok(Redirect::to(&format!("/admin/tasks/{id}/quality?notice=resolved")).into_response())
+}
+
+/// `POST /admin/tasks/{id}/raters/{username}/unpause` (admins).
+pub async fn unpause(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    Path((id, username)): Path<(String, String)>,
+) -> Result<Response> {
+    resolution::unpause(&state, &ctx, &id, &username).await?;
+    Ok(Redirect::to(&format!("/admin/tasks/{id}/quality?notice=unpaused")).into_response())
+}
