@@ -86,6 +86,25 @@ pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Invite>, sqlx::Erro
     sqlx::query_as(sql).fetch_all(ex).await
 }
 
+/// Up to `limit` invites, newest first, after the invite `after_id` (keyset on
+/// `(created_at, id)`, named by the id of the last row seen).
+pub async fn list_page(
+    ex: impl SqliteExecutor<'_>,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Invite>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} LEFT JOIN invites c ON c.id = $1
+         WHERE $1 IS NULL OR i.created_at < c.created_at OR (i.created_at = c.created_at AND i.id < c.id)
+         ORDER BY i.created_at DESC, i.id DESC LIMIT $2"
+    ));
+    sqlx::query_as(sql)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await
+}
+
 /// Takes one use of the invite if it is still usable; false when it is not (checked and counted
 /// in one statement, so two people cannot both take the last use).
 pub async fn take_use(ex: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<bool, sqlx::Error> {
