@@ -391,3 +391,46 @@ pub async fn revoke_invite(
     invites::revoke(&state, Actor::user(ctx.user.id, &ip), InviteId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn every_route_and_answer_is_in_the_document() {
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).unwrap();
+        for (path, method) in [
+            ("/api/v1/me", "get"),
+            ("/api/v1/users", "get"),
+            ("/api/v1/users", "post"),
+            ("/api/v1/tokens", "post"),
+            ("/api/v1/invites", "get"),
+            ("/api/v1/invites", "post"),
+            ("/api/v1/invites/{id}", "delete"),
+        ] {
+            let op = &doc["paths"][path][method];
+            assert!(op.is_object(), "{method} {path}");
+            assert_eq!(op["tags"][0], "people", "{method} {path}");
+        }
+        let lists = &doc["paths"]["/api/v1/invites"]["get"]["parameters"];
+        let names: Vec<&str> = lists
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["limit", "cursor"]);
+        let schemas = &doc["components"]["schemas"];
+        for name in [
+            "Me",
+            "UserList",
+            "CreatedUser",
+            "CreatedToken",
+            "InviteList",
+            "InviteRequest",
+        ] {
+            assert!(schemas[name].is_object(), "{name}");
+        }
+        assert!(schemas["InviteList"]["properties"]["next_cursor"].is_object());
+    }
+}

@@ -291,3 +291,37 @@ pub async fn use_link(
     tx.commit().await?;
     Ok(sid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(new: NewPassword) -> Option<&'static str> {
+        new.check().err().map(|e| e.code())
+    }
+
+    #[test]
+    fn the_rules_come_before_the_confirmation() {
+        let good = "a long enough passphrase".to_string();
+        assert_eq!(code(NewPassword::new(good.clone())), None);
+        assert_eq!(
+            code(NewPassword::confirmed(good.clone(), good.clone())),
+            None
+        );
+        assert_eq!(
+            code(NewPassword::confirmed(
+                good.clone(),
+                "something else entirely".into()
+            )),
+            Some(codes::PASSWORDS_DIFFER)
+        );
+        assert_eq!(
+            code(NewPassword::new("short".into())),
+            Some(codes::WEAK_PASSWORD)
+        );
+        assert_eq!(
+            code(NewPassword::confirmed("short".into(), "other".into())),
+            Some(codes::WEAK_PASSWORD)
+        );
+    }
+}
