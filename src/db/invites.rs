@@ -19,21 +19,6 @@ pub struct Invite {
     pub revoked_at: Option<i64>,
 }
 
-impl Invite {
-    /// Why this invite can no longer be used, if it cannot.
-    pub fn unusable_reason(&self, now: i64) -> Option<&'static str> {
-        if self.revoked_at.is_some() {
-            Some("revoked")
-        } else if self.expires_at.is_some_and(|e| e <= now) {
-            Some("expired")
-        } else if self.uses >= self.max_uses {
-            Some("used up")
-        } else {
-            None
-        }
-    }
-}
-
 const SELECT: &str = "SELECT i.id, i.role, i.task_id, i.max_uses, i.uses, i.expires_at, i.note,
     u.username AS created_by_name, i.created_at, i.revoked_at
     FROM invites i JOIN users u ON u.id = i.created_by";

@@ -9,6 +9,7 @@ pub const PAGE: i64 = 100;
 
 /// Up to [`PAGE`] entries older than the entry `before` (or the newest), and the id to continue
 /// before when there may be more.
+#[tracing::instrument(skip_all)]
 pub async fn recent(
     state: &AppState,
     before: Option<i64>,

@@ -140,6 +140,19 @@ pub async fn revoke(state: &AppState, actor: Actor<'_>, id: InviteId) -> Result<
     Ok(())
 }
 
+/// Why an invite can no longer be used, if it cannot: revoked, expired or used up (in that order).
+pub fn unusable_reason(invite: &Invite, now: i64) -> Option<&'static str> {
+    if invite.revoked_at.is_some() {
+        Some("revoked")
+    } else if invite.expires_at.is_some_and(|e| e <= now) {
+        Some("expired")
+    } else if invite.uses >= invite.max_uses {
+        Some("used up")
+    } else {
+        None
+    }
+}
+
 /// An invite with its state now: `open`, `revoked`, `expired` or `used up`.
 pub struct Listed {
     pub invite: Invite,
@@ -150,13 +163,14 @@ fn listed(invites: Vec<Invite>, now: i64) -> Vec<Listed> {
     invites
         .into_iter()
         .map(|invite| Listed {
-            state: invite.unusable_reason(now).unwrap_or("open"),
+            state: unusable_reason(&invite, now).unwrap_or("open"),
             invite,
         })
         .collect()
 }
 
 /// One page of invites, newest first, and the cursor of the next page.
+#[tracing::instrument(skip_all)]
 pub async fn page(state: &AppState, req: PageRequest) -> Result<(Vec<Listed>, Option<String>)> {
     let rows = db::invites::list_page(&state.db.pool, req.after, req.limit + 1).await?;
     let (rows, next) = cut(rows, req, |i| i.id);
@@ -170,6 +184,7 @@ pub struct Overview {
 }
 
 /// Every invite and the task picker, for the admin page.
+#[tracing::instrument(skip_all)]
 pub async fn overview(state: &AppState) -> Result<Overview> {
     let tasks = crate::tasks::task_names(state).await?;
     let invites = listed(db::invites::list(&state.db.pool).await?, state.now());
@@ -178,6 +193,7 @@ pub async fn overview(state: &AppState) -> Result<Overview> {
 
 /// The invite behind a token: 404 when there is none; `Err(reason)` inside when it exists but
 /// can no longer be used (`revoked`, `expired`, `used up`).
+#[tracing::instrument(skip_all)]
 pub async fn usable(
     state: &AppState,
     token: &str,
@@ -185,7 +201,7 @@ pub async fn usable(
     let invite = db::invites::by_token_hash(&state.db.pool, &hash_token(token))
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(match invite.unusable_reason(state.now()) {
+    Ok(match unusable_reason(&invite, state.now()) {
         Some(reason) => Err(reason),
         None => Ok(invite),
     })
@@ -239,4 +255,38 @@ pub async fn sign_up(
     let sid = session::start(&mut tx, user, ip, now).await?;
     tx.commit().await?;
     Ok(Ok(sid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite(uses: i64, expires_at: Option<i64>, revoked_at: Option<i64>) -> Invite {
+        Invite {
+            id: 1,
+            role: "rater".into(),
+            task_id: None,
+            max_uses: 2,
+            uses,
+            expires_at,
+            note: String::new(),
+            created_by_name: "admin".into(),
+            created_at: 0,
+            revoked_at,
+        }
+    }
+
+    #[test]
+    fn an_invite_is_usable_until_revoked_expired_or_used_up() {
+        assert_eq!(unusable_reason(&invite(1, Some(100), None), 99), None);
+        assert_eq!(
+            unusable_reason(&invite(1, Some(100), None), 100),
+            Some("expired")
+        );
+        assert_eq!(unusable_reason(&invite(2, None, None), 0), Some("used up"));
+        assert_eq!(
+            unusable_reason(&invite(2, Some(1), Some(0)), 5),
+            Some("revoked")
+        );
+    }
 }

@@ -63,6 +63,7 @@ impl NewPassword {
 pub struct Hashed(String);
 
 /// Checks a new password and hashes it (off the async threads, under the hasher's cap).
+#[tracing::instrument(skip_all)]
 pub async fn hash(store: Store<'_>, new: NewPassword) -> Result<Hashed> {
     new.check()?;
     Ok(Hashed(store.hasher.hash(new.password).await?))
@@ -89,6 +90,7 @@ pub enum Reason<'a> {
 
 /// Stores a hashed password inside a write transaction: the user's sessions end, their open
 /// password links die, and the change is audited.
+#[tracing::instrument(skip_all)]
 pub async fn write(
     tx: &mut Tx,
     user: &User,
@@ -209,6 +211,7 @@ async fn issue_link(
 }
 
 /// The first admin's one-time setup link.
+#[tracing::instrument(skip_all)]
 pub async fn issue_setup_link(state: &AppState, user: UserId) -> Result<String> {
     let mut tx = state.db.begin_write().await?;
     let url = issue_link(state, &mut tx, user, "setup", SETUP_LINK_MS).await?;
@@ -217,6 +220,7 @@ pub async fn issue_setup_link(state: &AppState, user: UserId) -> Result<String> 
 }
 
 /// Makes a one-time reset link for a user and ends their sessions.
+#[tracing::instrument(skip_all)]
 pub async fn issue_reset_link(state: &AppState, user: UserId) -> Result<String> {
     let mut tx = state.db.begin_write().await?;
     let url = issue_link(state, &mut tx, user, "reset", RESET_LINK_MS).await?;
@@ -252,6 +256,7 @@ pub async fn send_reset_link(
 }
 
 /// The unused, unexpired link behind `token` and its user (who can still sign in); 404 otherwise.
+#[tracing::instrument(skip_all)]
 pub async fn live_link(state: &AppState, token: &str) -> Result<(PasswordLink, User)> {
     let link = db::links::by_token_hash(&state.db.pool, &hash_token(token)).await?;
     let link = link

@@ -45,6 +45,7 @@ pub async fn sign_in(
 }
 
 /// Ends the session of this request, if it has one.
+#[tracing::instrument(skip_all)]
 pub async fn sign_out(state: &AppState, current: Option<&AuthCtx>) -> Result<()> {
     if let Some(hash) = current.and_then(|c| c.session_hash()) {
         db::sessions::delete(&state.db.pool, hash).await?;
@@ -54,6 +55,7 @@ pub async fn sign_out(state: &AppState, current: Option<&AuthCtx>) -> Result<()>
 
 /// A sign-in from a browser that still holds a session ends that session: the browser gets a
 /// new id, and the old one (which someone else may know) is never valid again.
+#[tracing::instrument(skip_all)]
 pub async fn end_replaced_session(tx: &mut Tx, current: Option<&AuthCtx>) -> Result<()> {
     if let Some(hash) = current.and_then(|c| c.session_hash()) {
         db::sessions::delete(&mut **tx, hash).await?;

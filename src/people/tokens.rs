@@ -58,6 +58,7 @@ pub struct Issued {
 
 /// Creates a token for the active account named `username` (an admin's API call, the CLI);
 /// a 400 `unknown_user` when there is none.
+#[tracing::instrument(skip_all)]
 pub async fn create_for(
     store: Store<'_>,
     username: &str,
@@ -75,6 +76,7 @@ pub async fn create_for(
 }
 
 /// The tokens a user may see: everyone's for an admin, their own otherwise. The flag says which.
+#[tracing::instrument(skip_all)]
 pub async fn visible(store: Store<'_>, ctx: &AuthCtx) -> Result<(bool, Vec<ApiToken>)> {
     let all_users = ctx.user.role == Role::Admin;
     let scope = if all_users { None } else { Some(ctx.user.id) };

@@ -52,6 +52,7 @@ pub struct Created {
 
 /// Checks the username and the password and hashes the password (before any transaction, so
 /// the hash does not hold the write lock).
+#[tracing::instrument(skip_all)]
 pub async fn check(store: Store<'_>, new: NewUser) -> Result<Checked> {
     let username = Username::parse(&new.username)
         .map_err(|e| AppError::bad_request(codes::INVALID_USERNAME, e))?;
@@ -68,6 +69,7 @@ pub async fn check(store: Store<'_>, new: NewUser) -> Result<Checked> {
 
 /// Inserts a checked account inside a write transaction and audits it. A taken username is a
 /// 409 `username_taken` (the unique index decides, so two racing requests cannot both win).
+#[tracing::instrument(skip_all)]
 pub async fn insert(
     tx: &mut Tx,
     new: &Checked,
@@ -136,11 +138,13 @@ pub async fn create(
 }
 
 /// Every user, by username (the admin page).
+#[tracing::instrument(skip_all)]
 pub async fn all(state: &AppState) -> Result<Vec<User>> {
     Ok(db::users::list(&state.db.pool).await?)
 }
 
 /// One page of users, by username, and the cursor of the next page.
+#[tracing::instrument(skip_all)]
 pub async fn page(state: &AppState, req: PageRequest) -> Result<(Vec<User>, Option<String>)> {
     let rows = db::users::list_page(&state.db.pool, req.after, req.limit + 1).await?;
     Ok(cut(rows, req, |u| u.id.0))
@@ -148,6 +152,7 @@ pub async fn page(state: &AppState, req: PageRequest) -> Result<(Vec<User>, Opti
 
 /// The active account that can sign in named `username` (any case, surrounding spaces ignored);
 /// a 400 `unknown_user` otherwise.
+#[tracing::instrument(skip_all)]
 pub async fn active_named(store: Store<'_>, username: &str) -> Result<User> {
     let name = username.trim().to_lowercase();
     db::users::by_username(&store.db.pool, &name)
