@@ -27,7 +27,7 @@ fn signed_in(state: &AppState, to: &str, sid: &str) -> Result<Response> {
 }
 
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "people/login.html")]
 struct LoginPage {
     chrome: Chrome,
     next: String,
@@ -113,7 +113,7 @@ pub async fn logout(State(state): State<AppState>, MaybeUser(user): MaybeUser) -
 }
 
 #[derive(Template)]
-#[template(path = "set_password.html")]
+#[template(path = "people/set_password.html")]
 struct SetPasswordPage {
     chrome: Chrome,
     heading: &'static str,
@@ -176,7 +176,7 @@ pub async fn password_link_submit(
 }
 
 #[derive(Template)]
-#[template(path = "invite.html")]
+#[template(path = "people/invite.html")]
 struct InvitePage {
     chrome: Chrome,
     role: String,
@@ -185,7 +185,7 @@ struct InvitePage {
 }
 
 #[derive(Template)]
-#[template(path = "invite_invalid.html")]
+#[template(path = "people/invite_invalid.html")]
 struct InviteInvalidPage {
     chrome: Chrome,
     reason: &'static str,
@@ -262,7 +262,7 @@ pub async fn invite_submit(
 }
 
 #[derive(Template)]
-#[template(path = "account.html")]
+#[template(path = "people/account.html")]
 struct AccountPage {
     chrome: Chrome,
     username: String,

@@ -35,7 +35,7 @@ pub struct LinkShown {
 }
 
 #[derive(Template)]
-#[template(path = "admin/users.html")]
+#[template(path = "people/admin/users.html")]
 struct UsersPage {
     chrome: Chrome,
     users: Vec<UserRow>,
@@ -154,7 +154,7 @@ pub struct InviteRow {
 }
 
 #[derive(Template)]
-#[template(path = "admin/invites.html")]
+#[template(path = "people/admin/invites.html")]
 struct InvitesPage {
     chrome: Chrome,
     new_url: Option<String>,
@@ -300,7 +300,7 @@ pub struct AuditRow {
 }
 
 #[derive(Template)]
-#[template(path = "admin/audit.html")]
+#[template(path = "people/admin/audit.html")]
 struct AuditPage {
     chrome: Chrome,
     entries: Vec<AuditRow>,

@@ -27,7 +27,7 @@ pub struct TokenRow {
 }
 
 #[derive(Template)]
-#[template(path = "tokens.html")]
+#[template(path = "people/tokens.html")]
 struct TokensPage {
     chrome: Chrome,
     new_token: Option<String>,
