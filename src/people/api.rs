@@ -54,7 +54,6 @@ pub struct ApiDoc;
 /// The caller.
 #[derive(Serialize, ToSchema)]
 pub struct Me {
-    #[schema(value_type = i64)]
     pub id: UserId,
     pub username: String,
     /// `admin`, `reviewer` or `rater`.
@@ -91,7 +90,6 @@ pub async fn me(CurrentUser(ctx): CurrentUser) -> axum::Json<Me> {
 /// A user as the API lists them.
 #[derive(Serialize, ToSchema)]
 pub struct UserJson {
-    #[schema(value_type = i64)]
     pub id: UserId,
     pub username: String,
     #[schema(value_type = String, example = "rater")]
@@ -167,7 +165,6 @@ pub struct NewUserRequest {
 /// An account just made.
 #[derive(Serialize, ToSchema)]
 pub struct CreatedUser {
-    #[schema(value_type = i64)]
     pub id: UserId,
     pub username: String,
     #[schema(value_type = String, example = "rater")]
@@ -230,7 +227,6 @@ pub struct CreatedToken {
     /// The bearer token (`qrm_…`).
     pub token: String,
     pub username: String,
-    #[schema(value_type = i64)]
     pub user_id: UserId,
     pub name: String,
 }
@@ -340,7 +336,6 @@ pub async fn list_invites(
 /// An invite just made: its link is shown this once.
 #[derive(Serialize, ToSchema)]
 pub struct CreatedInvite {
-    #[schema(value_type = i64)]
     pub id: InviteId,
     pub url: String,
 }
