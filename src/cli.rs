@@ -9,12 +9,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::password::Hasher;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{self, Db};
-use crate::domain::password;
 use crate::domain::role::Role;
-use crate::domain::username::Username;
+use crate::people::passwords::{self, NewPassword};
+use crate::people::users::{self, NewUser, Origin};
+use crate::people::{Actor, Store, tokens};
 
 #[derive(Parser, Debug)]
 #[command(name = "quorum", version, about = "Self-hosted human data labeling")]
@@ -191,77 +193,27 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
     })) {
         Command::Serve(args) => serve(&cli.store, args).await,
         Command::User(UserCommand::Create { username, role }) => {
-            let username = Username::parse(&username)?;
-            let pw = read_password()?;
-            password::check(&pw).map_err(|p| p.to_string())?;
-            let db = open_store(&cli.store).await?;
-            let hasher = crate::auth::password::Hasher::new(
-                config_for(&cli.store).password_pepper.as_deref(),
-                1,
-            );
-            let hash = hasher.hash(pw).await.map_err(|e| e.to_string())?;
-            let now = Clock::default().now_ms();
-            match db::users::create(&db.pool, username.as_str(), role, Some(&hash), now).await {
-                Ok(id) => {
-                    let _ = db::audit::record(
-                        &db.pool,
-                        None,
-                        "user.create",
-                        username.as_str(),
-                        &serde_json::json!({"by": "cli", "role": role.as_str()}),
-                        "",
-                        now,
-                    )
-                    .await;
-                    println!("created user {} (id {id}, {role})", username.as_str());
-                    Ok(())
-                }
-                Err(e) if db::is_unique_violation(&e) => {
-                    Err(format!("the username {} is taken", username.as_str()))
-                }
-                Err(e) => Err(e.to_string()),
-            }
+            let password = read_password()?;
+            let (db, hasher) = open_people(&cli.store).await?;
+            let store = people_store(&db, &hasher);
+            let new = NewUser {
+                username,
+                role,
+                password: Some(NewPassword::new(password)),
+            };
+            let made = users::create(store, new, Origin::Cli, Actor::system())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created user {} (id {}, {role})", made.username, made.id);
+            Ok(())
         }
         Command::User(UserCommand::Password { username }) => {
-            let username = Username::parse(&username)?;
-            let pw = read_password()?;
-            password::check(&pw).map_err(|p| p.to_string())?;
-            let db = open_store(&cli.store).await?;
-            let user = db::users::by_username(&db.pool, username.as_str())
+            let password = read_password()?;
+            let (db, hasher) = open_people(&cli.store).await?;
+            let name = passwords::set_by_operator(people_store(&db, &hasher), &username, password)
                 .await
                 .map_err(|e| e.to_string())?;
-            let user = user.ok_or_else(|| format!("no user named {}", username.as_str()))?;
-            let hasher = crate::auth::password::Hasher::new(
-                config_for(&cli.store).password_pepper.as_deref(),
-                1,
-            );
-            let hash = hasher.hash(pw).await.map_err(|e| e.to_string())?;
-            let now = Clock::default().now_ms();
-            let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
-            let step = async {
-                db::users::set_password(&mut *tx, user.id, &hash, now).await?;
-                db::users::set_active(&mut *tx, user.id, true, now).await?;
-                db::sessions::delete_for_user(&mut *tx, user.id, None).await?;
-                db::audit::record(
-                    &mut *tx,
-                    None,
-                    "user.password_cli",
-                    username.as_str(),
-                    &serde_json::json!({}),
-                    "",
-                    now,
-                )
-                .await?;
-                tx.commit().await
-            };
-            step.await.map_err(|e| e.to_string())?;
-            crate::auth::throttle::clear_account(&db, username.as_str())
-                .await
-                .map_err(|e| e.to_string())?;
-            println!(
-                "password set for {}; their sessions have ended",
-                username.as_str()
-            );
+            println!("password set for {name}; their sessions have ended");
             Ok(())
         }
         Command::Import(args) => import(&cli.store, args).await,
@@ -272,21 +224,33 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             crate::export::cli::run_export(&db, &cli.store.data_dir, args).await
         }
         Command::Token(TokenCommand::Create { username, name }) => {
-            let db = open_store(&cli.store).await?;
-            let username = Username::parse(&username)?;
-            let user = db::users::by_username(&db.pool, username.as_str())
-                .await
-                .map_err(|e| e.to_string())?;
-            let user = user
-                .filter(|u| u.active)
-                .ok_or_else(|| format!("no active user named {}", username.as_str()))?;
-            let now = Clock::default().now_ms();
-            let token = crate::people::tokens::create_token(&db, user.id, &name, None, "", now)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{token}");
+            let (db, hasher) = open_people(&cli.store).await?;
+            let made = tokens::create_for(
+                people_store(&db, &hasher),
+                &username,
+                &name,
+                Actor::system(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("{}", made.token);
             Ok(())
         }
+    }
+}
+
+/// The store and a password hasher (with the pepper of the environment) for the people commands.
+async fn open_people(store: &StoreArgs) -> Result<(Db, Hasher), String> {
+    let db = open_store(store).await?;
+    let hasher = Hasher::new(config_for(store).password_pepper.as_deref(), 1);
+    Ok((db, hasher))
+}
+
+fn people_store<'a>(db: &'a Db, hasher: &'a Hasher) -> Store<'a> {
+    Store {
+        db,
+        hasher,
+        now: Clock::default().now_ms(),
     }
 }
 

@@ -90,7 +90,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
     crate::sweep::startup_sweep(&state)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
-    let setup_link = crate::people::account::bootstrap_admin(&state)
+    let setup_link = crate::people::users::bootstrap_admin(&state)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
     crate::sweep::spawn_sweeper(state.clone());

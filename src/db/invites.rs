@@ -19,21 +19,6 @@ pub struct Invite {
     pub revoked_at: Option<i64>,
 }
 
-impl Invite {
-    /// Why this invite can no longer be used, if it cannot.
-    pub fn unusable_reason(&self, now: i64) -> Option<&'static str> {
-        if self.revoked_at.is_some() {
-            Some("revoked")
-        } else if self.expires_at.is_some_and(|e| e <= now) {
-            Some("expired")
-        } else if self.uses >= self.max_uses {
-            Some("used up")
-        } else {
-            None
-        }
-    }
-}
-
 const SELECT: &str = "SELECT i.id, i.role, i.task_id, i.max_uses, i.uses, i.expires_at, i.note,
     u.username AS created_by_name, i.created_at, i.revoked_at
     FROM invites i JOIN users u ON u.id = i.created_by";
@@ -84,6 +69,25 @@ pub async fn by_token_hash(
 pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Invite>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY i.created_at DESC, i.id DESC"));
     sqlx::query_as(sql).fetch_all(ex).await
+}
+
+/// Up to `limit` invites, newest first, after the invite `after_id` (keyset on
+/// `(created_at, id)`, named by the id of the last row seen).
+pub async fn list_page(
+    ex: impl SqliteExecutor<'_>,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Invite>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} LEFT JOIN invites c ON c.id = $1
+         WHERE $1 IS NULL OR i.created_at < c.created_at OR (i.created_at = c.created_at AND i.id < c.id)
+         ORDER BY i.created_at DESC, i.id DESC LIMIT $2"
+    ));
+    sqlx::query_as(sql)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await
 }
 
 /// Takes one use of the invite if it is still usable; false when it is not (checked and counted

@@ -139,6 +139,26 @@ pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<User>, sqlx::Error>
     Ok(rows.into_iter().map(User::from).collect())
 }
 
+/// Up to `limit` users by username, after the user `after_id` (keyset on the unique username,
+/// named by the id of the last row seen; users are never deleted, so the id always resolves).
+pub async fn list_page(
+    ex: impl SqliteExecutor<'_>,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<User>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users
+         WHERE $1 IS NULL OR username > (SELECT username FROM users WHERE id = $1)
+         ORDER BY username LIMIT $2"
+    ));
+    let rows: Vec<Row> = sqlx::query_as(sql)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    Ok(rows.into_iter().map(User::from).collect())
+}
+
 pub async fn set_password(
     ex: impl SqliteExecutor<'_>,
     id: UserId,

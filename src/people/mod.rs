@@ -1,16 +1,73 @@
 //! People: accounts and sign-in, users and roles, invites, API tokens and the audit log.
-//! `account` (sign-in, password links, invite sign-up, own account), `admin` (users, invites,
-//! audit), `tokens`, and their JSON API in `api` / `api_users`.
+//!
+//! The rules live in the service modules, each used alike by the pages, the JSON API and the CLI:
+//! `users` (create, roles, deactivation, the first admin), `passwords` (the one way a password is
+//! set, password links), `signin` (sign-in and sign-out), `invites` (recruitment links and sign-up),
+//! `tokens` (API tokens) and `audit` (the log). `pages` draws the HTML pages and `api` answers
+//! `/api/v1`; both stay thin.
 
-pub mod account;
-pub mod admin;
 pub mod api;
-pub mod api_users;
+pub mod audit;
+pub mod codes;
+pub mod invites;
+pub mod pages;
+pub mod passwords;
+pub mod signin;
 pub mod tokens;
+pub mod users;
 
 use crate::app::Routes;
+use crate::auth::password::Hasher;
+use crate::db::Db;
+use crate::domain::ids::UserId;
+use crate::state::AppState;
 
+/// What the people services work with: the store, the password hasher and the time. The server
+/// takes it from its [`AppState`]; the CLI, which runs no server, builds it from its options.
+#[derive(Clone, Copy)]
+pub struct Store<'a> {
+    pub db: &'a Db,
+    pub hasher: &'a Hasher,
+    pub now: i64,
+}
+
+impl<'a> Store<'a> {
+    /// The store of a running server, at the current time.
+    pub fn of(state: &'a AppState) -> Self {
+        Store {
+            db: &state.db,
+            hasher: &state.hasher,
+            now: state.now(),
+        }
+    }
+}
+
+/// Who makes a change, as the audit log records it: a signed-in user and their address, or the
+/// system (the CLI, the first start) with neither.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    pub user: Option<UserId>,
+    pub ip: &'a str,
+}
+
+impl<'a> Actor<'a> {
+    /// A signed-in user acting from `ip`.
+    pub fn user(user: UserId, ip: &'a str) -> Self {
+        Actor {
+            user: Some(user),
+            ip,
+        }
+    }
+
+    /// The operator at the command line, or the server itself.
+    pub fn system() -> Actor<'static> {
+        Actor { user: None, ip: "" }
+    }
+}
+
+/// The pages and API routes of people.
 pub fn routes() -> Routes {
+    use pages::{account, admin, tokens};
     Routes::new()
         .get("/login", account::login_page)
         .post("/login", account::login)
@@ -34,8 +91,8 @@ pub fn routes() -> Routes {
         .get("/admin/audit", admin::audit_page)
         .get("/api/v1/me", api::me)
         .get("/api/v1/users", api::list_users)
-        .post("/api/v1/users", api_users::create_user)
-        .post("/api/v1/tokens", api_users::create_token)
+        .post("/api/v1/users", api::create_user)
+        .post("/api/v1/tokens", api::create_token)
         .get("/api/v1/invites", api::list_invites)
         .post("/api/v1/invites", api::create_invite)
         .delete("/api/v1/invites/{id}", api::revoke_invite)

@@ -1,54 +1,45 @@
-//! API tokens: each user makes and revokes their own; admins see and revoke everyone's.
+//! API tokens: bearer tokens for scripts and pipelines, stored by their sha256. Each user makes
+//! and revokes their own; admins see and revoke everyone's, and make them for others (API, CLI).
 
-use askama::Template;
-use axum::Form;
-use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-
-use crate::auth::extract::ClientIp;
+use crate::auth::AuthCtx;
 use crate::auth::secret::{hash_token, new_token};
-use crate::auth::{AuthCtx, CurrentUser};
-use crate::clock::format_ms;
-use crate::db;
+use crate::db::{self, tokens::ApiToken};
 use crate::domain::ids::{TokenId, UserId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
-use crate::http::extract::Id;
-use crate::http::pages::{Chrome, html};
-use crate::state::AppState;
+use crate::people::{Actor, Store, codes, users};
 
 /// Every token starts with this, so leaked tokens are easy to find in logs and repositories.
 pub const TOKEN_PREFIX: &str = "qrm_";
 
-/// Creates a token for `user` and returns it (the only time it exists in clear).
-pub async fn create_token(
-    db: &db::Db,
+/// Creates a token named `name` for `user` and returns it (the only time it exists in clear).
+#[tracing::instrument(skip_all, fields(user = %user))]
+pub async fn create(
+    store: Store<'_>,
     user: UserId,
     name: &str,
-    actor: Option<UserId>,
-    ip: &str,
-    now: i64,
+    actor: Actor<'_>,
 ) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::bad_request(
-            "invalid_name",
+            codes::INVALID_NAME,
             "a token name has 1 to 100 characters",
         ));
     }
     let token = format!("{TOKEN_PREFIX}{}", new_token());
     let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
-    let mut tx = db.begin_write().await?;
+    let now = store.now;
+    let mut tx = store.db.begin_write().await?;
     let id = db::tokens::create(&mut *tx, user, name, &hash_token(&token), &prefix, now).await?;
     let detail = serde_json::json!({"name": name, "owner": user.0});
     db::audit::record(
         &mut *tx,
-        actor,
+        actor.user,
         "token.create",
         &format!("token #{id}"),
         &detail,
-        ip,
+        actor.ip,
         now,
     )
     .await?;
@@ -56,96 +47,52 @@ pub async fn create_token(
     Ok(token)
 }
 
-pub struct TokenRow {
-    pub id: i64,
+/// A token just made for someone, with its owner.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    pub token: String,
+    pub user_id: UserId,
     pub username: String,
     pub name: String,
-    pub prefix: String,
-    pub created: String,
-    pub last_used: String,
-    pub revoked: bool,
 }
 
-#[derive(Template)]
-#[template(path = "tokens.html")]
-struct TokensPage {
-    chrome: Chrome,
-    new_token: Option<String>,
-    all_users: bool,
-    tokens: Vec<TokenRow>,
+/// Creates a token for the active account named `username` (an admin's API call, the CLI);
+/// a 400 `unknown_user` when there is none.
+#[tracing::instrument(skip_all)]
+pub async fn create_for(
+    store: Store<'_>,
+    username: &str,
+    name: &str,
+    actor: Actor<'_>,
+) -> Result<Issued> {
+    let user = users::active_named(store, username).await?;
+    let token = create(store, user.id, name, actor).await?;
+    Ok(Issued {
+        token,
+        user_id: user.id,
+        username: user.username,
+        name: name.trim().to_string(),
+    })
 }
 
-async fn page(state: &AppState, ctx: &AuthCtx, new_token: Option<String>) -> Result<Response> {
+/// The tokens a user may see: everyone's for an admin, their own otherwise. The flag says which.
+#[tracing::instrument(skip_all)]
+pub async fn visible(store: Store<'_>, ctx: &AuthCtx) -> Result<(bool, Vec<ApiToken>)> {
     let all_users = ctx.user.role == Role::Admin;
     let scope = if all_users { None } else { Some(ctx.user.id) };
-    let tokens = db::tokens::list(&state.db.pool, scope)
+    Ok((all_users, db::tokens::list(&store.db.pool, scope).await?))
+}
+
+/// Revokes a token; someone else's token is as invisible (404) as a missing one, unless the
+/// user is an admin. Revoking a revoked token changes nothing.
+#[tracing::instrument(skip_all, fields(token = %id))]
+pub async fn revoke(store: Store<'_>, ctx: &AuthCtx, ip: &str, id: TokenId) -> Result<()> {
+    let token = db::tokens::by_id(&store.db.pool, id)
         .await?
-        .into_iter()
-        .map(|t| TokenRow {
-            id: t.id,
-            username: t.username,
-            name: t.name,
-            prefix: t.prefix,
-            created: format_ms(t.created_at),
-            last_used: t
-                .last_used_at
-                .map(format_ms)
-                .unwrap_or_else(|| "never".into()),
-            revoked: t.revoked_at.is_some(),
-        })
-        .collect();
-    Ok(html(&TokensPage {
-        chrome: Chrome::of(ctx, "tokens"),
-        new_token,
-        all_users,
-        tokens,
-    })?
-    .into_response())
-}
-
-pub async fn tokens_page(
-    State(state): State<AppState>,
-    CurrentUser(ctx): CurrentUser,
-) -> Result<Response> {
-    page(&state, &ctx, None).await
-}
-
-#[derive(Deserialize)]
-pub struct NewTokenForm {
-    name: String,
-}
-
-pub async fn token_submit(
-    State(state): State<AppState>,
-    CurrentUser(ctx): CurrentUser,
-    ClientIp(ip): ClientIp,
-    Form(f): Form<NewTokenForm>,
-) -> Result<Response> {
-    let token = create_token(
-        &state.db,
-        ctx.user.id,
-        &f.name,
-        Some(ctx.user.id),
-        &ip,
-        state.now(),
-    )
-    .await?;
-    page(&state, &ctx, Some(token)).await
-}
-
-pub async fn token_revoke_submit(
-    State(state): State<AppState>,
-    CurrentUser(ctx): CurrentUser,
-    ClientIp(ip): ClientIp,
-    Id(id): Id,
-) -> Result<Response> {
-    let token = db::tokens::by_id(&state.db.pool, TokenId(id)).await?;
-    // Someone else's token is as invisible as a missing one.
-    let token = token
         .filter(|t| ctx.user.role == Role::Admin || t.user_id == ctx.user.id.0)
         .ok_or(AppError::NotFound)?;
-    let now = state.now();
-    let mut tx = state.db.begin_write().await?;
+    let now = store.now;
+    let mut tx = store.db.begin_write().await?;
     if db::tokens::revoke(&mut *tx, TokenId(token.id), now).await? {
         let detail = serde_json::json!({"name": token.name, "owner": token.username});
         db::audit::record(
@@ -154,11 +101,11 @@ pub async fn token_revoke_submit(
             "token.revoke",
             &format!("token #{}", token.id),
             &detail,
-            &ip,
+            ip,
             now,
         )
         .await?;
     }
     tx.commit().await?;
-    Ok(Redirect::to("/tokens").into_response())
+    Ok(())
 }

@@ -174,7 +174,7 @@ async fn world(app: &TestApp) -> World {
         .unwrap();
     let (task_id, shard_id) = task_and_shard(app, &tokens["admin"], &victim_token).await;
     let (invite_id, invite_url) = app.invite(Role::Rater, 100, None).await;
-    let link = quorum::people::account::issue_reset_link(
+    let link = quorum::people::passwords::issue_reset_link(
         &app.state,
         quorum::domain::ids::UserId(victim_id),
     )

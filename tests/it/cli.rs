@@ -174,3 +174,100 @@ async fn users_tokens_imports_and_backups_from_the_command_line() {
         .unwrap();
     assert_eq!(n, 2, "the backup holds the imported items");
 }
+
+#[tokio::test]
+async fn the_operator_sets_a_password_and_gets_the_account_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let create = ["user", "create", "--username", "ops", "--role", "admin"];
+    let (ok, _, err) = quorum(
+        &[&create[..], &["--data-dir", d]].concat(),
+        Some("first-password-1"),
+    );
+    assert!(ok, "{err}");
+    // The account is locked out: deactivated, with a live session, a pending reset link and a
+    // full login throttle.
+    let url = format!("sqlite://{}", dir.path().join("quorum.db").display());
+    let db = quorum::db::Db::open(&url).await.unwrap();
+    let ops = quorum::db::users::by_username(&db.pool, "ops")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = db.begin_write().await.unwrap();
+    quorum::auth::session::start(&mut tx, ops.id, "127.0.0.1", 1)
+        .await
+        .unwrap();
+    quorum::db::links::create(&mut tx, "hash", ops.id, "reset", i64::MAX, 1)
+        .await
+        .unwrap();
+    quorum::db::users::set_active(&mut *tx, ops.id, false, 1)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    quorum::db::throttle::record_failure(&db.pool, "u:ops", i64::MAX / 2, 0)
+        .await
+        .unwrap();
+    let hash_before = quorum::db::users::password_hash(&db.pool, ops.id)
+        .await
+        .unwrap();
+    db.pool.close().await;
+
+    let password = ["user", "password", "--username", "OPS", "--data-dir", d];
+    let (ok, _, err) = quorum(&password, Some("short"));
+    assert!(
+        !ok && err.contains("12"),
+        "a weak password is refused: {err}"
+    );
+    let (ok, _, err) = quorum(
+        &["user", "password", "--username", "nobody", "--data-dir", d],
+        Some("second-password-2"),
+    );
+    assert!(!ok && err.contains("nobody"), "{err}");
+    let (ok, out, err) = quorum(&password, Some("second-password-2\n"));
+    assert!(ok, "{err}");
+    assert!(out.contains("password set for ops"), "{out}");
+
+    let db = quorum::db::Db::open(&url).await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM sessions").await,
+        0,
+        "sessions end"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM password_links WHERE used_at IS NULL").await,
+        0,
+        "open password links die"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM login_throttle").await, 0);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM users WHERE username = 'ops' AND active = 1").await,
+        1
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'user.password_cli' AND target = 'ops'"
+        )
+        .await,
+        1
+    );
+    let hash_after = quorum::db::users::password_hash(&db.pool, ops.id)
+        .await
+        .unwrap();
+    assert_ne!(hash_before, hash_after);
+    let hasher = quorum::auth::password::Hasher::new(None, 1);
+    assert!(
+        hasher
+            .verify("second-password-2".into(), hash_after)
+            .await
+            .unwrap()
+    );
+}

@@ -187,16 +187,10 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        quorum::people::tokens::create_token(
-            &self.state.db,
-            user.id,
-            "test",
-            None,
-            "",
-            self.clock.now_ms(),
-        )
-        .await
-        .expect("token")
+        let store = quorum::people::Store::of(&self.state);
+        quorum::people::tokens::create(store, user.id, "test", quorum::people::Actor::system())
+            .await
+            .expect("token")
     }
 
     /// A client that sends `Authorization: Bearer <token>` on every request.
@@ -472,17 +466,20 @@ impl TestApp {
             .await
             .unwrap()
             .expect("admin exists");
-        let req = quorum::people::admin::InviteRequest {
+        let req = quorum::people::invites::InviteRequest {
             role,
             task_id: None,
             max_uses,
             expires_in_hours,
             note: String::new(),
         };
-        let (id, url) =
-            quorum::people::admin::create_invite(&self.state, admin.id, "127.0.0.1", &req)
-                .await
-                .expect("invite");
+        let (id, url) = quorum::people::invites::create(
+            &self.state,
+            quorum::people::Actor::user(admin.id, "127.0.0.1"),
+            &req,
+        )
+        .await
+        .expect("invite");
         (id.0, url)
     }
 
