@@ -116,17 +116,41 @@
     if (value === null || value === undefined) { say("Choose an answer first (or press S to skip).", "warn"); return; }
     var it = items[idx], key = newKey();
     var body = { item_id: it.id, value: value, duration_ms: Math.round(performance.now() - shownAt), submission_key: key };
-    var pending = loadPending(); pending[key] = { shard: shard.id, pos: idx, body: body }; savePending(pending);
     var wasNew = it.state !== "labeled";
+    var pending = loadPending();
+    pending[key] = { shard: shard.id, pos: idx, body: body, seq: nextSeq(), isNew: wasNew };
+    savePending(pending);
     it.state = "labeled"; it.value = value;
-    send(key, wasNew);
+    send(key);
     idx = firstOpen(idx + 1);
     renderItem();
   }
 
-  function send(key, wasNew) {
+  // Answers to one item are sent one at a time, oldest first: a changed answer must never reach
+  // the server before the answer it changes (two requests in flight can arrive in either order,
+  // and the older one would then overwrite the newer).
+  var inflight = {}, seqCounter = 0;
+  function nextSeq() { seqCounter = (seqCounter + 1) % 1000; return Date.now() * 1000 + seqCounter; }
+  function oldestFor(itemId) {
+    var p = loadPending(), best = null;
+    Object.keys(p).forEach(function (k) {
+      if (p[k].body.item_id === itemId && (best === null || (p[k].seq || 0) < (p[best].seq || 0))) best = k;
+    });
+    return best;
+  }
+  function settled(itemId) {
+    delete inflight[itemId];
+    var next = oldestFor(itemId);
+    if (next) send(next);
+  }
+
+  function send(key) {
     var entry = loadPending()[key];
     if (!entry) return;
+    var itemId = entry.body.item_id;
+    if (inflight[itemId]) return; // sent once the answer before it is settled
+    key = oldestFor(itemId) || key; entry = loadPending()[key];
+    inflight[itemId] = key;
     fetch("/api/v1/shards/" + entry.shard + "/labels", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": window.Quorum.csrf() },
@@ -134,11 +158,12 @@
     }).then(function (res) {
       if (res.ok) {
         var p = loadPending(); delete p[key]; savePending(p);
-        if (res.status === 201 && wasNew !== false) myTotal += 1;
+        if (res.status === 201 && entry.isNew !== false) myTotal += 1;
         retryDelay = 1000; renderProgress(); reportPending();
+        settled(itemId);
         return;
       }
-      if (res.status >= 500 || res.status === 429) { scheduleRetry(); return; }
+      if (res.status >= 500 || res.status === 429) { delete inflight[itemId]; scheduleRetry(); return; }
       return res.json().catch(function () { return {}; }).then(function (b) {
         // Refused for good (expired lease, closed task…): keep the text on screen so nothing typed is lost.
         var p = loadPending(); delete p[key]; savePending(p);
@@ -146,8 +171,9 @@
         var it = items[entry.pos]; if (it && it.id === entry.body.item_id) { it.state = "refused"; }
         say("Item " + (entry.pos + 1) + " was not stored: " + msg + " Your answer was: " + JSON.stringify(entry.body.value), "error");
         renderProgress();
+        settled(itemId);
       });
-    }).catch(function () { scheduleRetry(); });
+    }).catch(function () { delete inflight[itemId]; scheduleRetry(); });
   }
 
   function reportPending() {
