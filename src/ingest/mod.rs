@@ -21,8 +21,9 @@ use crate::domain::import::{self, Format, LineError, Record};
 use crate::error::AppError;
 
 /// What an import did.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
+    #[schema(value_type = i64)]
     pub import_id: ImportId,
     pub rows: u64,
     pub imported: u64,

@@ -5,17 +5,20 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::ids::{ShardId, TaskId};
+use crate::domain::schema::LabelSchema;
+use crate::domain::states::TaskState;
 use crate::error::{AppError, Result};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
+use crate::labeling::lease::{self, LeaseOutcome};
+use crate::labeling::shard::{self, ShardView};
 use crate::state::AppState;
-use crate::tasks::{self, Lease};
+use crate::tasks;
 
 #[derive(Template)]
 #[template(path = "ack.html")]
@@ -49,7 +52,21 @@ struct LabelPage {
     version: i64,
     instructions_html: String,
     open_instructions: bool,
-    shard_json: serde_json::Value,
+    shard_json: PageData,
+}
+
+/// What `static/label.js` reads from the page: the task's schema and the rater's shard.
+#[derive(Serialize)]
+struct PageData {
+    task: PageTask,
+    shard: ShardView,
+}
+
+#[derive(Serialize)]
+struct PageTask {
+    id: TaskId,
+    name: String,
+    schema: LabelSchema,
 }
 
 #[derive(Deserialize, Default)]
@@ -82,7 +99,7 @@ pub async fn page(
     }
     let my_labels = db::items::labels_by(&state.db.pool, task.id, ctx.user.id).await?;
     let live = db::shards::live_for(&state.db.pool, task.id, ctx.user.id, state.now()).await?;
-    let Some(shard) = live.filter(|_| task.state == "active") else {
+    let Some(live) = live.filter(|_| task.state == TaskState::Active) else {
         let page = StartPage {
             chrome: Chrome::of(&ctx, "home"),
             task_id: id,
@@ -94,7 +111,7 @@ pub async fn page(
         };
         return Ok(html(&page)?.into_response());
     };
-    let shard_view = tasks::shard_json(&state, ShardId(shard.id), ctx.user.id, true).await?;
+    let shard_view = shard::view(&state, ShardId(live.id), ctx.user.id, true).await?;
     let page = LabelPage {
         chrome: Chrome::of(&ctx, "home"),
         task_name: task.name.clone(),
@@ -102,10 +119,14 @@ pub async fn page(
         version: ins.version,
         instructions_html: ins.html,
         open_instructions: my_labels == 0,
-        shard_json: json!({
-            "task": {"id": task.id, "name": task.name, "schema": task.schema},
-            "shard": shard_view,
-        }),
+        shard_json: PageData {
+            task: PageTask {
+                id: task.id,
+                name: task.name,
+                schema: task.schema,
+            },
+            shard: shard_view,
+        },
     };
     Ok(html(&page)?.into_response())
 }
@@ -135,12 +156,12 @@ pub async fn start(
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
 ) -> Result<Response> {
-    let task = tasks::workable(&state, &ctx, TaskId(id)).await?;
-    match tasks::lease(&state, &task, ctx.user.id, None).await {
-        Ok(Lease::Shard(_)) | Err(AppError::Conflict { .. }) => {
+    match lease::lease_for_me(&state, &ctx, TaskId(id)).await {
+        // A refusal shows the labeling page again, which says what is missing.
+        Ok(LeaseOutcome::Shard(_)) | Err(AppError::Conflict { .. }) => {
             Ok(Redirect::to(&format!("/tasks/{id}/label")).into_response())
         }
-        Ok(Lease::NothingLeft) => {
+        Ok(LeaseOutcome::NothingLeft) => {
             Ok(Redirect::to(&format!("/tasks/{id}/label?done=1")).into_response())
         }
         Err(e) => Err(e),

@@ -95,7 +95,7 @@ pub async fn create_token(
     ClientIp(ip): ClientIp,
     Json(req): Json<NewTokenRequest>,
 ) -> Result<Response> {
-    let user = crate::tasks::api::user_named(&state, &req.username).await?;
+    let user = crate::tasks::active_user(&state, &req.username).await?;
     let name = req.name.unwrap_or_else(|| "api".to_string());
     let token = crate::people::tokens::create_token(
         &state.db,

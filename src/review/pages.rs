@@ -42,7 +42,7 @@ pub async fn index(
         tasks.push(TaskRow {
             id: t.id.0,
             name: t.name,
-            state: t.state,
+            state: t.state.to_string(),
             waiting,
         });
     }

@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -13,16 +14,18 @@ use crate::auth::{AuthCtx, RequireAdmin};
 use crate::clock::format_ms;
 use crate::db::{self, tasks::Task};
 use crate::domain::ids::{TaskId, UserId};
+use crate::domain::states::TaskState;
 use crate::error::{AppError, Result};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
+use crate::labeling::lease::{self, LeaseOutcome};
 use crate::state::AppState;
-use crate::tasks::{Lease, STATES, TaskPatch, TaskRequest};
+use crate::tasks::{TaskPatch, TaskRequest, codes};
 
 pub struct TaskRow {
     pub id: i64,
     pub name: String,
-    pub state: String,
+    pub state: TaskState,
     pub total: i64,
     pub labels: i64,
     pub pct: i64,
@@ -155,7 +158,7 @@ impl TaskForm {
             kind: t.schema.kind().into(),
             options,
             max_length,
-            state: t.state.clone(),
+            state: t.state.to_string(),
             overlap: t.overlap.to_string(),
             max_overlap: t.max_overlap.to_string(),
             agreement: t.agreement.to_string(),
@@ -174,7 +177,7 @@ impl TaskForm {
     fn schema(&self) -> Result<Value> {
         if self.kind == "free_text" {
             let n: u64 = self.max_length.trim().parse().map_err(|_| {
-                AppError::bad_request("invalid_schema", "max length must be a number")
+                AppError::bad_request(codes::INVALID_SCHEMA, "max length must be a number")
             })?;
             return Ok(json!({"kind": "free_text", "max_length": n}));
         }
@@ -196,7 +199,7 @@ impl TaskForm {
             }
             if parts.len() > 4 {
                 return Err(AppError::bad_request(
-                    "invalid_schema",
+                    codes::INVALID_SCHEMA,
                     format!("options line {}: at most 4 parts", i + 1),
                 ));
             }
@@ -206,9 +209,9 @@ impl TaskForm {
     }
 
     fn number<T: std::str::FromStr>(s: &str, what: &str) -> Result<T> {
-        s.trim()
-            .parse()
-            .map_err(|_| AppError::bad_request("invalid_input", format!("{what} must be a number")))
+        s.trim().parse().map_err(|_| {
+            AppError::bad_request(codes::INVALID_INPUT, format!("{what} must be a number"))
+        })
     }
 
     fn request(&self) -> Result<TaskRequest> {
@@ -247,7 +250,7 @@ struct TaskFormPage {
     chrome: Chrome,
     task_id: Option<i64>,
     f: TaskForm,
-    states: &'static [&'static str],
+    states: Vec<&'static str>,
     methods: &'static [&'static str],
     frozen: bool,
     error: Option<String>,
@@ -261,15 +264,15 @@ fn form_page(
     error: Option<String>,
 ) -> Result<Response> {
     let status = if error.is_some() {
-        axum::http::StatusCode::BAD_REQUEST
+        StatusCode::BAD_REQUEST
     } else {
-        axum::http::StatusCode::OK
+        StatusCode::OK
     };
     let page = TaskFormPage {
         chrome: Chrome::of(ctx, "tasks"),
         task_id,
         f,
-        states: STATES,
+        states: TaskState::ALL.iter().map(|s| s.as_str()).collect(),
         methods: crate::tasks::METHODS,
         frozen,
         error,
@@ -448,7 +451,6 @@ fn flash_text(key: &str) -> Option<String> {
             "assigned" => "Shard assigned.",
             "nothing_left" => "There is nothing left for that rater to label.",
             "unknown_user" => "There is no active user with that name.",
-            "not_active" => "The task is not active: activate it before assigning shards.",
             _ => return None,
         }
         .to_string(),
@@ -461,7 +463,21 @@ pub async fn page(
     Id(id): Id,
     Query(flash): Query<Flash>,
 ) -> Result<Response> {
-    let t = db::tasks::get(&state.db.pool, TaskId(id))
+    let notice = flash.notice.as_deref().and_then(flash_text);
+    let error = flash.error.as_deref().and_then(flash_text);
+    render_page(&state, &ctx, TaskId(id), notice, error, StatusCode::OK).await
+}
+
+/// The task page, with a message on top when there is one.
+async fn render_page(
+    state: &AppState,
+    ctx: &AuthCtx,
+    id: TaskId,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let t = db::tasks::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let p = db::items::progress(&state.db.pool, t.id, state.now()).await?;
@@ -497,9 +513,9 @@ pub async fn page(
             skipped: i.skipped,
         })
         .collect();
-    let instructions_html = instructions_of(&state, &t).await?.html;
+    let instructions_html = instructions_of(state, &t).await?.html;
     let page = TaskPage {
-        chrome: Chrome::of(&ctx, "tasks"),
+        chrome: Chrome::of(ctx, "tasks"),
         pct: p.percent_done(),
         segments: segments(&p),
         t,
@@ -508,10 +524,10 @@ pub async fn page(
         candidates,
         imports,
         instructions_html,
-        notice: flash.notice.as_deref().and_then(flash_text),
-        error: flash.error.as_deref().and_then(flash_text),
+        notice,
+        error,
     };
-    Ok(html(&page)?.into_response())
+    Ok((status, html(&page)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -549,26 +565,33 @@ pub async fn remove_member(
     Ok(Redirect::to(&format!("/admin/tasks/{id}?notice=member_removed")).into_response())
 }
 
+/// "Assign shard": the same lease as the API's, on behalf of a member.
 pub async fn assign(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
     Id(id): Id,
     Form(f): Form<UsernameForm>,
 ) -> Result<Response> {
-    let t = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
     let to = |q: &str| Ok(Redirect::to(&format!("/admin/tasks/{id}?{q}")).into_response());
-    let Ok(user) = crate::tasks::api::user_named(&state, &f.username).await else {
-        return to("error=unknown_user");
-    };
-    if !db::tasks::is_member(&state.db.pool, t.id, user).await? {
-        return to("error=unknown_user");
-    }
-    match crate::tasks::lease(&state, &t, user, Some(ctx.user.id)).await {
-        Ok(Lease::Shard(_)) => to("notice=assigned"),
-        Ok(Lease::NothingLeft) => to("notice=nothing_left"),
-        Err(AppError::Conflict { .. }) => to("error=not_active"),
+    match lease::assign(&state, &ctx, TaskId(id), &f.username).await {
+        Ok(LeaseOutcome::Shard(_)) => to("notice=assigned"),
+        Ok(LeaseOutcome::NothingLeft) => to("notice=nothing_left"),
+        // An unknown name, or someone who is not a member of the task.
+        Err(AppError::BadRequest { .. }) => to("error=unknown_user"),
+        // Why this rater gets no work (the task is not active, the rater is paused or not
+        // qualified), said as it is. The page is drawn here rather than redirected to, so the
+        // message never travels in a URL.
+        Err(AppError::Conflict { message, .. }) => {
+            render_page(
+                &state,
+                &ctx,
+                TaskId(id),
+                None,
+                Some(message),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         Err(e) => Err(e),
     }
 }
