@@ -164,3 +164,26 @@ pub async fn skip(
         skip::skip_item(&state, &ctx, ShardId(id), req).await?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn every_labeling_route_is_in_the_document() {
+        let doc = super::ApiDoc::openapi();
+        for path in [
+            "/api/v1/tasks/{id}/shards",
+            "/api/v1/shards/{id}",
+            "/api/v1/shards/{id}/labels",
+            "/api/v1/shards/{id}/skip",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
+        let labels = &doc.paths.paths["/api/v1/shards/{id}/labels"];
+        let post = labels.post.as_ref().unwrap();
+        for status in ["200", "201", "404", "409", "422"] {
+            assert!(post.responses.responses.contains_key(status), "{status}");
+        }
+    }
+}

@@ -494,3 +494,28 @@ pub async fn import_body(
     .await?;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn every_task_route_is_in_the_document() {
+        let doc = super::ApiDoc::openapi();
+        for path in [
+            "/api/v1/tasks",
+            "/api/v1/tasks/{id}",
+            "/api/v1/tasks/{id}/progress",
+            "/api/v1/tasks/{id}/instructions",
+            "/api/v1/tasks/{id}/instructions/ack",
+            "/api/v1/tasks/{id}/members",
+            "/api/v1/tasks/{id}/members/{username}",
+            "/api/v1/tasks/{id}/imports",
+            "/api/v1/tasks/{id}/items",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
+        let json = doc.to_json().unwrap();
+        assert!(json.contains("\"TaskView\"") && json.contains("\"next_cursor\""));
+    }
+}
