@@ -1,12 +1,14 @@
 //! Labeling: a rater acknowledges the instructions, leases a shard (`lease`), submits answers
 //! (`submit`, which settles finished items in `settle` and runs the gold check in `gold`) and
 //! skips items (`skip`); the group-commit writer (`writer`) stores every answer before it is
-//! acknowledged. `pages` and `api` are the thin HTTP faces of those services.
+//! acknowledged. `next` says what the labeling page shows. `pages` and `api` are the thin HTTP
+//! faces of those services.
 
 pub mod api;
 pub mod codes;
 pub mod gold;
 pub mod lease;
+pub mod next;
 pub mod pages;
 pub mod settle;
 pub mod shard;

@@ -1,5 +1,6 @@
 //! The rater's pages: read and acknowledge the instructions, start a shard, and the labeling page
 //! itself (the item, the controls, and `static/label.js`, which submits without reloading).
+//! Each handler asks one service of `crate::labeling` and draws its answer.
 
 use askama::Template;
 use axum::Form;
@@ -8,15 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
-use crate::db;
-use crate::domain::ids::{ShardId, TaskId};
+use crate::domain::ids::TaskId;
 use crate::domain::schema::LabelSchema;
-use crate::domain::states::TaskState;
 use crate::error::{AppError, Result};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
 use crate::labeling::lease::{self, LeaseOutcome};
-use crate::labeling::shard::{self, ShardView};
+use crate::labeling::next::{self, NextStep};
+use crate::labeling::shard::ShardView;
 use crate::state::AppState;
 use crate::tasks;
 
@@ -81,54 +81,52 @@ pub async fn page(
     Id(id): Id,
     axum::extract::Query(q): axum::extract::Query<LabelQuery>,
 ) -> Result<Response> {
-    let task = tasks::workable(&state, &ctx, TaskId(id)).await?;
-    let ins = db::tasks::instructions(&state.db.pool, task.id, task.instructions_version)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let acked = db::tasks::acked_version(&state.db.pool, task.id, ctx.user.id).await?;
-    if acked != Some(task.instructions_version) {
-        let page = AckPage {
-            chrome: Chrome::of(&ctx, "home"),
+    let chrome = Chrome::of(&ctx, "home");
+    let page = match next::next_step(&state, &ctx, TaskId(id)).await? {
+        NextStep::Acknowledge {
+            task,
+            instructions,
+            updated,
+        } => html(&AckPage {
+            chrome,
             task_id: id,
             task_name: task.name,
-            version: ins.version,
-            instructions_html: ins.html,
-            updated: acked.is_some(),
-        };
-        return Ok(html(&page)?.into_response());
-    }
-    let my_labels = db::items::labels_by(&state.db.pool, task.id, ctx.user.id).await?;
-    let live = db::shards::live_for(&state.db.pool, task.id, ctx.user.id, state.now()).await?;
-    let Some(live) = live.filter(|_| task.state == TaskState::Active) else {
-        let page = StartPage {
-            chrome: Chrome::of(&ctx, "home"),
+            version: instructions.version,
+            instructions_html: instructions.html,
+            updated,
+        })?,
+        NextStep::Start { task, my_labels } => html(&StartPage {
+            chrome,
             task_id: id,
             task_name: task.name,
             my_labels,
             shard_size: task.shard_size,
             lease_minutes: task.lease_minutes,
             nothing_left: q.done == Some(1),
-        };
-        return Ok(html(&page)?.into_response());
-    };
-    let shard_view = shard::view(&state, ShardId(live.id), ctx.user.id, true).await?;
-    let page = LabelPage {
-        chrome: Chrome::of(&ctx, "home"),
-        task_name: task.name.clone(),
-        my_labels,
-        version: ins.version,
-        instructions_html: ins.html,
-        open_instructions: my_labels == 0,
-        shard_json: PageData {
-            task: PageTask {
-                id: task.id,
-                name: task.name,
-                schema: task.schema,
+        })?,
+        NextStep::Label {
+            task,
+            instructions,
+            my_labels,
+            shard,
+        } => html(&LabelPage {
+            chrome,
+            task_name: task.name.clone(),
+            my_labels,
+            version: instructions.version,
+            instructions_html: instructions.html,
+            open_instructions: my_labels == 0,
+            shard_json: PageData {
+                task: PageTask {
+                    id: task.id,
+                    name: task.name,
+                    schema: task.schema,
+                },
+                shard,
             },
-            shard: shard_view,
-        },
+        })?,
     };
-    Ok(html(&page)?.into_response())
+    Ok(page.into_response())
 }
 
 #[derive(Deserialize)]
