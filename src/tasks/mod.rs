@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod codes;
+pub mod form;
 pub mod home;
 pub mod members;
 pub mod pages;
