@@ -107,6 +107,26 @@ pub async fn list(
     .await
 }
 
+/// One page of a task's imports, newest first: those with an id below `before` (all when `None`).
+pub async fn list_page(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ImportRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.id, u.username, i.format, i.filename, i.status, i.rows_read, i.imported, i.skipped, i.error_line, i.error,
+            i.created_at, i.finished_at
+         FROM imports i LEFT JOIN users u ON u.id = i.user_id
+         WHERE i.task_id = $1 AND ($2 IS NULL OR i.id < $2) ORDER BY i.id DESC LIMIT $3",
+    )
+    .bind(task.0)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}
+
 /// One item ready to insert.
 pub struct NewItem {
     pub external_id: String,

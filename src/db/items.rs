@@ -1,8 +1,9 @@
-//! Item reads: progress counts and single items.
+//! Items: progress counts, single items, their counters, states and resolutions.
 
 use sqlx::{FromRow, SqliteExecutor};
 
 use crate::domain::ids::TaskId;
+use crate::domain::states::ItemState;
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Progress {
@@ -164,24 +165,135 @@ pub async fn set_resolution(
             .collect::<Vec<_>>()
             .iter(),
     );
+    let r = NewResolution {
+        item,
+        task,
+        value_json,
+        method,
+        confidence,
+        votes_json: &serde_json::to_string(&votes).unwrap_or_default(),
+    };
+    upsert_resolution(&mut **tx, &r, now).await?;
+    sqlx::query("UPDATE items SET state = 'resolved', version = version + 1 WHERE id = $1")
+        .bind(item)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A resolution made by the server (an engine or the online rule), not by a reviewer.
+pub struct NewResolution<'a> {
+    pub item: i64,
+    pub task: TaskId,
+    pub value_json: &'a str,
+    pub method: &'a str,
+    pub confidence: f64,
+    pub votes_json: &'a str,
+}
+
+/// Stores (or replaces) an item's resolution.
+pub async fn upsert_resolution(
+    ex: impl SqliteExecutor<'_>,
+    r: &NewResolution<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO resolutions (item_id, task_id, value_json, method, confidence, votes_json, resolved_by, resolved_at)
          VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
          ON CONFLICT (item_id) DO UPDATE SET value_json = excluded.value_json, method = excluded.method,
             confidence = excluded.confidence, votes_json = excluded.votes_json, resolved_by = NULL, resolved_at = excluded.resolved_at",
     )
-    .bind(item)
-    .bind(task.0)
-    .bind(value_json)
-    .bind(method)
-    .bind(confidence)
-    .bind(serde_json::to_string(&votes).unwrap_or_default())
+    .bind(r.item)
+    .bind(r.task.0)
+    .bind(r.value_json)
+    .bind(r.method)
+    .bind(r.confidence)
+    .bind(r.votes_json)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(ex)
     .await?;
-    sqlx::query("UPDATE items SET state = 'resolved', version = version + 1 WHERE id = $1")
+    Ok(())
+}
+
+/// Forgets an item's resolution (it needs more labels or a reviewer).
+pub async fn delete_resolution(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM resolutions WHERE item_id = $1")
         .bind(item)
-        .execute(&mut **tx)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// An item's state and counters.
+#[derive(Clone, Debug, FromRow)]
+pub struct Counts {
+    pub state: ItemState,
+    pub label_count: i64,
+    pub active_leases: i64,
+    pub target: i64,
+}
+
+pub async fn counts(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Counts, sqlx::Error> {
+    sqlx::query_as("SELECT state, label_count, active_leases, target FROM items WHERE id = $1")
+        .bind(item)
+        .fetch_one(ex)
+        .await
+}
+
+pub async fn set_state(
+    ex: impl SqliteExecutor<'_>,
+    item: i64,
+    state: ItemState,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE items SET state = $1 WHERE id = $2")
+        .bind(state)
+        .bind(item)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// One more label asked of the item (adaptive overlap).
+pub async fn raise_target(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE items SET target = target + 1 WHERE id = $1")
+        .bind(item)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// A label that used a live lease: one more label, one lease fewer.
+pub async fn count_leased_label(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE items SET label_count = label_count + 1, active_leases = active_leases - 1 WHERE id = $1")
+        .bind(item)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// A label that came without a live lease (late, or after a skip).
+pub async fn count_label(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE items SET label_count = label_count + 1 WHERE id = $1")
+        .bind(item)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// A lease given back before it was used (a skip).
+pub async fn release_lease(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE items SET active_leases = active_leases - 1 WHERE id = $1")
+        .bind(item)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Sends an item to a reviewer; gold items are never flagged (they are settled already).
+pub async fn flag(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE items SET flagged = 1 WHERE id = $1 AND gold_json IS NULL")
+        .bind(item)
+        .execute(ex)
         .await?;
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod quality;
 pub mod review;
 pub mod sessions;
 pub mod shards;
+pub mod states;
 pub mod tasks;
 pub mod throttle;
 pub mod tokens;

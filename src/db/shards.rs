@@ -1,13 +1,15 @@
 //! Shard leases: handing items to raters so that labels plus live leases never exceed an item's
 //! target, and giving expired leases back.
 //!
-//! `items.label_count` and `items.active_leases` change only inside the write transactions here
-//! and in `labels.rs`, always together with the rows they count, so the pool query is a single
-//! indexed comparison and stays fast however many items a task has.
+//! `items.label_count` and `items.active_leases` change only inside write transactions (the
+//! statements here and the counter statements of `items.rs` that `crate::labeling` runs), always
+//! together with the rows they count, so the pool query is a single indexed comparison and stays
+//! fast however many items a task has.
 
 use sqlx::{FromRow, SqliteExecutor};
 
 use crate::domain::ids::{ShardId, TaskId, UserId};
+use crate::domain::states::ShardItemState;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Shard {
@@ -29,7 +31,7 @@ impl Shard {
 pub struct ShardItem {
     pub item_id: i64,
     pub position: i64,
-    pub state: String,
+    pub state: ShardItemState,
     pub data_json: String,
     /// This rater's current answer, when they gave one.
     pub value_json: Option<String>,
@@ -176,7 +178,7 @@ pub async fn item_state(
     ex: impl SqliteExecutor<'_>,
     shard: ShardId,
     item: i64,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<ShardItemState>, sqlx::Error> {
     sqlx::query_scalar("SELECT state FROM shard_items WHERE shard_id = $1 AND item_id = $2")
         .bind(shard.0)
         .bind(item)
@@ -188,7 +190,7 @@ pub async fn set_item_state(
     ex: impl SqliteExecutor<'_>,
     shard: ShardId,
     item: i64,
-    state: &str,
+    state: ShardItemState,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE shard_items SET state = $1 WHERE shard_id = $2 AND item_id = $3")
         .bind(state)

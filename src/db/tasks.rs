@@ -4,6 +4,7 @@ use sqlx::{FromRow, SqliteExecutor};
 
 use crate::domain::ids::{TaskId, UserId};
 use crate::domain::schema::LabelSchema;
+use crate::domain::states::TaskState;
 
 /// A task as stored.
 #[derive(Clone, Debug)]
@@ -16,7 +17,7 @@ pub struct Task {
     pub agreement: f64,
     pub shard_size: i64,
     pub lease_minutes: i64,
-    pub state: String,
+    pub state: TaskState,
     pub instructions_version: i64,
     pub gold_ratio: f64,
     pub quality: QualitySettings,
@@ -57,7 +58,7 @@ struct Row {
     agreement: f64,
     shard_size: i64,
     lease_minutes: i64,
-    state: String,
+    state: TaskState,
     instructions_version: i64,
     gold_ratio: f64,
     resolution_method: String,
@@ -139,7 +140,7 @@ pub struct TaskSettings {
     pub agreement: f64,
     pub shard_size: i64,
     pub lease_minutes: i64,
-    pub state: String,
+    pub state: TaskState,
     pub gold_ratio: f64,
 }
 
@@ -164,7 +165,7 @@ pub async fn create(
     .bind(s.agreement)
     .bind(s.shard_size)
     .bind(s.lease_minutes)
-    .bind(&s.state)
+    .bind(s.state)
     .bind(s.gold_ratio)
     .bind(by.0)
     .bind(now)
@@ -192,7 +193,7 @@ pub async fn update(
     .bind(s.agreement)
     .bind(s.shard_size)
     .bind(s.lease_minutes)
-    .bind(&s.state)
+    .bind(s.state)
     .bind(s.gold_ratio)
     .bind(now)
     .bind(id.0)
@@ -267,6 +268,47 @@ pub async fn list_for_member(
         "SELECT {COLUMNS} FROM tasks WHERE id IN (SELECT task_id FROM task_members WHERE user_id = $1) ORDER BY id DESC"
     ));
     let rows: Vec<Row> = sqlx::query_as(sql).bind(user.0).fetch_all(ex).await?;
+    rows.into_iter().map(Task::try_from).collect()
+}
+
+/// One page of every task, newest first: those with an id below `before` (all when `None`), at
+/// most `limit` rows.
+pub async fn list_page(
+    ex: impl SqliteExecutor<'_>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Task>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+    ));
+    let rows: Vec<Row> = sqlx::query_as(sql)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    rows.into_iter().map(Task::try_from).collect()
+}
+
+/// One page of the tasks a user belongs to that are in one of `states`, newest first.
+pub async fn list_page_for_member(
+    ex: impl SqliteExecutor<'_>,
+    user: UserId,
+    states: [TaskState; 2],
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Task>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE id IN (SELECT task_id FROM task_members WHERE user_id = $1)
+           AND state IN ($2, $3) AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+    ));
+    let rows: Vec<Row> = sqlx::query_as(sql)
+        .bind(user.0)
+        .bind(states[0])
+        .bind(states[1])
+        .bind(before)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
     rows.into_iter().map(Task::try_from).collect()
 }
 
@@ -384,6 +426,29 @@ pub async fn members(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<Vec<Memb
          FROM task_members m JOIN users u ON u.id = m.user_id WHERE m.task_id = $1 ORDER BY u.username",
     )
     .bind(id.0)
+    .fetch_all(ex)
+    .await
+}
+
+/// One page of a task's members in username order, after the member whose user id is `after`
+/// (usernames are unique, so the cursor can name the user by id).
+pub async fn members_page(
+    ex: impl SqliteExecutor<'_>,
+    id: TaskId,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Member>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id AS user_id, u.username, u.role, u.active, m.added_at,
+            (SELECT COUNT(*) FROM labels l WHERE l.task_id = m.task_id AND l.user_id = u.id) AS labels,
+            (SELECT a.version FROM instruction_acks a WHERE a.task_id = m.task_id AND a.user_id = u.id) AS acked_version
+         FROM task_members m JOIN users u ON u.id = m.user_id
+         WHERE m.task_id = $1 AND ($2 IS NULL OR u.username > (SELECT username FROM users WHERE id = $2))
+         ORDER BY u.username LIMIT $3",
+    )
+    .bind(id.0)
+    .bind(after)
+    .bind(limit)
     .fetch_all(ex)
     .await
 }

@@ -12,4 +12,5 @@ pub mod resolve;
 pub mod role;
 pub mod schema;
 pub mod split;
+pub mod states;
 pub mod username;

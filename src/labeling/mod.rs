@@ -1,12 +1,24 @@
-//! Labeling: a rater acknowledges the instructions, leases a shard, submits and skips, and the
-//! group-commit writer (`writer`) stores every answer before it is acknowledged.
+//! Labeling: a rater acknowledges the instructions, leases a shard (`lease`), submits answers
+//! (`submit`, which settles finished items in `settle` and runs the gold check in `gold`) and
+//! skips items (`skip`); the group-commit writer (`writer`) stores every answer before it is
+//! acknowledged. `next` says what the labeling page shows. `pages` and `api` are the thin HTTP
+//! faces of those services.
 
 pub mod api;
+pub mod codes;
+pub mod gold;
+pub mod lease;
+pub mod next;
 pub mod pages;
+pub mod settle;
+pub mod shard;
+pub mod skip;
+pub mod submit;
 pub mod writer;
 
 use crate::app::Routes;
 
+/// The labeling pages and API routes.
 pub fn routes() -> Routes {
     Routes::new()
         .get("/tasks/{id}/label", pages::page)

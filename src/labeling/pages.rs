@@ -1,21 +1,24 @@
 //! The rater's pages: read and acknowledge the instructions, start a shard, and the labeling page
 //! itself (the item, the controls, and `static/label.js`, which submits without reloading).
+//! Each handler asks one service of `crate::labeling` and draws its answer.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
-use crate::db;
-use crate::domain::ids::{ShardId, TaskId};
+use crate::domain::ids::TaskId;
+use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
+use crate::labeling::lease::{self, LeaseOutcome};
+use crate::labeling::next::{self, NextStep};
+use crate::labeling::shard::ShardView;
 use crate::state::AppState;
-use crate::tasks::{self, Lease};
+use crate::tasks;
 
 #[derive(Template)]
 #[template(path = "ack.html")]
@@ -49,7 +52,21 @@ struct LabelPage {
     version: i64,
     instructions_html: String,
     open_instructions: bool,
-    shard_json: serde_json::Value,
+    shard_json: PageData,
+}
+
+/// What `static/label.js` reads from the page: the task's schema and the rater's shard.
+#[derive(Serialize)]
+struct PageData {
+    task: PageTask,
+    shard: ShardView,
+}
+
+#[derive(Serialize)]
+struct PageTask {
+    id: TaskId,
+    name: String,
+    schema: LabelSchema,
 }
 
 #[derive(Deserialize, Default)]
@@ -64,50 +81,52 @@ pub async fn page(
     Id(id): Id,
     axum::extract::Query(q): axum::extract::Query<LabelQuery>,
 ) -> Result<Response> {
-    let task = tasks::workable(&state, &ctx, TaskId(id)).await?;
-    let ins = db::tasks::instructions(&state.db.pool, task.id, task.instructions_version)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let acked = db::tasks::acked_version(&state.db.pool, task.id, ctx.user.id).await?;
-    if acked != Some(task.instructions_version) {
-        let page = AckPage {
-            chrome: Chrome::of(&ctx, "home"),
+    let chrome = Chrome::of(&ctx, "home");
+    let page = match next::next_step(&state, &ctx, TaskId(id)).await? {
+        NextStep::Acknowledge {
+            task,
+            instructions,
+            updated,
+        } => html(&AckPage {
+            chrome,
             task_id: id,
             task_name: task.name,
-            version: ins.version,
-            instructions_html: ins.html,
-            updated: acked.is_some(),
-        };
-        return Ok(html(&page)?.into_response());
-    }
-    let my_labels = db::items::labels_by(&state.db.pool, task.id, ctx.user.id).await?;
-    let live = db::shards::live_for(&state.db.pool, task.id, ctx.user.id, state.now()).await?;
-    let Some(shard) = live.filter(|_| task.state == "active") else {
-        let page = StartPage {
-            chrome: Chrome::of(&ctx, "home"),
+            version: instructions.version,
+            instructions_html: instructions.html,
+            updated,
+        })?,
+        NextStep::Start { task, my_labels } => html(&StartPage {
+            chrome,
             task_id: id,
             task_name: task.name,
             my_labels,
             shard_size: task.shard_size,
             lease_minutes: task.lease_minutes,
             nothing_left: q.done == Some(1),
-        };
-        return Ok(html(&page)?.into_response());
+        })?,
+        NextStep::Label {
+            task,
+            instructions,
+            my_labels,
+            shard,
+        } => html(&LabelPage {
+            chrome,
+            task_name: task.name.clone(),
+            my_labels,
+            version: instructions.version,
+            instructions_html: instructions.html,
+            open_instructions: my_labels == 0,
+            shard_json: PageData {
+                task: PageTask {
+                    id: task.id,
+                    name: task.name,
+                    schema: task.schema,
+                },
+                shard,
+            },
+        })?,
     };
-    let shard_view = tasks::shard_json(&state, ShardId(shard.id), ctx.user.id, true).await?;
-    let page = LabelPage {
-        chrome: Chrome::of(&ctx, "home"),
-        task_name: task.name.clone(),
-        my_labels,
-        version: ins.version,
-        instructions_html: ins.html,
-        open_instructions: my_labels == 0,
-        shard_json: json!({
-            "task": {"id": task.id, "name": task.name, "schema": task.schema},
-            "shard": shard_view,
-        }),
-    };
-    Ok(html(&page)?.into_response())
+    Ok(page.into_response())
 }
 
 #[derive(Deserialize)]
@@ -135,12 +154,12 @@ pub async fn start(
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
 ) -> Result<Response> {
-    let task = tasks::workable(&state, &ctx, TaskId(id)).await?;
-    match tasks::lease(&state, &task, ctx.user.id, None).await {
-        Ok(Lease::Shard(_)) | Err(AppError::Conflict { .. }) => {
+    match lease::lease_for_me(&state, &ctx, TaskId(id)).await {
+        // A refusal shows the labeling page again, which says what is missing.
+        Ok(LeaseOutcome::Shard(_)) | Err(AppError::Conflict { .. }) => {
             Ok(Redirect::to(&format!("/tasks/{id}/label")).into_response())
         }
-        Ok(Lease::NothingLeft) => {
+        Ok(LeaseOutcome::NothingLeft) => {
             Ok(Redirect::to(&format!("/tasks/{id}/label?done=1")).into_response())
         }
         Err(e) => Err(e),

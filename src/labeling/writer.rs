@@ -12,11 +12,11 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
-use crate::db::labels::{Answer, Refusal, Submission};
+use crate::db::Db;
 use crate::db::tasks::Task;
-use crate::db::{self, Db};
 use crate::domain::ids::{ShardId, UserId};
 use crate::error::AppError;
+use crate::labeling::submit::{Refusal, Submission, SubmitOutcome};
 
 /// The most submissions committed together.
 pub const MAX_BATCH: usize = 512;
@@ -34,7 +34,7 @@ pub struct Job {
     pub key: String,
 }
 
-type Outcome = Result<Result<Answer, Refusal>, AppError>;
+type Outcome = Result<Result<SubmitOutcome, Refusal>, AppError>;
 type LeaseOutcome = Result<Option<ShardId>, AppError>;
 
 /// A new lease, asked for by a rater (or assigned by an admin).
@@ -171,7 +171,7 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
                     duration_ms: j.duration_ms,
                     key: &j.key,
                 };
-                match db::labels::submit(&mut tx, &j.task, j.user, &sub, now).await {
+                match super::submit::submit_in(&mut tx, &j.task, j.user, &sub, now).await {
                     Ok(r) => results.push(Done::Submit(Ok(r))),
                     Err(e) => {
                         broken = Some(shared_error(&e));
@@ -180,7 +180,7 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
                 }
             }
             Queued::Lease { job: j, .. } => {
-                match crate::tasks::lease_tx(&mut tx, &j.task, j.user, j.assigned_by, now).await {
+                match super::lease::lease_in(&mut tx, &j.task, j.user, j.assigned_by, now).await {
                     Ok(r) => results.push(Done::Lease(Ok(r))),
                     Err(e) => {
                         broken = Some(e);

@@ -256,7 +256,7 @@ pub async fn import(
     }
     for (item, n) in &touched {
         db::items::add_imported_count(&mut tx, *item, *n).await?;
-        db::labels::settle(&mut tx, task, *item, now).await?;
+        crate::labeling::settle::settle(&mut tx, task, *item, now).await?;
     }
     let detail =
         json!({"labels": checked.len(), "workers_created": created, "items": touched.len()});

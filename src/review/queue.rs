@@ -33,7 +33,7 @@ pub async fn tasks_waiting(state: &AppState) -> Result<Vec<TaskWaiting>> {
             waiting: waiting.get(&t.id.0).copied().unwrap_or(0),
             id: t.id,
             name: t.name,
-            state: t.state,
+            state: t.state.to_string(),
         })
         .collect())
 }
@@ -43,7 +43,6 @@ pub async fn tasks_waiting(state: &AppState) -> Result<Vec<TaskWaiting>> {
 pub struct VoteView {
     pub rater: String,
     /// The label value as the rater gave it.
-    #[schema(value_type = Object)]
     pub value: Value,
     /// The rater's accuracy as Dawid-Skene estimates it over the task (single choice only).
     pub estimated_accuracy: Option<f64>,

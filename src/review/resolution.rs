@@ -184,7 +184,6 @@ pub async fn reresolve(
 pub struct Adjudicated {
     pub item_id: i64,
     /// The final label, in the schema's canonical form.
-    #[schema(value_type = Object)]
     pub value: Value,
     /// Always `adjudicated`.
     pub method: ResolutionMethod,

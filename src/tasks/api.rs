@@ -1,4 +1,5 @@
-//! Tasks over the API: create, read, patch, members, instructions, import, progress.
+//! Tasks over the API: create, read, patch, members, instructions, import, progress. Each handler
+//! parses, calls one service function of `crate::tasks`, and renders its typed answer.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -6,41 +7,101 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, CurrentUser, RequireAdmin};
-use crate::clock::rfc3339;
 use crate::db::{self, tasks::Task};
-use crate::domain::ids::{TaskId, UserId};
+use crate::domain::ids::TaskId;
 use crate::domain::import::Format;
-use crate::domain::role::Role;
 use crate::error::{AppError, Result};
 use crate::http::extract::{Id, Json};
+use crate::http::openapi::ErrorBody;
+use crate::http::page::PageQuery;
+use crate::ingest::ImportSummary;
 use crate::state::AppState;
-use crate::tasks::{TaskPatch, TaskRequest};
+use crate::tasks::views::{
+    AckAnswer, ImportList, ImportView, InstructionsView, ItemCounts, MemberAdded, MemberList,
+    MemberView, ProgressView, TaskList, TaskView,
+};
+use crate::tasks::{TaskPatch, TaskRequest, codes, members, service};
 
 /// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        list,
+        create,
+        get,
+        patch,
+        progress,
+        instructions,
+        ack,
+        members,
+        add_member,
+        remove_member,
+        imports,
+        import
+    ),
+    components(schemas(
+        TaskRequest,
+        TaskPatch,
+        TaskView,
+        TaskList,
+        ProgressView,
+        ItemCounts,
+        InstructionsView,
+        AckRequest,
+        AckAnswer,
+        MemberRequest,
+        MemberAdded,
+        MemberView,
+        MemberList,
+        ImportView,
+        ImportList,
+        ImportSummary,
+        crate::domain::states::TaskState
+    ))
+)]
 pub struct ApiDoc;
 
-pub fn task_json(t: &Task, instructions: Option<&str>) -> Value {
-    let mut v = json!({
-        "id": t.id, "name": t.name, "schema": t.schema, "overlap": t.overlap, "max_overlap": t.max_overlap,
-        "agreement": t.agreement, "shard_size": t.shard_size, "lease_minutes": t.lease_minutes, "state": t.state,
-        "instructions_version": t.instructions_version, "gold_ratio": t.gold_ratio,
-        "resolution_method": t.quality.resolution_method, "qualification_items": t.quality.qualification_items,
-        "qualification_pass": t.quality.qualification_pass, "gold_window": t.quality.gold_window,
-        "gold_min_accuracy": t.quality.gold_min_accuracy,
-        "created_at": rfc3339(t.created_at), "updated_at": rfc3339(t.updated_at),
-    });
-    if let Some(md) = instructions {
-        v["instructions"] = md.into();
-    }
-    v
+/// Lists the tasks the caller may see, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks",
+    tag = "tasks",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, body = TaskList, description = "One page of tasks (raters: the live tasks they belong to)"),
+        (status = 400, body = ErrorBody, description = "`invalid_limit` or `invalid_cursor`"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(ctx): CurrentUser,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<TaskList>> {
+    Ok(axum::Json(service::list(&state, &ctx, q.parse()?).await?))
 }
 
+/// Creates a task.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks",
+    tag = "tasks",
+    request_body = TaskRequest,
+    responses(
+        (status = 201, body = TaskView, description = "The new task, with its instructions"),
+        (status = 400, body = ErrorBody, description = "A setting out of range (the code names it, e.g. `invalid_overlap`)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 415, body = ErrorBody, description = "The body is not JSON"),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
@@ -48,111 +109,193 @@ pub async fn create(
     Json(req): Json<TaskRequest>,
 ) -> Result<Response> {
     let task = crate::tasks::create(&state, &ctx, &ip, req).await?;
-    let md = current_markdown(&state, &task).await?;
-    Ok((StatusCode::CREATED, axum::Json(task_json(&task, Some(&md)))).into_response())
+    let view = service::view(&state, task).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
-async fn current_markdown(state: &AppState, task: &Task) -> Result<String> {
-    Ok(
-        db::tasks::instructions(&state.db.pool, task.id, task.instructions_version)
-            .await?
-            .map(|i| i.markdown)
-            .unwrap_or_default(),
+/// One task, with its current instructions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}",
+    tag = "tasks",
+    params(("id" = i64, Path, description = "The task")),
+    responses(
+        (status = 200, body = TaskView, description = "The task"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or not one the caller may see"),
     )
-}
-
-pub async fn list(
-    State(state): State<AppState>,
-    CurrentUser(ctx): CurrentUser,
-) -> Result<Response> {
-    let tasks = if ctx.user.role.at_least(Role::Reviewer) {
-        db::tasks::list(&state.db.pool).await?
-    } else {
-        db::tasks::list_for_member(&state.db.pool, ctx.user.id)
-            .await?
-            .into_iter()
-            .filter(crate::tasks::rater_may_see)
-            .collect()
-    };
-    let tasks: Vec<Value> = tasks.iter().map(|t| task_json(t, None)).collect();
-    Ok(axum::Json(json!({ "tasks": tasks })).into_response())
-}
-
+)]
 pub async fn get(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
-) -> Result<Response> {
+) -> Result<axum::Json<TaskView>> {
     let task = crate::tasks::visible(&state, &ctx, TaskId(id)).await?;
-    let md = current_markdown(&state, &task).await?;
-    Ok(axum::Json(task_json(&task, Some(&md))).into_response())
+    Ok(axum::Json(service::view(&state, task).await?))
 }
 
+/// Changes a task's settings; new instructions become a new version.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tasks/{id}",
+    tag = "tasks",
+    params(("id" = i64, Path, description = "The task")),
+    request_body = TaskPatch,
+    responses(
+        (status = 200, body = TaskView, description = "The changed task"),
+        (status = 400, body = ErrorBody, description = "A setting out of range (the code names it)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+        (status = 409, body = ErrorBody, description = "`schema_frozen`: labels exist"),
+        (status = 415, body = ErrorBody, description = "The body is not JSON"),
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
     ClientIp(ip): ClientIp,
     Id(id): Id,
     Json(p): Json<TaskPatch>,
-) -> Result<Response> {
+) -> Result<axum::Json<TaskView>> {
     let task = crate::tasks::patch(&state, &ctx, &ip, TaskId(id), p).await?;
-    let md = current_markdown(&state, &task).await?;
-    Ok(axum::Json(task_json(&task, Some(&md))).into_response())
+    Ok(axum::Json(service::view(&state, task).await?))
 }
 
+/// Items by state, labels and live leases.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/progress",
+    tag = "tasks",
+    params(("id" = i64, Path, description = "The task")),
+    responses(
+        (status = 200, body = ProgressView, description = "The counts"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or not one the caller may see"),
+    )
+)]
 pub async fn progress(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
-) -> Result<Response> {
-    let task = crate::tasks::visible(&state, &ctx, TaskId(id)).await?;
-    let p = db::items::progress(&state.db.pool, task.id, state.now()).await?;
-    Ok(axum::Json(json!({
-        "items": {"total": p.total, "open": p.open, "complete": p.complete, "adjudication": p.adjudication, "resolved": p.resolved},
-        "labels": p.labels, "active_leases": p.active_leases, "raters_working": p.raters_working,
-    }))
-    .into_response())
+) -> Result<axum::Json<ProgressView>> {
+    Ok(axum::Json(
+        service::progress(&state, &ctx, TaskId(id)).await?,
+    ))
 }
 
+/// The current instructions, and whether the caller acknowledged them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/instructions",
+    tag = "tasks",
+    params(("id" = i64, Path, description = "The task")),
+    responses(
+        (status = 200, body = InstructionsView, description = "The current version"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or not one the caller may see"),
+    )
+)]
 pub async fn instructions(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
-) -> Result<Response> {
-    let task = crate::tasks::visible(&state, &ctx, TaskId(id)).await?;
-    let ins = db::tasks::instructions(&state.db.pool, task.id, task.instructions_version)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let acked = db::tasks::acked_version(&state.db.pool, task.id, ctx.user.id).await?;
+) -> Result<axum::Json<InstructionsView>> {
     Ok(axum::Json(
-        json!({"version": ins.version, "markdown": ins.markdown, "html": ins.html,
-        "acknowledged": acked == Some(ins.version)}),
-    )
-    .into_response())
+        service::instructions(&state, &ctx, TaskId(id)).await?,
+    ))
 }
 
-#[derive(Deserialize)]
+/// `POST /api/v1/tasks/{id}/instructions/ack`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckRequest {
-    version: i64,
+    /// The version read; it must be the current one.
+    pub version: i64,
 }
 
+/// Acknowledges the current instructions (members; needed before leasing).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/instructions/ack",
+    tag = "tasks",
+    params(("id" = i64, Path, description = "The task")),
+    request_body = AckRequest,
+    responses(
+        (status = 200, body = AckAnswer, description = "Acknowledged"),
+        (status = 400, body = ErrorBody, description = "`invalid_json`"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task, or the caller is not a member"),
+        (status = 409, body = ErrorBody, description = "`stale_instructions`: a newer version exists"),
+        (status = 415, body = ErrorBody, description = "The body is not JSON"),
+    )
+)]
 pub async fn ack(
     State(state): State<AppState>,
     CurrentUser(ctx): CurrentUser,
     Id(id): Id,
     Json(req): Json<AckRequest>,
-) -> Result<Response> {
+) -> Result<axum::Json<AckAnswer>> {
     crate::tasks::acknowledge(&state, &ctx, TaskId(id), req.version).await?;
-    Ok(axum::Json(json!({"version": req.version, "acknowledged": true})).into_response())
+    Ok(axum::Json(AckAnswer {
+        version: req.version,
+        acknowledged: true,
+    }))
 }
 
-#[derive(Deserialize)]
+/// Lists a task's members in username order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/members",
+    tag = "tasks",
+    params(
+        ("id" = i64, Path, description = "The task"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, body = MemberList, description = "One page of members"),
+        (status = 400, body = ErrorBody, description = "`invalid_limit` or `invalid_cursor`"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+    )
+)]
+pub async fn members(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+    Id(id): Id,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<MemberList>> {
+    Ok(axum::Json(
+        members::members(&state, TaskId(id), q.parse()?).await?,
+    ))
+}
+
+/// `POST /api/v1/tasks/{id}/members`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberRequest {
-    username: String,
+    pub username: String,
 }
 
+/// Adds a user to a task.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/members",
+    tag = "tasks",
+    params(("id" = i64, Path, description = "The task")),
+    request_body = MemberRequest,
+    responses(
+        (status = 201, body = MemberAdded, description = "Added"),
+        (status = 200, body = MemberAdded, description = "A member already"),
+        (status = 400, body = ErrorBody, description = "`unknown_user` or `invalid_json`"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+        (status = 415, body = ErrorBody, description = "The body is not JSON"),
+    )
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
@@ -166,48 +309,102 @@ pub async fn add_member(
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        axum::Json(json!({"username": req.username.trim().to_lowercase(), "member": true})),
-    )
-        .into_response())
+    let answer = MemberAdded {
+        username: req.username.trim().to_lowercase(),
+        member: true,
+    };
+    Ok((status, axum::Json(answer)).into_response())
 }
 
+/// Removes a user from a task; their live leases go back to the pool.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tasks/{id}/members/{username}",
+    tag = "tasks",
+    params(
+        ("id" = i64, Path, description = "The task"),
+        ("username" = String, Path, description = "The member"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task, user, or membership"),
+    )
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
     ClientIp(ip): ClientIp,
     Path((id, username)): Path<(String, String)>,
-) -> Result<Response> {
+) -> Result<StatusCode> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     crate::tasks::remove_member(&state, &ctx, &ip, TaskId(id), &username).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn members(
+/// Lists a task's import runs, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/imports",
+    tag = "tasks",
+    params(
+        ("id" = i64, Path, description = "The task"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, body = ImportList, description = "One page of imports"),
+        (status = 400, body = ErrorBody, description = "`invalid_limit` or `invalid_cursor`"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+    )
+)]
+pub async fn imports(
     State(state): State<AppState>,
     RequireAdmin(_): RequireAdmin,
     Id(id): Id,
-) -> Result<Response> {
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let members: Vec<Value> = db::tasks::members(&state.db.pool, task.id)
-        .await?
-        .into_iter()
-        .map(|m| json!({"username": m.username, "role": m.role, "active": m.active != 0, "labels": m.labels,
-            "acknowledged_version": m.acked_version, "added_at": rfc3339(m.added_at)}))
-        .collect();
-    Ok(axum::Json(json!({ "members": members })).into_response())
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<ImportList>> {
+    Ok(axum::Json(
+        service::imports(&state, TaskId(id), q.parse()?).await?,
+    ))
 }
 
-#[derive(Deserialize)]
+/// `?format=&filename=` of an import.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
+    /// `jsonl`, `csv` or `json`; by default taken from the Content-Type, then the filename.
     format: Option<String>,
+    /// The name of the uploaded file (kept in the import history).
     filename: Option<String>,
 }
 
-/// `POST /api/v1/tasks/{id}/items`: the body is parsed as it arrives.
+/// Imports items, all or nothing; the body is parsed as it arrives.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/items",
+    tag = "tasks",
+    params(("id" = i64, Path, description = "The task"), ImportQuery),
+    request_body(
+        content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+            (Object = "application/json"),
+        ),
+        description = "Items as JSONL, CSV with a header row, or a JSON array"
+    ),
+    responses(
+        (status = 200, body = ImportSummary, description = "What was imported"),
+        (status = 400, body = ErrorBody, description = "A bad line (with its `line`), `unknown_format` or `unsupported_encoding`; nothing was stored"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such task"),
+        (status = 413, body = ErrorBody, description = "The body is larger than the import limit"),
+    )
+)]
 pub async fn import(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
@@ -215,7 +412,7 @@ pub async fn import(
     Query(q): Query<ImportQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response> {
+) -> Result<axum::Json<ImportSummary>> {
     let task = db::tasks::get(&state.db.pool, TaskId(id))
         .await?
         .ok_or(AppError::NotFound)?;
@@ -229,9 +426,11 @@ pub async fn import(
         body,
     )
     .await?;
-    Ok(axum::Json(summary).into_response())
+    Ok(axum::Json(summary))
 }
 
+/// Imports a request body into `task`: the format from the query, the Content-Type or the
+/// filename; recorded in the audit log.
 pub async fn import_body(
     state: &AppState,
     ctx: &AuthCtx,
@@ -240,13 +439,13 @@ pub async fn import_body(
     filename: Option<&str>,
     headers: &HeaderMap,
     body: Body,
-) -> Result<crate::ingest::ImportSummary> {
+) -> Result<ImportSummary> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok());
     if encoding.is_some_and(|enc| !enc.eq_ignore_ascii_case("identity")) {
         return Err(AppError::bad_request(
-            "unsupported_encoding",
+            codes::UNSUPPORTED_ENCODING,
             "compressed uploads are not accepted; send the file as it is",
         ));
     }
@@ -258,11 +457,11 @@ pub async fn import_body(
         Some("jsonl") => Format::Jsonl,
         Some("csv") => Format::Csv,
         Some("json") => Format::JsonArray,
-        Some(other) => return Err(AppError::bad_request("unknown_format", format!("unknown format {other:?}: use jsonl, csv or json"))),
+        Some(other) => return Err(AppError::bad_request(codes::UNKNOWN_FORMAT, format!("unknown format {other:?}: use jsonl, csv or json"))),
         None => Format::from_content_type(ct)
             .or_else(|| filename.and_then(Format::from_filename))
             .ok_or_else(|| AppError::bad_request(
-                "unknown_format",
+                codes::UNKNOWN_FORMAT,
                 "send the items as application/x-ndjson (JSONL), text/csv or application/json (an array)",
             ))?,
     };
@@ -296,31 +495,27 @@ pub async fn import_body(
     Ok(summary)
 }
 
-pub async fn imports(
-    State(state): State<AppState>,
-    RequireAdmin(_): RequireAdmin,
-    Id(id): Id,
-) -> Result<Response> {
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let rows: Vec<Value> = db::imports::list(&state.db.pool, task.id, 100)
-        .await?
-        .into_iter()
-        .map(|i| json!({"id": i.id, "by": i.username, "format": i.format, "filename": i.filename, "status": i.status,
-            "rows": i.rows_read, "imported": i.imported, "skipped_duplicates": i.skipped, "error_line": i.error_line,
-            "error": i.error, "created_at": rfc3339(i.created_at), "finished_at": i.finished_at.map(rfc3339)}))
-        .collect();
-    Ok(axum::Json(json!({ "imports": rows })).into_response())
-}
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
 
-/// The user id of an active account, or a 400 naming it.
-pub async fn user_named(state: &AppState, username: &str) -> Result<UserId> {
-    let name = username.trim().to_lowercase();
-    let user = db::users::by_username(&state.db.pool, &name).await?;
-    user.filter(|u| u.active && u.can_login)
-        .map(|u| u.id)
-        .ok_or_else(|| {
-            AppError::bad_request("unknown_user", format!("there is no active user {name:?}"))
-        })
+    #[test]
+    fn every_task_route_is_in_the_document() {
+        let doc = super::ApiDoc::openapi();
+        for path in [
+            "/api/v1/tasks",
+            "/api/v1/tasks/{id}",
+            "/api/v1/tasks/{id}/progress",
+            "/api/v1/tasks/{id}/instructions",
+            "/api/v1/tasks/{id}/instructions/ack",
+            "/api/v1/tasks/{id}/members",
+            "/api/v1/tasks/{id}/members/{username}",
+            "/api/v1/tasks/{id}/imports",
+            "/api/v1/tasks/{id}/items",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
+        let json = doc.to_json().unwrap();
+        assert!(json.contains("\"TaskView\"") && json.contains("\"next_cursor\""));
+    }
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::role::Role;
+use crate::domain::states::TaskState;
 use crate::error::Result;
 use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
@@ -43,7 +44,7 @@ pub async fn home(
     let now = state.now();
     let mut tasks = Vec::new();
     for t in db::tasks::list_for_member(&state.db.pool, ctx.user.id).await? {
-        if t.state != "active" {
+        if t.state != TaskState::Active {
             continue;
         }
         let p = db::items::progress(&state.db.pool, t.id, now).await?;

@@ -4,25 +4,28 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, RequireAdmin};
 use crate::clock::format_ms;
 use crate::db::{self, tasks::Task};
 use crate::domain::ids::{TaskId, UserId};
+use crate::domain::states::TaskState;
 use crate::error::{AppError, Result};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
+use crate::labeling::lease::{self, LeaseOutcome};
 use crate::state::AppState;
-use crate::tasks::{Lease, STATES, TaskPatch, TaskRequest};
+use crate::tasks::TaskPatch;
+use crate::tasks::form::TaskForm;
 
 pub struct TaskRow {
     pub id: i64,
     pub name: String,
-    pub state: String,
+    pub state: TaskState,
     pub total: i64,
     pub labels: i64,
     pub pct: i64,
@@ -61,193 +64,13 @@ pub async fn list(
     .into_response())
 }
 
-/// The task form's fields, as typed (so a refused form comes back as it was).
-#[derive(Clone, Debug, Deserialize)]
-pub struct TaskForm {
-    pub name: String,
-    #[serde(default)]
-    pub instructions: String,
-    pub kind: String,
-    #[serde(default)]
-    pub options: String,
-    #[serde(default)]
-    pub max_length: String,
-    pub state: String,
-    pub overlap: String,
-    pub max_overlap: String,
-    pub agreement: String,
-    pub shard_size: String,
-    pub lease_minutes: String,
-    #[serde(default = "zero")]
-    pub gold_ratio: String,
-    #[serde(default = "majority")]
-    pub resolution_method: String,
-    #[serde(default = "zero")]
-    pub qualification_items: String,
-    #[serde(default = "pass")]
-    pub qualification_pass: String,
-    #[serde(default = "window")]
-    pub gold_window: String,
-    #[serde(default = "zero")]
-    pub gold_min_accuracy: String,
-}
-
-fn zero() -> String {
-    "0".into()
-}
-fn majority() -> String {
-    "majority".into()
-}
-fn pass() -> String {
-    "0.8".into()
-}
-fn window() -> String {
-    "10".into()
-}
-
-impl TaskForm {
-    fn blank() -> Self {
-        TaskForm {
-            name: String::new(),
-            instructions: String::new(),
-            kind: "single_choice".into(),
-            options: "pos, Positive, 1, #2e9e5b\nneg, Negative, 2, #c2372c".into(),
-            max_length: "1000".into(),
-            state: "draft".into(),
-            overlap: "3".into(),
-            max_overlap: "5".into(),
-            agreement: "0.5".into(),
-            shard_size: "20".into(),
-            lease_minutes: "30".into(),
-            gold_ratio: zero(),
-            resolution_method: majority(),
-            qualification_items: zero(),
-            qualification_pass: pass(),
-            gold_window: window(),
-            gold_min_accuracy: zero(),
-        }
-    }
-
-    fn of(t: &Task, instructions: String) -> Self {
-        let options = t
-            .schema
-            .options()
-            .iter()
-            .map(|o| {
-                let mut parts = vec![o.value.clone(), o.label.clone()];
-                if o.hotkey.is_some() || o.color.is_some() {
-                    parts.push(o.hotkey.clone().unwrap_or_default());
-                }
-                if let Some(c) = &o.color {
-                    parts.push(c.clone());
-                }
-                parts.join(", ")
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let max_length = match &t.schema {
-            crate::domain::schema::LabelSchema::FreeText { max_length } => max_length.to_string(),
-            _ => "1000".into(),
-        };
-        TaskForm {
-            name: t.name.clone(),
-            instructions,
-            kind: t.schema.kind().into(),
-            options,
-            max_length,
-            state: t.state.clone(),
-            overlap: t.overlap.to_string(),
-            max_overlap: t.max_overlap.to_string(),
-            agreement: t.agreement.to_string(),
-            shard_size: t.shard_size.to_string(),
-            lease_minutes: t.lease_minutes.to_string(),
-            gold_ratio: t.gold_ratio.to_string(),
-            resolution_method: t.quality.resolution_method.clone(),
-            qualification_items: t.quality.qualification_items.to_string(),
-            qualification_pass: t.quality.qualification_pass.to_string(),
-            gold_window: t.quality.gold_window.to_string(),
-            gold_min_accuracy: t.quality.gold_min_accuracy.to_string(),
-        }
-    }
-
-    /// The label schema the form describes, as JSON for [`crate::domain::schema::LabelSchema::parse`].
-    fn schema(&self) -> Result<Value> {
-        if self.kind == "free_text" {
-            let n: u64 = self.max_length.trim().parse().map_err(|_| {
-                AppError::bad_request("invalid_schema", "max length must be a number")
-            })?;
-            return Ok(json!({"kind": "free_text", "max_length": n}));
-        }
-        let mut options = Vec::new();
-        for (i, line) in self
-            .options
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let parts: Vec<&str> = line.split(',').map(str::trim).collect();
-            let value = parts[0];
-            let mut o = json!({"value": value, "label": parts.get(1).filter(|s| !s.is_empty()).copied().unwrap_or(value)});
-            if let Some(k) = parts.get(2).filter(|s| !s.is_empty()) {
-                o["hotkey"] = (*k).into();
-            }
-            if let Some(c) = parts.get(3).filter(|s| !s.is_empty()) {
-                o["color"] = (*c).into();
-            }
-            if parts.len() > 4 {
-                return Err(AppError::bad_request(
-                    "invalid_schema",
-                    format!("options line {}: at most 4 parts", i + 1),
-                ));
-            }
-            options.push(o);
-        }
-        Ok(json!({"kind": self.kind, "options": options}))
-    }
-
-    fn number<T: std::str::FromStr>(s: &str, what: &str) -> Result<T> {
-        s.trim()
-            .parse()
-            .map_err(|_| AppError::bad_request("invalid_input", format!("{what} must be a number")))
-    }
-
-    fn request(&self) -> Result<TaskRequest> {
-        Ok(TaskRequest {
-            name: self.name.clone(),
-            instructions: self.instructions.clone(),
-            schema: self.schema()?,
-            overlap: Some(Self::number(&self.overlap, "overlap")?),
-            max_overlap: Some(Self::number(&self.max_overlap, "max overlap")?),
-            agreement: Some(Self::number(&self.agreement, "agreement")?),
-            shard_size: Some(Self::number(&self.shard_size, "shard size")?),
-            lease_minutes: Some(Self::number(&self.lease_minutes, "lease")?),
-            state: Some(self.state.clone()),
-            gold_ratio: Some(Self::number(&self.gold_ratio, "gold ratio")?),
-            resolution_method: Some(self.resolution_method.clone()),
-            qualification_items: Some(Self::number(
-                &self.qualification_items,
-                "qualification items",
-            )?),
-            qualification_pass: Some(Self::number(
-                &self.qualification_pass,
-                "qualification pass mark",
-            )?),
-            gold_window: Some(Self::number(&self.gold_window, "gold window")?),
-            gold_min_accuracy: Some(Self::number(
-                &self.gold_min_accuracy,
-                "minimum gold accuracy",
-            )?),
-        })
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/task_form.html")]
 struct TaskFormPage {
     chrome: Chrome,
     task_id: Option<i64>,
     f: TaskForm,
-    states: &'static [&'static str],
+    states: Vec<&'static str>,
     methods: &'static [&'static str],
     frozen: bool,
     error: Option<String>,
@@ -261,15 +84,15 @@ fn form_page(
     error: Option<String>,
 ) -> Result<Response> {
     let status = if error.is_some() {
-        axum::http::StatusCode::BAD_REQUEST
+        StatusCode::BAD_REQUEST
     } else {
-        axum::http::StatusCode::OK
+        StatusCode::OK
     };
     let page = TaskFormPage {
         chrome: Chrome::of(ctx, "tasks"),
         task_id,
         f,
-        states: STATES,
+        states: TaskState::ALL.iter().map(|s| s.as_str()).collect(),
         methods: crate::tasks::METHODS,
         frozen,
         error,
@@ -448,7 +271,6 @@ fn flash_text(key: &str) -> Option<String> {
             "assigned" => "Shard assigned.",
             "nothing_left" => "There is nothing left for that rater to label.",
             "unknown_user" => "There is no active user with that name.",
-            "not_active" => "The task is not active: activate it before assigning shards.",
             _ => return None,
         }
         .to_string(),
@@ -461,7 +283,21 @@ pub async fn page(
     Id(id): Id,
     Query(flash): Query<Flash>,
 ) -> Result<Response> {
-    let t = db::tasks::get(&state.db.pool, TaskId(id))
+    let notice = flash.notice.as_deref().and_then(flash_text);
+    let error = flash.error.as_deref().and_then(flash_text);
+    render_page(&state, &ctx, TaskId(id), notice, error, StatusCode::OK).await
+}
+
+/// The task page, with a message on top when there is one.
+async fn render_page(
+    state: &AppState,
+    ctx: &AuthCtx,
+    id: TaskId,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let t = db::tasks::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let p = db::items::progress(&state.db.pool, t.id, state.now()).await?;
@@ -497,9 +333,9 @@ pub async fn page(
             skipped: i.skipped,
         })
         .collect();
-    let instructions_html = instructions_of(&state, &t).await?.html;
+    let instructions_html = instructions_of(state, &t).await?.html;
     let page = TaskPage {
-        chrome: Chrome::of(&ctx, "tasks"),
+        chrome: Chrome::of(ctx, "tasks"),
         pct: p.percent_done(),
         segments: segments(&p),
         t,
@@ -508,10 +344,10 @@ pub async fn page(
         candidates,
         imports,
         instructions_html,
-        notice: flash.notice.as_deref().and_then(flash_text),
-        error: flash.error.as_deref().and_then(flash_text),
+        notice,
+        error,
     };
-    Ok(html(&page)?.into_response())
+    Ok((status, html(&page)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -549,26 +385,33 @@ pub async fn remove_member(
     Ok(Redirect::to(&format!("/admin/tasks/{id}?notice=member_removed")).into_response())
 }
 
+/// "Assign shard": the same lease as the API's, on behalf of a member.
 pub async fn assign(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
     Id(id): Id,
     Form(f): Form<UsernameForm>,
 ) -> Result<Response> {
-    let t = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
     let to = |q: &str| Ok(Redirect::to(&format!("/admin/tasks/{id}?{q}")).into_response());
-    let Ok(user) = crate::tasks::api::user_named(&state, &f.username).await else {
-        return to("error=unknown_user");
-    };
-    if !db::tasks::is_member(&state.db.pool, t.id, user).await? {
-        return to("error=unknown_user");
-    }
-    match crate::tasks::lease(&state, &t, user, Some(ctx.user.id)).await {
-        Ok(Lease::Shard(_)) => to("notice=assigned"),
-        Ok(Lease::NothingLeft) => to("notice=nothing_left"),
-        Err(AppError::Conflict { .. }) => to("error=not_active"),
+    match lease::assign(&state, &ctx, TaskId(id), &f.username).await {
+        Ok(LeaseOutcome::Shard(_)) => to("notice=assigned"),
+        Ok(LeaseOutcome::NothingLeft) => to("notice=nothing_left"),
+        // An unknown name, or someone who is not a member of the task.
+        Err(AppError::BadRequest { .. }) => to("error=unknown_user"),
+        // Why this rater gets no work (the task is not active, the rater is paused or not
+        // qualified), said as it is. The page is drawn here rather than redirected to, so the
+        // message never travels in a URL.
+        Err(AppError::Conflict { message, .. }) => {
+            render_page(
+                &state,
+                &ctx,
+                TaskId(id),
+                None,
+                Some(message),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         Err(e) => Err(e),
     }
 }

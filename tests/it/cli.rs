@@ -94,7 +94,7 @@ async fn users_tokens_imports_and_backups_from_the_command_line() {
         agreement: 0.5,
         shard_size: 10,
         lease_minutes: 30,
-        state: "active".into(),
+        state: quorum::domain::states::TaskState::Active,
         gold_ratio: 0.0,
     };
     let mut tx = db.begin_write().await.unwrap();

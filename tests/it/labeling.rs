@@ -577,3 +577,157 @@ async fn a_removed_rater_loses_the_shard_and_cannot_answer() {
     assert_eq!(app.count("SELECT COUNT(*) FROM labels").await, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn assigning_a_shard_to_a_paused_rater_says_why() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = task_with_items(&app, 1, 3, 3, 30).await;
+    rater(&app, &admin, task, "paula").await;
+    let paula = app.user_id("paula").await;
+    sqlx::query(
+        "INSERT INTO rater_status (task_id, user_id, paused, reason, changed_at) VALUES ($1, $2, 1, 'too many gold misses', 0)",
+    )
+    .bind(task)
+    .bind(paula)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+
+    // The admin page draws the task page with the real reason, not "the task is not active".
+    let session = app.admin().await;
+    let res = session
+        .post_form(
+            &format!("/admin/tasks/{task}/assign"),
+            &[("username", "paula")],
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("paused"), "{page}");
+    assert!(page.contains("too many gold misses"), "{page}");
+    assert!(!page.contains("not active"), "{page}");
+
+    // The API's assignment is the same operation with the same answer.
+    let res = admin
+        .post_json(
+            &format!("/api/v1/tasks/{task}/shards"),
+            &json!({"username": "paula"}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "rater_paused");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the rater is paused")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM shards").await, 0);
+
+    // A paused task is refused with its own reason.
+    let res = admin
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/tasks/{task}"),
+            &json!({"state": "paused"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = session
+        .post_form(
+            &format!("/admin/tasks/{task}/assign"),
+            &[("username", "paula")],
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("the task is paused"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn task_lists_page_with_a_cursor() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = task_with_items(&app, 1, 3, 3, 30).await;
+    for name in ["ann", "bob", "cid"] {
+        rater(&app, &admin, task, name).await;
+    }
+    for _ in 0..2 {
+        let res = admin
+            .post_json(
+                "/api/v1/tasks",
+                &json!({"name": "More", "schema": {"kind": "free_text"}}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    // Tasks, newest first, two at a time.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/tasks?limit=2&cursor={c}"),
+            None => "/api/v1/tasks?limit=2".to_string(),
+        };
+        let page: Value = admin.get(&path).await.json().await.unwrap();
+        seen.extend(
+            page["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "{seen:?}");
+    // A rater sees only the live task they belong to, not the two drafts.
+    let ann = app.bearer(&app.token("ann").await);
+    let page: Value = ann.get("/api/v1/tasks").await.json().await.unwrap();
+    assert_eq!(page["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next_cursor"], Value::Null);
+
+    // Members in username order, one page at a time.
+    let first: Value = admin
+        .get(&format!("/api/v1/tasks/{task}/members?limit=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = first["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ann", "bob"]);
+    let next = first["next_cursor"].as_str().unwrap();
+    let second: Value = admin
+        .get(&format!(
+            "/api/v1/tasks/{task}/members?limit=2&cursor={next}"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["members"][0]["username"], "cid");
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    // Imports, and a bad cursor is a 400.
+    let imports: Value = admin
+        .get(&format!("/api/v1/tasks/{task}/imports?limit=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(imports["imports"].as_array().unwrap().len(), 1);
+    assert_eq!(imports["next_cursor"], Value::Null);
+    let res = admin
+        .get(&format!("/api/v1/tasks/{task}/imports?cursor=nope"))
+        .await;
+    assert_eq!(res.status(), 400);
+    app.stop().await;
+}

@@ -1,0 +1,83 @@
+//! A shard as its rater sees it: the lease's expiry and the items to label, never anything of
+//! other raters (blind labeling) and nothing that tells gold items apart.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::AuthCtx;
+use crate::db;
+use crate::domain::ids::{ShardId, UserId};
+use crate::domain::states::ShardItemState;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+/// A shard: `items` are the ones still to label, or with every item of the shard for its owner's
+/// full view (`GET /api/v1/shards/{id}` and the labeling page, which can go back).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ShardView {
+    pub id: i64,
+    pub task_id: i64,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// False once the lease expired or was given back.
+    pub live: bool,
+    pub items: Vec<ShardItemView>,
+}
+
+/// One item of a shard.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ShardItemView {
+    pub id: i64,
+    /// The item's data as imported.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// Full view only: the item's place in the shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<ShardItemState>,
+    /// Full view only: this rater's current answer, `null` when there is none yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// The shard `id` of `user`; with `all`, every item with its state and the rater's answer,
+/// otherwise only the items still leased.
+pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Result<ShardView> {
+    let shard = db::shards::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let items = db::shards::items(&state.db.pool, id, user)
+        .await?
+        .into_iter()
+        .filter(|i| all || i.state == ShardItemState::Leased)
+        .map(|i| ShardItemView {
+            id: i.item_id,
+            data: serde_json::from_str(&i.data_json).unwrap_or(Value::Null),
+            state: all.then_some(i.state),
+            value: all.then(|| {
+                i.value_json
+                    .and_then(|s| serde_json::from_str(&s).ok())
+                    .unwrap_or(Value::Null)
+            }),
+        })
+        .collect();
+    Ok(ShardView {
+        id: shard.id,
+        task_id: shard.task_id,
+        expires_at: crate::clock::rfc3339(shard.expires_at),
+        live: shard.is_live(state.now()),
+        items,
+    })
+}
+
+/// The signed-in user's own shard with every item; anyone else's is as missing as one that does
+/// not exist.
+#[tracing::instrument(skip_all, fields(shard = %id, user = %ctx.user.id))]
+pub async fn own_shard(state: &AppState, ctx: &AuthCtx, id: ShardId) -> Result<ShardView> {
+    let shard = db::shards::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if shard.user_id != ctx.user.id.0 {
+        return Err(AppError::NotFound);
+    }
+    view(state, id, ctx.user.id, true).await
+}
