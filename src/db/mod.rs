@@ -5,6 +5,8 @@
 //! Write transactions on SQLite begin with `BEGIN IMMEDIATE`: a deferred transaction that reads
 //! and then writes can fail with `SQLITE_BUSY` whatever the busy timeout.
 
+#![allow(clippy::disallowed_methods)]
+
 pub mod audit;
 pub mod backup;
 pub mod browse;

@@ -56,6 +56,27 @@ async fn admin_invites_a_rater_who_signs_up_and_lands_on_their_home_page() {
     admin.screenshot("2-invites-with-link").await;
     admin.assert_no_console_errors().await;
 
+    // The API reference is one click away for admins, readable on a phone too.
+    admin.click("a[href='/admin/api']").await;
+    admin.wait_text("h1", "API reference").await;
+    admin.wait_text("body", "/api/v1/tasks/{id}/items").await;
+    admin.screenshot("2b-api-reference").await;
+    admin.resize(390, 844).await;
+    let overflow = admin
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "the reference fits a phone"
+    );
+    admin.screenshot("2c-api-reference-phone").await;
+    admin.resize(1280, 900).await;
+    admin.assert_no_console_errors().await;
+
     // The new rater opens the link in a browser of their own and signs up.
     let nora = Browser::new().await;
     nora.goto(&link).await;

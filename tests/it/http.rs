@@ -80,3 +80,56 @@ async fn the_api_reference_page_shows_every_operation_to_admins_only() {
     let res = rita.client.get(app.url("/admin/api")).send().await.unwrap();
     assert_eq!(res.status(), 403);
 }
+
+/// The checked-in description (`openapi.json` at the top of the repository) is what the server
+/// serves. After an API change, regenerate it with
+/// `QUORUM_UPDATE_OPENAPI=1 cargo test --test it openapi` and review the diff.
+#[tokio::test]
+async fn the_checked_in_openapi_document_is_the_served_one() {
+    let app = TestApp::spawn().await;
+    let res = app.anon_get("/api/v1/openapi.json").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let served = res.text().await.unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    if std::env::var_os("QUORUM_UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &served).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        served == checked_in,
+        "openapi.json differs from the served document: run \
+         `QUORUM_UPDATE_OPENAPI=1 cargo test --test it openapi` and commit the file"
+    );
+}
+
+/// Every `/api/v1` route the router answers is described, and nothing is described that the
+/// router does not answer.
+#[test]
+fn every_api_route_is_in_the_openapi_document() {
+    let doc = serde_json::to_value(quorum::http::openapi::document()).unwrap();
+    let described: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let routed: std::collections::BTreeSet<(String, String)> = quorum::app::route_list()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v1/"))
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let missing: Vec<_> = routed.difference(&described).collect();
+    let extra: Vec<_> = described.difference(&routed).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an OpenAPI description (add #[utoipa::path] and list them in the \
+         feature's ApiDoc): {missing:?}"
+    );
+    assert!(extra.is_empty(), "described but not routed: {extra:?}");
+}
