@@ -7,11 +7,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::extract::ClientIp;
-use crate::auth::{AuthCtx, CurrentUser, RequireAdmin};
-use crate::db::{self, tasks::Task};
+use crate::auth::{CurrentUser, RequireAdmin};
 use crate::domain::ids::TaskId;
 use crate::domain::import::Format;
 use crate::error::{AppError, Result};
@@ -413,33 +411,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Body,
 ) -> Result<axum::Json<ImportSummary>> {
-    let task = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let summary = import_body(
-        &state,
-        &ctx,
-        &task,
-        q.format.as_deref(),
-        q.filename.as_deref(),
-        &headers,
-        body,
-    )
-    .await?;
-    Ok(axum::Json(summary))
-}
-
-/// Imports a request body into `task`: the format from the query, the Content-Type or the
-/// filename; recorded in the audit log.
-pub async fn import_body(
-    state: &AppState,
-    ctx: &AuthCtx,
-    task: &Task,
-    format: Option<&str>,
-    filename: Option<&str>,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<ImportSummary> {
+    // Parse: the encoding and the format (from `?format=`, the Content-Type or the file name).
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok());
@@ -449,50 +421,33 @@ pub async fn import_body(
             "compressed uploads are not accepted; send the file as it is",
         ));
     }
-    let ct = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let format = match format {
-        Some("jsonl") => Format::Jsonl,
-        Some("csv") => Format::Csv,
-        Some("json") => Format::JsonArray,
-        Some(other) => return Err(AppError::bad_request(codes::UNKNOWN_FORMAT, format!("unknown format {other:?}: use jsonl, csv or json"))),
-        None => Format::from_content_type(ct)
-            .or_else(|| filename.and_then(Format::from_filename))
-            .ok_or_else(|| AppError::bad_request(
-                codes::UNKNOWN_FORMAT,
-                "send the items as application/x-ndjson (JSONL), text/csv or application/json (an array)",
-            ))?,
+    let format = match q.format.as_deref() {
+        Some(name) => crate::ingest::format_named(name)?,
+        None => Format::from_content_type(content_type)
+            .or_else(|| q.filename.as_deref().and_then(Format::from_filename))
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    codes::UNKNOWN_FORMAT,
+                    "send the items as application/x-ndjson (JSONL), text/csv or application/json (an array)",
+                )
+            })?,
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    let clock = state.clock.clone();
-    let summary = crate::ingest::import_items(
-        &state.db,
-        &state.config.data_dir,
-        move || clock.now_ms(),
-        crate::ingest::ImportJob {
-            task,
-            user: Some(ctx.user.id),
-            format,
-            filename: filename.unwrap_or(""),
-        },
+    let summary = crate::ingest::upload(
+        &state,
+        &ctx,
+        TaskId(id),
+        format,
+        q.filename.as_deref().unwrap_or(""),
         reader,
     )
     .await?;
-    let detail = json!({"import": summary.import_id, "rows": summary.rows, "imported": summary.imported, "skipped": summary.skipped_duplicates});
-    db::audit::record(
-        &state.db.pool,
-        Some(ctx.user.id),
-        "items.import",
-        &format!("task #{}", task.id),
-        &detail,
-        "",
-        state.now(),
-    )
-    .await?;
-    Ok(summary)
+    Ok(axum::Json(summary))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod form;
 pub mod home;
 pub mod members;
+pub mod overview;
 pub mod pages;
 pub mod service;
 pub mod settings;

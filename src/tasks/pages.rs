@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, RequireAdmin};
-use crate::clock::format_ms;
 use crate::db::{self, tasks::Task};
 use crate::domain::ids::{TaskId, UserId};
 use crate::domain::states::TaskState;
@@ -21,16 +20,7 @@ use crate::labeling::lease::{self, LeaseOutcome};
 use crate::state::AppState;
 use crate::tasks::TaskPatch;
 use crate::tasks::form::TaskForm;
-
-pub struct TaskRow {
-    pub id: i64,
-    pub name: String,
-    pub state: TaskState,
-    pub total: i64,
-    pub labels: i64,
-    pub pct: i64,
-    pub overlap: i64,
-}
+use crate::tasks::overview::{self, ImportRowView, MemberRow, TaskRow};
 
 #[derive(Template)]
 #[template(path = "admin/tasks.html")]
@@ -43,20 +33,7 @@ pub async fn list(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
 ) -> Result<Response> {
-    let now = state.now();
-    let mut tasks = Vec::new();
-    for t in db::tasks::list(&state.db.pool).await? {
-        let p = db::items::progress(&state.db.pool, t.id, now).await?;
-        tasks.push(TaskRow {
-            id: t.id.0,
-            name: t.name,
-            state: t.state,
-            total: p.total,
-            labels: p.labels,
-            pct: p.percent_done(),
-            overlap: t.overlap,
-        });
-    }
+    let tasks = overview::admin_list(&state).await?;
     Ok(html(&TasksPage {
         chrome: Chrome::of(&ctx, "tasks"),
         tasks,
@@ -121,23 +98,13 @@ pub async fn create(
     }
 }
 
-async fn instructions_of(state: &AppState, t: &Task) -> Result<db::tasks::Instructions> {
-    db::tasks::instructions(&state.db.pool, t.id, t.instructions_version)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 pub async fn edit_page(
     State(state): State<AppState>,
     RequireAdmin(ctx): RequireAdmin,
     Id(id): Id,
 ) -> Result<Response> {
-    let t = db::tasks::get(&state.db.pool, TaskId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let md = instructions_of(&state, &t).await?.markdown;
-    let frozen = db::tasks::has_labels(&state.db.pool, t.id).await?;
-    form_page(&ctx, Some(id), TaskForm::of(&t, md), frozen, None)
+    let (t, markdown, frozen) = overview::edit_form(&state, TaskId(id)).await?;
+    form_page(&ctx, Some(id), TaskForm::of(&t, markdown), frozen, None)
 }
 
 pub async fn edit(
@@ -171,31 +138,11 @@ pub async fn edit(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response()),
         Err(AppError::BadRequest { message, .. }) | Err(AppError::Conflict { message, .. }) => {
-            let frozen = db::tasks::has_labels(&state.db.pool, TaskId(id)).await?;
+            let frozen = overview::is_frozen(&state, TaskId(id)).await?;
             form_page(&ctx, Some(id), f, frozen, Some(message))
         }
         Err(e) => Err(e),
     }
-}
-
-pub struct MemberRow {
-    pub user_id: i64,
-    pub username: String,
-    pub active: bool,
-    pub labels: i64,
-    pub acked: bool,
-}
-
-pub struct ImportRowView {
-    pub id: i64,
-    pub when: String,
-    pub by: String,
-    pub file: String,
-    pub status: String,
-    pub error: String,
-    pub rows: i64,
-    pub imported: i64,
-    pub skipped: i64,
 }
 
 /// One segment of the item-state bar chart (numbers only; the template draws it).
@@ -297,43 +244,14 @@ async fn render_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
-    let t = db::tasks::get(&state.db.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let p = db::items::progress(&state.db.pool, t.id, state.now()).await?;
-    let members: Vec<MemberRow> = db::tasks::members(&state.db.pool, t.id)
-        .await?
-        .into_iter()
-        .map(|m| MemberRow {
-            user_id: m.user_id,
-            username: m.username,
-            active: m.active != 0,
-            labels: m.labels,
-            acked: m.acked_version == Some(t.instructions_version),
-        })
-        .collect();
-    let candidates = db::users::list(&state.db.pool)
-        .await?
-        .into_iter()
-        .filter(|u| u.active && u.can_login && !members.iter().any(|m| m.user_id == u.id.0))
-        .map(|u| u.username)
-        .collect();
-    let imports = db::imports::list(&state.db.pool, t.id, 50)
-        .await?
-        .into_iter()
-        .map(|i| ImportRowView {
-            id: i.id,
-            when: format_ms(i.created_at),
-            by: i.username.unwrap_or_else(|| "cli".into()),
-            file: i.filename,
-            status: i.status,
-            error: i.error.unwrap_or_default(),
-            rows: i.rows_read,
-            imported: i.imported,
-            skipped: i.skipped,
-        })
-        .collect();
-    let instructions_html = instructions_of(state, &t).await?.html;
+    let overview::TaskOverview {
+        t,
+        p,
+        members,
+        candidates,
+        imports,
+        instructions_html,
+    } = overview::task(state, id).await?;
     let page = TaskPage {
         chrome: Chrome::of(ctx, "tasks"),
         pct: p.percent_done(),
@@ -378,10 +296,7 @@ pub async fn remove_member(
 ) -> Result<Response> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let user_id: i64 = user_id.parse().map_err(|_| AppError::NotFound)?;
-    let user = db::users::by_id(&state.db.pool, UserId(user_id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    crate::tasks::remove_member(&state, &ctx, &ip, TaskId(id), &user.username).await?;
+    overview::remove_member_by_id(&state, &ctx, &ip, TaskId(id), UserId(user_id)).await?;
     Ok(Redirect::to(&format!("/admin/tasks/{id}?notice=member_removed")).into_response())
 }
 
