@@ -22,8 +22,6 @@ pub const INVALID_INPUT: &str = "invalid_input";
 pub const SCHEMA_FROZEN: &str = "schema_frozen";
 /// An acknowledgement of instructions that are no longer the current version.
 pub const STALE_INSTRUCTIONS: &str = "stale_instructions";
-/// No active account has that username.
-pub const UNKNOWN_USER: &str = "unknown_user";
 /// A compressed upload (imports take the file as it is).
 pub const UNSUPPORTED_ENCODING: &str = "unsupported_encoding";
 /// An import whose format cannot be told or is not one of jsonl, csv, json.

@@ -9,22 +9,15 @@ use crate::domain::ids::{TaskId, UserId};
 use crate::error::{AppError, Result};
 use crate::http::page::{PageRequest, cut};
 use crate::state::AppState;
-use crate::tasks::codes;
 use crate::tasks::views::MemberList;
 
 /// The id of the active account named `username` (any case, spaces around ignored), or a 400
 /// `unknown_user` naming it. Used wherever an admin names a user: members, assignment, tokens.
 pub async fn active_user(state: &AppState, username: &str) -> Result<UserId> {
-    let name = username.trim().to_lowercase();
-    let user = db::users::by_username(&state.db.pool, &name).await?;
-    user.filter(|u| u.active && u.can_login)
-        .map(|u| u.id)
-        .ok_or_else(|| {
-            AppError::bad_request(
-                codes::UNKNOWN_USER,
-                format!("there is no active user {name:?}"),
-            )
-        })
+    // One lookup for "an active user by name", owned by people/.
+    Ok(crate::people::users::active_named(crate::people::Store::of(state), username)
+        .await?
+        .id)
 }
 
 /// Adds a user to a task (admins); false when they were a member already.
