@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 const MATRIX_FILE: &str = "tests/it/authz_matrix.txt";
-const MATRIX: &str = include_str!("authz_matrix.txt");
+const MATRIX: &str = include_str!("../authz_matrix.txt");
 
 const WHO: [&str; 4] = ["anonymous", "rater", "reviewer", "admin"];
 
