@@ -1,0 +1,168 @@
+//! Many raters at once keep every invariant; the same submission key sent concurrently stores one
+//! label and gets the same answer.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::{rater, submit, task_with_items};
+use crate::support::*;
+
+#[tokio::test]
+async fn fifty_concurrent_raters_keep_every_invariant() {
+    let app = TestApp::spawn().await;
+    let (k, n) = (3usize, 200usize);
+    let (task, admin) = task_with_items(&app, k as i64, n, 5, 30).await;
+    let mut raters = Vec::new();
+    for r in 0..50 {
+        raters.push(rater(&app, &admin, task, &format!("rater{r:02}")).await);
+    }
+    // Ledger of every 2xx: (rater, item, key).
+    let ledger: Arc<Mutex<Vec<(usize, i64, String)>>> = Arc::default();
+    let server_errors: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut handles = Vec::new();
+    for (r, api) in raters.into_iter().enumerate() {
+        let ledger = ledger.clone();
+        let server_errors = server_errors.clone();
+        handles.push(tokio::spawn(async move {
+            // Bounded: at most 200 leases per rater.
+            for _ in 0..200 {
+                let res = api
+                    .client
+                    .post(api.url(&format!("/api/v1/tasks/{task}/shards")))
+                    .send()
+                    .await
+                    .unwrap();
+                if res.status() == 204 {
+                    return;
+                }
+                if !res.status().is_success() {
+                    server_errors
+                        .lock()
+                        .unwrap()
+                        .push(format!("lease {}", res.status()));
+                    return;
+                }
+                let shard: Value = res.json().await.unwrap();
+                let sid = shard["id"].as_i64().unwrap();
+                for it in shard["items"].as_array().unwrap() {
+                    let item = it["id"].as_i64().unwrap();
+                    let key = format!("r{r}-i{item}");
+                    let value = if (item + r as i64) % 4 == 0 {
+                        "neg"
+                    } else {
+                        "pos"
+                    };
+                    let res = submit(&api, sid, item, value, &key).await;
+                    if res.status().is_success() {
+                        ledger.lock().unwrap().push((r, item, key));
+                    } else if res.status().is_server_error() {
+                        server_errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("submit {}", res.status()));
+                    }
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert!(
+        server_errors.lock().unwrap().is_empty(),
+        "{:?}",
+        server_errors.lock().unwrap()
+    );
+    let pool = &app.state.db.pool;
+    let over: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT item_id FROM labels GROUP BY item_id HAVING COUNT(*) > 3)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(over, 0, "no item may exceed k labels");
+    let twice: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT item_id, user_id FROM labels GROUP BY item_id, user_id HAVING COUNT(*) > 1)")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(twice, 0, "no rater labels an item twice");
+    let ledger = ledger.lock().unwrap().clone();
+    let stored: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT l.item_id, u.username FROM labels l JOIN users u ON u.id = l.user_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let stored: HashSet<(i64, String)> = stored.into_iter().collect();
+    for (r, item, _) in &ledger {
+        assert!(
+            stored.contains(&(*item, format!("rater{r:02}"))),
+            "a 2xx label is missing: rater {r} item {item}"
+        );
+    }
+    assert_eq!(
+        ledger.len(),
+        stored.len(),
+        "every stored label was answered 2xx exactly once"
+    );
+    assert_eq!(stored.len(), k * n, "every item got k labels");
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM items WHERE state = 'open' OR label_count <> target",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "every item is complete");
+    let leases: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(active_leases), 0) FROM items")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(leases, 0);
+    let progress: Value = admin
+        .get(&format!("/api/v1/tasks/{task}/progress"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(progress["items"]["open"], 0);
+    assert_eq!(progress["labels"], (k * n) as i64);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_key_concurrently_stores_one_label_and_answers_alike() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = task_with_items(&app, 2, 3, 3, 30).await;
+    let a = rater(&app, &admin, task, "alice").await;
+    let shard: Value = a.lease(task).await;
+    let sid = shard["id"].as_i64().unwrap();
+    let item = shard["items"][0]["id"].as_i64().unwrap();
+    let other = shard["items"][1]["id"].as_i64().unwrap();
+    // Five at once with one key, plus a refused submission and a good one in the same batches.
+    let mut calls = Vec::new();
+    for _ in 0..5 {
+        calls.push(submit(&a, sid, item, "pos", "same-key"));
+    }
+    let bad = submit(&a, sid, other, "nonsense", "bad-value");
+    let good = submit(&a, sid, other, "neg", "good");
+    let (answers, bad, good) = tokio::join!(futures_util::future::join_all(calls), bad, good);
+    let mut bodies = std::collections::HashSet::new();
+    for r in answers {
+        assert_eq!(r.status(), 201);
+        bodies.insert(r.text().await.unwrap());
+    }
+    assert_eq!(bodies.len(), 1, "every retry gets the first answer");
+    assert_eq!(bad.status(), 400);
+    assert_eq!(good.status(), 201);
+    for _ in 0..5 {
+        let r = submit(&a, sid, item, "pos", "same-key").await;
+        assert_eq!(r.status(), 201);
+        assert!(bodies.contains(&r.text().await.unwrap()));
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM labels").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 2);
+    app.stop().await;
+}
