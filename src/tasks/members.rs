@@ -15,9 +15,11 @@ use crate::tasks::views::MemberList;
 /// `unknown_user` naming it. Used wherever an admin names a user: members, assignment, tokens.
 pub async fn active_user(state: &AppState, username: &str) -> Result<UserId> {
     // One lookup for "an active user by name", owned by people/.
-    Ok(crate::people::users::active_named(crate::people::Store::of(state), username)
-        .await?
-        .id)
+    Ok(
+        crate::people::users::active_named(crate::people::Store::of(state), username)
+            .await?
+            .id,
+    )
 }
 
 /// Adds a user to a task (admins); false when they were a member already.
