@@ -20,6 +20,7 @@ pub mod links;
 pub mod metrics;
 pub mod quality;
 pub mod review;
+pub mod role;
 pub mod sessions;
 pub mod shards;
 pub mod states;
