@@ -113,7 +113,7 @@ async fn authenticate(
         db::sessions::delete(&state.db.pool, &id_hash).await?;
         return Ok(None);
     }
-    let user = db::users::by_id(&state.db.pool, crate::domain::ids::UserId(s.user_id)).await?;
+    let user = db::users::by_id(&state.db.pool, s.user_id).await?;
     let Some(user) = user.filter(|u| u.active && u.can_login) else {
         return Ok(None);
     };

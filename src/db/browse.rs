@@ -4,6 +4,7 @@
 use sqlx::{FromRow, SqliteExecutor};
 
 use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
+use crate::domain::states::{ItemState, ShardItemState};
 
 /// What a list of items may be narrowed to; `None` means "any".
 #[derive(Clone, Debug, Default)]
@@ -25,7 +26,7 @@ pub struct ItemRow {
     pub external_id: String,
     pub data_json: String,
     pub gold_json: Option<String>,
-    pub state: String,
+    pub state: ItemState,
     pub target: i64,
     pub label_count: i64,
     pub active_leases: i64,
@@ -139,7 +140,7 @@ pub struct LeaseRow {
     pub assigned_by: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
-    pub state: String,
+    pub state: ShardItemState,
 }
 
 /// Every lease of the item: who had it, from when, and how it ended.

@@ -6,7 +6,7 @@ use crate::domain::ids::{ImportId, TaskId, UserId};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ImportRow {
-    pub id: i64,
+    pub id: ImportId,
     pub username: Option<String>,
     pub format: String,
     pub filename: String,

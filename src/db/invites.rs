@@ -2,14 +2,14 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::ids::{InviteId, UserId};
+use crate::domain::ids::{InviteId, TaskId, UserId};
 use crate::domain::role::Role;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Invite {
-    pub id: i64,
-    pub role: String,
-    pub task_id: Option<i64>,
+    pub id: InviteId,
+    pub role: Role,
+    pub task_id: Option<TaskId>,
     pub max_uses: i64,
     pub uses: i64,
     pub expires_at: Option<i64>,
@@ -26,7 +26,7 @@ const SELECT: &str = "SELECT i.id, i.role, i.task_id, i.max_uses, i.uses, i.expi
 pub struct NewInvite<'a> {
     pub token_hash: &'a str,
     pub role: Role,
-    pub task_id: Option<i64>,
+    pub task_id: Option<TaskId>,
     pub max_uses: i64,
     pub expires_at: Option<i64>,
     pub note: &'a str,
@@ -92,7 +92,11 @@ pub async fn list_page(
 
 /// Takes one use of the invite if it is still usable; false when it is not (checked and counted
 /// in one statement, so two people cannot both take the last use).
-pub async fn take_use(ex: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn take_use(
+    ex: impl SqliteExecutor<'_>,
+    id: InviteId,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE invites SET uses = uses + 1
          WHERE id = $1 AND revoked_at IS NULL AND uses < max_uses AND (expires_at IS NULL OR expires_at > $2)",

@@ -57,8 +57,8 @@ pub async fn store_answer(
 /// A shard and the state of one item in it (`si_state` is `None` when the item is not in it).
 #[derive(Clone, Debug, FromRow)]
 pub struct LeaseRow {
-    pub user_id: i64,
-    pub task_id: i64,
+    pub user_id: UserId,
+    pub task_id: TaskId,
     pub expires_at: i64,
     pub swept: i64,
     pub si_state: Option<ShardItemState>,
@@ -83,7 +83,7 @@ pub async fn lease_of(
 /// An item's counters and this rater's earlier answer on it, if any.
 #[derive(Clone, Debug, FromRow)]
 pub struct ItemForRater {
-    pub task_id: i64,
+    pub task_id: TaskId,
     pub state: ItemState,
     pub label_count: i64,
     pub active_leases: i64,

@@ -7,7 +7,7 @@ use crate::domain::ids::UserId;
 #[derive(Clone, Debug, FromRow)]
 pub struct PasswordLink {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub purpose: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,

@@ -7,7 +7,7 @@ use crate::domain::ids::UserId;
 #[derive(Clone, Debug, FromRow)]
 pub struct Session {
     pub id_hash: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub csrf_token: String,
     pub created_at: i64,
     pub last_seen_at: i64,

@@ -8,14 +8,14 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::ids::{ShardId, TaskId, UserId};
+use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
 use crate::domain::states::ShardItemState;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Shard {
-    pub id: i64,
-    pub task_id: i64,
-    pub user_id: i64,
+    pub id: ShardId,
+    pub task_id: TaskId,
+    pub user_id: UserId,
     pub created_at: i64,
     pub expires_at: i64,
     pub swept: i64,
@@ -29,7 +29,7 @@ impl Shard {
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ShardItem {
-    pub item_id: i64,
+    pub item_id: ItemId,
     pub position: i64,
     pub state: ShardItemState,
     pub data_json: String,

@@ -3,6 +3,7 @@
 use sqlx::{FromRow, SqliteExecutor};
 
 use crate::domain::ids::{TaskId, UserId};
+use crate::domain::role::Role;
 use crate::domain::schema::LabelSchema;
 use crate::domain::states::TaskState;
 
@@ -409,9 +410,9 @@ pub async fn remove_member(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Member {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub username: String,
-    pub role: String,
+    pub role: Role,
     pub active: i64,
     pub added_at: i64,
     pub labels: i64,

@@ -6,8 +6,8 @@ use crate::domain::ids::{TokenId, UserId};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ApiToken {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: TokenId,
+    pub user_id: UserId,
     pub username: String,
     pub name: String,
     pub prefix: String,

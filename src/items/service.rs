@@ -10,6 +10,7 @@ use crate::clock::rfc3339;
 use crate::db::{self, browse};
 use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
 use crate::domain::role::Role;
+use crate::domain::states::{ItemState, ShardItemState};
 use crate::error::{AppError, Result};
 use crate::http::page::{PageQuery, cut};
 use crate::state::AppState;
@@ -162,7 +163,8 @@ fn json(text: &str) -> Value {
 }
 
 fn summary(r: browse::ItemRow) -> ItemSummary {
-    let needs_review = r.state == "adjudication" || (r.flagged != 0 && r.state != "resolved");
+    let needs_review =
+        r.state == ItemState::Adjudication || (r.flagged != 0 && r.state != ItemState::Resolved);
     let resolution = match (
         r.resolution_json,
         r.resolution_method,
@@ -184,7 +186,7 @@ fn summary(r: browse::ItemRow) -> ItemSummary {
         task_id: r.task_id,
         external_id: r.external_id,
         data: json(&r.data_json),
-        state: r.state,
+        state: r.state.as_str().to_owned(),
         target: r.target,
         label_count: r.label_count,
         active_leases: r.active_leases,
@@ -307,7 +309,7 @@ pub async fn get(state: &AppState, ctx: &AuthCtx, id: ItemId) -> Result<ItemDeta
             Some(l.username.clone()),
             detail,
         ));
-        if l.state == "expired" {
+        if l.state == ShardItemState::Expired {
             history.push(event(
                 l.expires_at,
                 "lease_expired",

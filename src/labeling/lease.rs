@@ -91,7 +91,7 @@ async fn lease(
     // Asking again returns the live shard: a read, no write lock.
     if let Some(s) = db::shards::live_for(&state.db.pool, task.id, user, now).await? {
         return Ok(LeaseOutcome::Shard(
-            shard::view(state, ShardId(s.id), user, false).await?,
+            shard::view(state, s.id, user, false).await?,
         ));
     }
     // New leases are written by the same writer as labels, batched with them.
@@ -153,7 +153,7 @@ pub async fn lease_in(
 ) -> Result<Option<ShardId>> {
     db::shards::sweep_expired(tx, now).await?;
     if let Some(s) = db::shards::live_for(&mut **tx, task.id, user, now).await? {
-        return Ok(Some(ShardId(s.id)));
+        return Ok(Some(s.id));
     }
     let items = pick_mix(tx, task, user).await?;
     if items.is_empty() {

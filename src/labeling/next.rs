@@ -4,7 +4,7 @@
 use crate::auth::AuthCtx;
 use crate::db;
 use crate::db::tasks::{Instructions, Task};
-use crate::domain::ids::{ShardId, TaskId};
+use crate::domain::ids::TaskId;
 use crate::domain::states::TaskState;
 use crate::error::{AppError, Result};
 use crate::labeling::shard::{self, ShardView};
@@ -49,7 +49,7 @@ pub async fn next_step(state: &AppState, ctx: &AuthCtx, task: TaskId) -> Result<
     let Some(live) = live.filter(|_| task.state == TaskState::Active) else {
         return Ok(NextStep::Start { task, my_labels });
     };
-    let shard = shard::view(state, ShardId(live.id), ctx.user.id, true).await?;
+    let shard = shard::view(state, live.id, ctx.user.id, true).await?;
     Ok(NextStep::Label {
         task,
         instructions,

@@ -50,7 +50,7 @@ pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Res
         .into_iter()
         .filter(|i| all || i.state == ShardItemState::Leased)
         .map(|i| ShardItemView {
-            id: i.item_id,
+            id: i.item_id.0,
             data: serde_json::from_str(&i.data_json).unwrap_or(Value::Null),
             state: all.then_some(i.state),
             value: all.then(|| {
@@ -61,8 +61,8 @@ pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Res
         })
         .collect();
     Ok(ShardView {
-        id: shard.id,
-        task_id: shard.task_id,
+        id: shard.id.0,
+        task_id: shard.task_id.0,
         expires_at: crate::clock::rfc3339(shard.expires_at),
         live: shard.is_live(state.now()),
         items,
@@ -76,7 +76,7 @@ pub async fn own_shard(state: &AppState, ctx: &AuthCtx, id: ShardId) -> Result<S
     let shard = db::shards::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if shard.user_id != ctx.user.id.0 {
+    if shard.user_id != ctx.user.id {
         return Err(AppError::NotFound);
     }
     view(state, id, ctx.user.id, true).await

@@ -49,12 +49,12 @@ pub async fn skip_item(
     let sh = db::shards::get(&state.db.pool, shard)
         .await?
         .ok_or(AppError::NotFound)?;
-    if sh.user_id != ctx.user.id.0 {
+    if sh.user_id != ctx.user.id {
         return Err(AppError::NotFound);
     }
     let mut tx = state.db.begin_write().await?;
     let sk = Skip {
-        task: TaskId(sh.task_id),
+        task: sh.task_id,
         user: ctx.user.id,
         shard,
         item: req.item_id,
@@ -90,7 +90,7 @@ pub async fn skip_in(
     let Some(sh) = db::shards::get(&mut **tx, sk.shard).await? else {
         return Ok(Err(Refusal::NotFound));
     };
-    if sh.user_id != sk.user.0 || sh.task_id != sk.task.0 {
+    if sh.user_id != sk.user || sh.task_id != sk.task {
         return Ok(Err(Refusal::NotFound));
     }
     let Some(state) = db::shards::item_state(&mut **tx, sk.shard, sk.item).await? else {

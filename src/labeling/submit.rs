@@ -173,7 +173,7 @@ pub async fn submit_in(
     let Some(lease) = db::labels::lease_of(&mut **tx, s.shard, s.item).await? else {
         return Ok(Err(Refusal::NotFound));
     };
-    if lease.user_id != user.0 || lease.task_id != task.id.0 {
+    if lease.user_id != user || lease.task_id != task.id {
         return Ok(Err(Refusal::NotFound));
     }
     let Some(si_state) = lease.si_state else {
@@ -191,7 +191,7 @@ pub async fn submit_in(
     let Some(item) = db::labels::item_for_rater(&mut **tx, s.item, user).await? else {
         return Ok(Err(Refusal::NotFound));
     };
-    if item.task_id != task.id.0 {
+    if item.task_id != task.id {
         return Ok(Err(Refusal::NotFound));
     }
     let outcome = if let (Some(label_id), Some(revision)) = (item.label_id, item.revision) {

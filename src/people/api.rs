@@ -284,9 +284,9 @@ impl From<Listed> for InviteJson {
     fn from(l: Listed) -> Self {
         let i = l.invite;
         InviteJson {
-            id: i.id,
-            role: i.role,
-            task_id: i.task_id,
+            id: i.id.0,
+            role: i.role.as_str().to_owned(),
+            task_id: i.task_id.map(|t| t.0),
             max_uses: i.max_uses,
             uses: i.uses,
             expires_at: i.expires_at.map(rfc3339),

@@ -96,7 +96,7 @@ pub async fn create(
     let new = db::invites::NewInvite {
         token_hash: &hash_token(&token),
         role: req.role,
-        task_id: req.task_id,
+        task_id: req.task_id.map(crate::domain::ids::TaskId),
         max_uses: req.max_uses,
         expires_at: req.expires_in_hours.map(|h| now + h * 3_600_000),
         note: req.note.trim(),
@@ -173,7 +173,7 @@ fn listed(invites: Vec<Invite>, now: i64) -> Vec<Listed> {
 #[tracing::instrument(skip_all)]
 pub async fn page(state: &AppState, req: PageRequest) -> Result<(Vec<Listed>, Option<String>)> {
     let rows = db::invites::list_page(&state.db.pool, req.after, req.limit + 1).await?;
-    let (rows, next) = cut(rows, req, |i| i.id);
+    let (rows, next) = cut(rows, req, |i| i.id.0);
     Ok((listed(rows, state.now()), next))
 }
 
@@ -229,7 +229,7 @@ pub async fn sign_up(
         Err(reason) => return Ok(Err(reason)),
     };
     // The CHECK constraint keeps unknown roles out; fall back to the least privilege.
-    let role = Role::parse(&invite.role).unwrap_or(Role::Rater);
+    let role = invite.role;
     let store = Store::of(state);
     let new = NewUser {
         username: form.username,
@@ -263,8 +263,8 @@ mod tests {
 
     fn invite(uses: i64, expires_at: Option<i64>, revoked_at: Option<i64>) -> Invite {
         Invite {
-            id: 1,
-            role: "rater".into(),
+            id: InviteId(1),
+            role: Role::Rater,
             task_id: None,
             max_uses: 2,
             uses,

@@ -262,7 +262,7 @@ pub async fn live_link(state: &AppState, token: &str) -> Result<(PasswordLink, U
     let link = link
         .filter(|l| l.used_at.is_none() && l.expires_at > state.now())
         .ok_or(AppError::NotFound)?;
-    let user = db::users::by_id(&state.db.pool, UserId(link.user_id)).await?;
+    let user = db::users::by_id(&state.db.pool, link.user_id).await?;
     let user = user
         .filter(|u| u.active && u.can_login)
         .ok_or(AppError::NotFound)?;

@@ -89,11 +89,11 @@ pub async fn visible(store: Store<'_>, ctx: &AuthCtx) -> Result<(bool, Vec<ApiTo
 pub async fn revoke(store: Store<'_>, ctx: &AuthCtx, ip: &str, id: TokenId) -> Result<()> {
     let token = db::tokens::by_id(&store.db.pool, id)
         .await?
-        .filter(|t| ctx.user.role == Role::Admin || t.user_id == ctx.user.id.0)
+        .filter(|t| ctx.user.role == Role::Admin || t.user_id == ctx.user.id)
         .ok_or(AppError::NotFound)?;
     let now = store.now;
     let mut tx = store.db.begin_write().await?;
-    if db::tokens::revoke(&mut *tx, TokenId(token.id), now).await? {
+    if db::tokens::revoke(&mut *tx, token.id, now).await? {
         let detail = serde_json::json!({"name": token.name, "owner": token.username});
         db::audit::record(
             &mut *tx,

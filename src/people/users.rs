@@ -4,7 +4,7 @@
 //! There is always at least one active admin: the last one can be neither demoted nor deactivated.
 
 use crate::db::{self, Tx, users::User};
-use crate::domain::ids::UserId;
+use crate::domain::ids::{InviteId, TaskId, UserId};
 use crate::domain::role::Role;
 use crate::domain::username::Username;
 use crate::error::{AppError, Result};
@@ -31,7 +31,10 @@ pub enum Origin {
     /// The `admin` account made on the first start.
     FirstStart,
     /// A sign-up through an invite (the new user is the actor).
-    Invite { invite: i64, task: Option<i64> },
+    Invite {
+        invite: InviteId,
+        task: Option<TaskId>,
+    },
 }
 
 /// A new account whose username and password passed the rules (the password already hashed).

@@ -96,7 +96,7 @@ pub async fn members(state: &AppState, id: TaskId, page: PageRequest) -> Result<
         .await?
         .ok_or(AppError::NotFound)?;
     let rows = db::tasks::members_page(&state.db.pool, task.id, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = cut(rows, page, |m| m.user_id);
+    let (rows, next_cursor) = cut(rows, page, |m| m.user_id.0);
     Ok(MemberList {
         members: rows.into_iter().map(Into::into).collect(),
         next_cursor,
@@ -104,7 +104,12 @@ pub async fn members(state: &AppState, id: TaskId, page: PageRequest) -> Result<
 }
 
 /// A user who signs up through an invite that names a task joins that task.
-pub async fn invite_joins_task(tx: &mut db::Tx, task: i64, user: UserId, now: i64) -> Result<()> {
-    db::tasks::add_member(&mut **tx, TaskId(task), user, now).await?;
+pub async fn invite_joins_task(
+    tx: &mut db::Tx,
+    task: TaskId,
+    user: UserId,
+    now: i64,
+) -> Result<()> {
+    db::tasks::add_member(&mut **tx, task, user, now).await?;
     Ok(())
 }

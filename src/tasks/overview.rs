@@ -98,7 +98,7 @@ pub async fn task(state: &AppState, id: TaskId) -> Result<TaskOverview> {
         .await?
         .into_iter()
         .map(|m| MemberRow {
-            user_id: m.user_id,
+            user_id: m.user_id.0,
             username: m.username,
             active: m.active != 0,
             labels: m.labels,
@@ -115,7 +115,7 @@ pub async fn task(state: &AppState, id: TaskId) -> Result<TaskOverview> {
         .await?
         .into_iter()
         .map(|i| ImportRowView {
-            id: i.id,
+            id: i.id.0,
             when: format_ms(i.created_at),
             by: i.username.unwrap_or_else(|| "cli".into()),
             file: i.filename,

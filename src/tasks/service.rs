@@ -288,7 +288,7 @@ pub async fn imports(state: &AppState, id: TaskId, page: PageRequest) -> Result<
         .await?
         .ok_or(AppError::NotFound)?;
     let rows = db::imports::list_page(&state.db.pool, task.id, page.after, page.limit + 1).await?;
-    let (rows, next_cursor) = cut(rows, page, |i| i.id);
+    let (rows, next_cursor) = cut(rows, page, |i| i.id.0);
     Ok(ImportList {
         imports: rows.into_iter().map(Into::into).collect(),
         next_cursor,

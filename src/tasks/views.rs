@@ -152,7 +152,7 @@ impl From<Member> for MemberView {
     fn from(m: Member) -> Self {
         MemberView {
             username: m.username,
-            role: m.role,
+            role: m.role.as_str().to_owned(),
             active: m.active != 0,
             labels: m.labels,
             acknowledged_version: m.acked_version,
@@ -191,7 +191,7 @@ pub struct ImportView {
 impl From<ImportRow> for ImportView {
     fn from(i: ImportRow) -> Self {
         ImportView {
-            id: i.id,
+            id: i.id.0,
             by: i.username,
             format: i.format,
             filename: i.filename,

@@ -210,7 +210,7 @@ pub async fn invite_page(
     };
     Ok(html(&InvitePage {
         chrome: Chrome::anonymous(),
-        role: invite.role,
+        role: invite.role.as_str().to_owned(),
         username: String::new(),
         error: None,
     })?
@@ -249,7 +249,7 @@ pub async fn invite_submit(
     };
     // The role shown again is the invite's; it was usable a moment ago.
     let role = match invites::usable(&state, &token).await? {
-        Ok(i) => i.role,
+        Ok(i) => i.role.as_str().to_owned(),
         Err(reason) => return gone(reason),
     };
     let page = InvitePage {

@@ -185,10 +185,10 @@ async fn invites_page_with(
         .map(|l| {
             let i = l.invite;
             InviteRow {
-                id: i.id,
+                id: i.id.0,
                 state: l.state,
-                task: i.task_id.map(task_name).unwrap_or_default(),
-                role: i.role,
+                task: i.task_id.map(|t| t.0).map(task_name).unwrap_or_default(),
+                role: i.role.as_str().to_owned(),
                 uses: i.uses,
                 max_uses: i.max_uses,
                 expires: i

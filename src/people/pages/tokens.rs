@@ -41,7 +41,7 @@ async fn page(state: &AppState, ctx: &AuthCtx, new_token: Option<String>) -> Res
     let tokens = list
         .into_iter()
         .map(|t| TokenRow {
-            id: t.id,
+            id: t.id.0,
             username: t.username,
             name: t.name,
             prefix: t.prefix,
