@@ -2,7 +2,7 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::ids::TaskId;
+use crate::domain::ids::{ItemId, TaskId, UserId};
 use crate::domain::states::ItemState;
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -91,8 +91,8 @@ pub async fn labels_by(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct LabelRow {
-    pub item_id: i64,
-    pub user_id: i64,
+    pub item_id: ItemId,
+    pub user_id: UserId,
     pub value_json: String,
     pub instruction_version: i64,
     pub duration_ms: i64,

@@ -104,7 +104,7 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         .map(|(i, (c, _))| (*c, i as u32))
         .collect();
     let rater_index: BTreeMap<i64, u32> = {
-        let mut ids: Vec<i64> = labels.iter().map(|l| l.user_id).collect();
+        let mut ids: Vec<i64> = labels.iter().map(|l| l.user_id.0).collect();
         ids.sort_unstable();
         ids.dedup();
         ids.into_iter()
@@ -115,11 +115,11 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     // Agreement is measured on real items: gold items are answered by everyone and would inflate it.
     let ratings: Vec<(u32, u32, u32)> = labels
         .iter()
-        .filter(|l| !gold.contains_key(&l.item_id))
+        .filter(|l| !gold.contains_key(&l.item_id.0))
         .map(|l| {
             (
-                l.item_id as u32,
-                rater_index[&l.user_id],
+                l.item_id.0 as u32,
+                rater_index[&l.user_id.0],
                 class_index[l.value_json.as_str()],
             )
         })
@@ -175,15 +175,15 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     let statuses = db::items::rater_statuses(pool, task.id).await?;
     let mut per_rater = Vec::new();
     for user in rater_index.keys() {
-        let mine: Vec<_> = labels.iter().filter(|l| l.user_id == *user).collect();
+        let mine: Vec<_> = labels.iter().filter(|l| l.user_id.0 == *user).collect();
         let gold_answers: Vec<bool> = mine
             .iter()
-            .filter_map(|l| gold.get(&l.item_id).map(|g| g == &l.value_json))
+            .filter_map(|l| gold.get(&l.item_id.0).map(|g| g == &l.value_json))
             .collect();
         let vs_final: Vec<bool> = mine
             .iter()
-            .filter(|l| !gold.contains_key(&l.item_id))
-            .filter_map(|l| final_of.get(&l.item_id).map(|f| *f == l.value_json))
+            .filter(|l| !gold.contains_key(&l.item_id.0))
+            .filter_map(|l| final_of.get(&l.item_id.0).map(|f| *f == l.value_json))
             .collect();
         let mut secs: Vec<f64> = mine
             .iter()
@@ -217,10 +217,10 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         .map(|(c, _)| display(c))
         .collect();
     let mut confusion = vec![vec![0u64; classes.len()]; classes.len()];
-    for l in labels.iter().filter(|l| !gold.contains_key(&l.item_id)) {
+    for l in labels.iter().filter(|l| !gold.contains_key(&l.item_id.0)) {
         let i = class_index.get(l.value_json.as_str()).map(|i| *i as usize);
         let j = final_of
-            .get(&l.item_id)
+            .get(&l.item_id.0)
             .and_then(|f| class_index.get(f))
             .map(|j| *j as usize);
         if let (Some(i), Some(j)) = (i, j)
