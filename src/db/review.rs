@@ -2,15 +2,16 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::ids::{TaskId, UserId};
+use crate::domain::ids::{ItemId, TaskId, UserId};
+use crate::domain::states::ItemState;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct QueueItem {
-    pub id: i64,
-    pub task_id: i64,
+    pub id: ItemId,
+    pub task_id: TaskId,
     pub external_id: String,
     pub data_json: String,
-    pub state: String,
+    pub state: ItemState,
     pub flagged: i64,
     pub version: i64,
     pub label_count: i64,
@@ -66,7 +67,7 @@ pub async fn item(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<QueueIt
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Vote {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub username: String,
     pub value_json: String,
     pub duration_ms: i64,
@@ -85,7 +86,7 @@ pub async fn votes(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Vote>, 
 /// A vote with its item, for reading a page of the queue at once.
 #[derive(Clone, Debug, FromRow)]
 pub struct ItemVote {
-    pub item_id: i64,
+    pub item_id: ItemId,
     #[sqlx(flatten)]
     pub vote: Vote,
 }
@@ -94,8 +95,8 @@ pub struct ItemVote {
 pub async fn votes_between(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
-    lo: i64,
-    hi: i64,
+    lo: ItemId,
+    hi: ItemId,
 ) -> Result<Vec<ItemVote>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.item_id, l.user_id, u.username, l.value_json, l.duration_ms FROM labels l JOIN users u ON u.id = l.user_id
@@ -111,7 +112,7 @@ pub async fn votes_between(
 /// A rater's flag on an item: who, and the reason they gave.
 #[derive(Clone, Debug, FromRow)]
 pub struct Flag {
-    pub item_id: i64,
+    pub item_id: ItemId,
     pub username: String,
     pub reason: String,
 }
@@ -131,8 +132,8 @@ pub async fn flags(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Flag>, 
 pub async fn flags_between(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
-    lo: i64,
-    hi: i64,
+    lo: ItemId,
+    hi: ItemId,
 ) -> Result<Vec<Flag>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.item_id, u.username, s.reason FROM skips s JOIN users u ON u.id = s.user_id

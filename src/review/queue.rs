@@ -90,7 +90,7 @@ fn vote_view(v: db::review::Vote, accuracy: &HashMap<i64, f64>) -> VoteView {
     VoteView {
         rater: v.username,
         value: parse(&v.value_json),
-        estimated_accuracy: accuracy.get(&v.user_id).copied(),
+        estimated_accuracy: accuracy.get(&v.user_id.0).copied(),
         duration_ms: v.duration_ms,
     }
 }
@@ -114,28 +114,28 @@ pub async fn page(state: &AppState, task_id: TaskId, req: PageRequest) -> Result
     let task = task_of(state, task_id).await?;
     let pool = &state.db.pool;
     let rows = db::review::queue(pool, task.id, req.after, req.limit + 1).await?;
-    let (rows, next_cursor) = cut(rows, req, |r| r.id);
+    let (rows, next_cursor) = cut(rows, req, |r| r.id.0);
     let mut votes: HashMap<i64, Vec<VoteView>> = HashMap::new();
     let mut flags: HashMap<i64, Vec<FlagView>> = HashMap::new();
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
         let accuracy = answers::rater_accuracy(state, &task).await?;
         for v in db::review::votes_between(pool, task.id, first.id, last.id).await? {
             let view = vote_view(v.vote, &accuracy);
-            votes.entry(v.item_id).or_default().push(view);
+            votes.entry(v.item_id.0).or_default().push(view);
         }
         for f in db::review::flags_between(pool, task.id, first.id, last.id).await? {
-            flags.entry(f.item_id).or_default().push(flag_view(f));
+            flags.entry(f.item_id.0).or_default().push(flag_view(f));
         }
     }
     let items = rows
         .into_iter()
         .map(|it| QueueEntry {
-            votes: votes.remove(&it.id).unwrap_or_default(),
-            flags: flags.remove(&it.id).unwrap_or_default(),
+            votes: votes.remove(&it.id.0).unwrap_or_default(),
+            flags: flags.remove(&it.id.0).unwrap_or_default(),
             data: parse(&it.data_json),
-            id: it.id,
+            id: it.id.0,
             external_id: it.external_id,
-            state: it.state,
+            state: it.state.as_str().to_owned(),
             flagged: it.flagged != 0,
             version: it.version,
         })
@@ -185,7 +185,7 @@ pub async fn item(state: &AppState, item_id: i64) -> Result<ItemReview> {
     let item = db::review::item(pool, item_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let task = task_of(state, TaskId(item.task_id)).await?;
+    let task = task_of(state, item.task_id).await?;
     let accuracy = answers::rater_accuracy(state, &task).await?;
     let votes = db::review::votes(pool, item_id)
         .await?

@@ -207,7 +207,7 @@ pub async fn adjudicate(
     let item = db::review::item(&state.db.pool, item_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let task = db::tasks::get(&state.db.pool, TaskId(item.task_id))
+    let task = db::tasks::get(&state.db.pool, item.task_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let value = task
@@ -253,7 +253,7 @@ pub async fn adjudicate(
     let next = db::review::queue(&state.db.pool, task.id, None, 1)
         .await?
         .first()
-        .map(|i| i.id);
+        .map(|i| i.id.0);
     Ok(Adjudicated {
         item_id,
         value,

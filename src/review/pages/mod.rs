@@ -104,7 +104,7 @@ pub async fn queue(
         .items
         .iter()
         .map(|r| QueueRow {
-            id: r.id,
+            id: r.id.0,
             external_id: r.external_id.clone(),
             snippet: snippet(&r.data_json),
             flagged: r.flagged != 0,
@@ -184,7 +184,7 @@ pub async fn item(
         task_name: r.task.name.clone(),
         item_id: id,
         external_id: r.item.external_id.clone(),
-        state: r.item.state.clone(),
+        state: r.item.state.as_str().to_owned(),
         flagged: r.item.flagged != 0,
         waiting: r.waiting,
         version: r.item.version,
