@@ -4,7 +4,7 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::ids::{ExportId, TaskId, UserId};
+use crate::domain::ids::{ExportId, ItemId, TaskId, UserId};
 
 /// A task's export settings.
 #[derive(Clone, Debug, FromRow)]
@@ -100,7 +100,7 @@ macro_rules! exported_items {
 /// One exported item with its final label, if any.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemRow {
-    pub id: i64,
+    pub id: ItemId,
     pub external_id: String,
     pub data_json: String,
     pub is_gold: i64,
@@ -198,7 +198,7 @@ pub fn parse_rows(json: &str) -> Result<Vec<ItemRow>, String> {
                     None => None,
                 };
                 Ok(ItemRow {
-                    id,
+                    id: ItemId(id),
                     external_id,
                     data_json,
                     is_gold,
@@ -215,8 +215,8 @@ pub fn parse_rows(json: &str) -> Result<Vec<ItemRow>, String> {
 /// One rater's label, for per-rater votes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LabelRow {
-    pub item_id: i64,
-    pub user_id: i64,
+    pub item_id: ItemId,
+    pub user_id: UserId,
     pub value_json: String,
     pub instruction_version: i64,
 }
@@ -249,8 +249,8 @@ pub fn parse_labels(json: &str) -> Result<Vec<LabelRow>, String> {
         .into_iter()
         .map(
             |(item_id, user_id, value_json, instruction_version)| LabelRow {
-                item_id,
-                user_id,
+                item_id: ItemId(item_id),
+                user_id: UserId(user_id),
                 value_json,
                 instruction_version,
             },
@@ -323,18 +323,18 @@ pub async fn insert(
 /// A recorded snapshot, with the name of who made it.
 #[derive(Clone, Debug, FromRow)]
 pub struct Export {
-    pub id: i64,
-    pub task_id: i64,
+    pub id: ExportId,
+    pub task_id: TaskId,
     pub format: String,
     pub settings_json: String,
     pub rows: i64,
     pub bytes: i64,
     pub sha256: String,
     pub file_name: String,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_by_name: Option<String>,
     pub created_at: i64,
-    pub previous_id: Option<i64>,
+    pub previous_id: Option<ExportId>,
     pub diff_json: String,
     pub card_json: String,
     pub schema_json: String,

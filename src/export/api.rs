@@ -78,8 +78,8 @@ impl ExportView {
     fn of(state: &AppState, e: &Export, full: bool) -> ExportView {
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
         ExportView {
-            id: e.id,
-            task_id: e.task_id,
+            id: e.id.0,
+            task_id: e.task_id.0,
             format: e.format.clone(),
             rows: e.rows,
             bytes: e.bytes,
@@ -87,7 +87,7 @@ impl ExportView {
             created_at: rfc3339(e.created_at),
             created_by: e.created_by_name.clone().unwrap_or_else(|| "cli".into()),
             settings: parse(&e.settings_json),
-            previous_id: e.previous_id,
+            previous_id: e.previous_id.map(|p| p.0),
             diff: parse(&e.diff_json),
             download_url: state.link(&format!("/api/v1/exports/{}/download", e.id)),
             card_url: state.link(&format!("/admin/exports/{}", e.id)),

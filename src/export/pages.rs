@@ -93,7 +93,7 @@ pub struct ExportRowView {
 impl ExportRowView {
     fn of(e: &Export) -> ExportRowView {
         ExportRowView {
-            id: e.id,
+            id: e.id.0,
             when: format_ms(e.created_at),
             by: e.created_by_name.clone().unwrap_or_else(|| "cli".into()),
             format: e.format.clone(),

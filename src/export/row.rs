@@ -231,7 +231,7 @@ impl RowBuilder {
             labels
                 .iter()
                 .map(|l| RaterVote {
-                    rater: self.pseudonym(l.user_id),
+                    rater: self.pseudonym(l.user_id.0),
                     value: self.label(&l.value_json),
                     instruction_version: l.instruction_version,
                 })
@@ -240,7 +240,7 @@ impl RowBuilder {
             Vec::new()
         };
         Row {
-            item_id: item.id,
+            item_id: item.id.0,
             external_id: item.external_id,
             data_json: item.data_json,
             is_gold: item.is_gold != 0,

@@ -51,7 +51,7 @@ pub async fn list(
     let task = export::exportable_task(&state.db, ctx, task_id).await?;
     let rows =
         db::exports::page_for_task(&state.db.pool, task.id, req.after, req.limit + 1).await?;
-    Ok(cut(rows, req, |e| e.id))
+    Ok(cut(rows, req, |e| e.id.0))
 }
 
 /// A task's export history as its page shows it: the task, its settings, its latest snapshots.
@@ -85,7 +85,7 @@ pub async fn get(state: &AppState, ctx: &AuthCtx, id: ExportId) -> Result<(Expor
     let e = db::exports::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let task = export::exportable_task(&state.db, ctx, TaskId(e.task_id)).await?;
+    let task = export::exportable_task(&state.db, ctx, e.task_id).await?;
     Ok((e, task))
 }
 

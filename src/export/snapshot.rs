@@ -15,7 +15,7 @@ use crate::clock::rfc3339;
 use crate::db::exports::{Export, NewExport, RowFilter};
 use crate::db::tasks::Task;
 use crate::db::{self, Db};
-use crate::domain::ids::{ExportId, UserId};
+use crate::domain::ids::UserId;
 use crate::error::AppError;
 use crate::export::card::{self, CardBuilder, DiffCounter};
 use crate::export::row::{RowBuilder, Shape};
@@ -126,10 +126,10 @@ pub async fn create(
             let mut labels = labels.as_slice();
             for item in items {
                 // The diff and the label walk below rely on increasing ids; never assume it.
-                if item.id <= last_id {
+                if item.id.0 <= last_id {
                     return Err(io::Error::other("export rows out of order"));
                 }
-                last_id = item.id;
+                last_id = item.id.0;
                 // Both lists are in item id order: walk the labels alongside the items.
                 let skip = labels.iter().take_while(|l| l.item_id < item.id).count();
                 labels = &labels[skip..];
@@ -252,7 +252,7 @@ pub async fn create(
             file_name: &file_name,
             created_by,
             created_at: now,
-            previous: previous.as_ref().map(|p| ExportId(p.id)),
+            previous: previous.as_ref().map(|p| p.id),
             diff_json: &diff_text,
             card_json: &card_text,
             schema_json: &schema_text,
