@@ -48,7 +48,7 @@ struct TaskFormPage {
     task_id: Option<i64>,
     f: TaskForm,
     states: Vec<&'static str>,
-    methods: &'static [&'static str],
+    methods: Vec<&'static str>,
     frozen: bool,
     error: Option<String>,
 }
@@ -70,7 +70,7 @@ fn form_page(
         task_id,
         f,
         states: TaskState::ALL.iter().map(|s| s.as_str()).collect(),
-        methods: crate::tasks::METHODS,
+        methods: crate::tasks::method_names(),
         frozen,
         error,
     };

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::db::tasks::{QualitySettings, TaskSettings};
+use crate::domain::resolution_method::ResolutionMethod;
 use crate::domain::states::TaskState;
 use crate::error::{AppError, Result};
 use crate::tasks::codes;
@@ -12,8 +13,13 @@ use crate::tasks::codes;
 /// The most Markdown a task's instructions may hold.
 const MAX_INSTRUCTIONS: usize = 200_000;
 
-/// The resolution methods a task can use.
-pub const METHODS: &[&str] = &["majority", "wawa", "dawid_skene", "glad"];
+/// The resolution methods a task may use: the aggregation engines, by their stored names.
+pub fn method_names() -> Vec<&'static str> {
+    ResolutionMethod::ENGINES
+        .iter()
+        .map(|m| m.as_str())
+        .collect()
+}
 
 /// `POST /api/v1/tasks` (and the new-task form).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -82,7 +88,10 @@ pub fn parse_state(state: Option<&str>, default: TaskState) -> Result<TaskState>
 
 /// Checks quality settings.
 pub fn check_quality(q: &QualitySettings) -> Result<()> {
-    if !METHODS.contains(&q.resolution_method.as_str()) {
+    if !ResolutionMethod::ENGINES
+        .iter()
+        .any(|m| m.as_str() == q.resolution_method)
+    {
         return Err(bad(
             codes::INVALID_RESOLUTION_METHOD,
             "resolution_method: majority, wawa, dawid_skene or glad",
