@@ -3,6 +3,7 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
+use crate::db::review::WAITING;
 use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
 use crate::domain::states::{ItemState, ShardItemState};
 
@@ -10,7 +11,8 @@ use crate::domain::states::{ItemState, ShardItemState};
 #[derive(Clone, Debug, Default)]
 pub struct ItemFilter {
     pub state: Option<String>,
-    /// In the adjudication queue: no agreement at maximum overlap, or flagged and not resolved.
+    /// In the adjudication queue (`db::review::WAITING`): no agreement at maximum overlap, or
+    /// flagged and not resolved.
     pub needs_review: Option<bool>,
     pub gold: Option<bool>,
     pub external_id: Option<String>,
@@ -60,7 +62,7 @@ pub async fn items(
     let sql = sqlx::AssertSqlSafe(format!(
         "{ITEM} WHERE i.task_id = $1 AND i.id > $2
             AND ($3 IS NULL OR i.state = $3)
-            AND ($4 IS NULL OR ($4 = (i.state = 'adjudication' OR (i.flagged = 1 AND i.state <> 'resolved'))))
+            AND ($4 IS NULL OR $4 = {WAITING})
             AND ($5 IS NULL OR ($5 = (i.gold_json IS NOT NULL)))
             AND ($6 IS NULL OR i.external_id = $6)
             AND ($7 IS NULL OR i.data_json LIKE $7 ESCAPE '\\')
