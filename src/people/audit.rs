@@ -97,9 +97,11 @@ mod tests {
         let lines = detail_lines(
             r#"{"changes": {"state": {"from": "draft", "to": "active"}, "options": {"from": ["A (a)"], "to": ["A (a)", "B (b)"]}}}"#,
         );
-        assert_eq!(lines[0].field, "state");
-        assert_eq!(lines[0].text, "draft → active");
-        assert_eq!(lines[1].text, "A (a) → A (a), B (b)");
+        // Fields come in name order.
+        assert_eq!(lines[0].field, "options");
+        assert_eq!(lines[0].text, "A (a) → A (a), B (b)");
+        assert_eq!(lines[1].field, "state");
+        assert_eq!(lines[1].text, "draft → active");
         let plain = detail_lines(r#"{"from": "rater", "to": "admin", "user": 3}"#);
         assert_eq!(plain.len(), 3);
         assert_eq!(plain[2].text, "3");
