@@ -177,6 +177,7 @@
   function reportPending() {
     var n = Object.keys(loadPending()).length;
     if (idx >= items.length && !$("done-card").hidden && !$("next-shard").hidden) showDone();
+    if (wantNext && n === 0) { nextShard(); return; }
     // A hint or an error for the rater stays until their next action; only the save state is replaced.
     if (statusKind === "hint" || statusKind === "error") return;
     if (n === 0) say("All answers saved.", "", "saved");
@@ -226,8 +227,11 @@
     setTimeout(function () { ($("next-shard").hidden ? $("home-link") : $("next-shard")).focus(); }, 0);
   }
 
+  // Asked for the next shard while answers were still being saved: it comes once they are.
+  var wantNext = false;
   function nextShard() {
-    if (Object.keys(loadPending()).length) { Object.keys(loadPending()).forEach(function (k) { send(k); }); showDone(); return; }
+    if (Object.keys(loadPending()).length) { wantNext = true; Object.keys(loadPending()).forEach(function (k) { send(k); }); showDone(); return; }
+    wantNext = false;
     fetch("/api/v1/tasks/" + data.task.id + "/shards", {
       method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": window.Quorum.csrf() }
     }).then(function (res) {

@@ -128,9 +128,10 @@ pub fn blockers(f: &Facts) -> Vec<Blocker> {
         out.push(warning(
             "instructions_not_acknowledged",
             format!(
-                "{} of {} have not acknowledged instructions v{} yet; each is asked to before their first shard.",
+                "{} of the {} on the task {} not acknowledged instructions v{} yet; each is asked to before their first shard.",
                 missing,
                 raters(f.raters),
+                if missing == 1 { "has" } else { "have" },
                 f.instructions_version,
             ),
         ));

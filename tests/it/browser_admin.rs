@@ -44,6 +44,11 @@ async fn admin_creates_a_task_and_uploads_items_in_the_browser() {
     b.type_into("#upload-file", &bad.to_string_lossy()).await;
     b.click("#upload button[type=submit]").await;
     b.wait_text("#upload-status", "line 2").await;
+    // A refused upload does not leave a full progress bar behind.
+    assert_eq!(
+        b.prop("#upload-progress", "hidden").await,
+        serde_json::json!(true)
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM items").await, 0);
     // The browser logs the refused upload's 400; that one is expected.
     let logged = b.console_errors().await;

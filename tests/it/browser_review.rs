@@ -59,7 +59,29 @@ async fn reviewer_resolves_a_queued_item_with_the_keyboard() {
     b.wait_text(".item-text", "You <b>people</b> are the worst.")
         .await;
     b.wait_text("table", "ann").await;
+    // Votes show the options' labels, not their stored values.
+    let votes = b.text("table").await;
+    assert!(votes.contains("Toxic") && votes.contains("Fine"), "{votes}");
+    assert!(!votes.contains("toxic"), "{votes}");
+    // Keys help, like the labeling page's: number keys and hotkeys, skip.
+    b.press_keys("?").await;
+    b.wait_text("#help", "skip to the next item").await;
+    b.wait_text("#keys-options", "Toxic").await;
+    b.screenshot("review-1-help").await;
+    b.press_keys("?").await;
     b.screenshot("review-1-item").await;
+    // The number key picks by place even though the options have letter hotkeys.
+    b.press_keys("2").await;
+    b.wait_text("button.choice.selected", "Fine").await;
+    // The selected choice's key badges stay readable (not white on white).
+    let contrast = b
+        .execute(
+            "var k = document.querySelector('button.choice.selected kbd'); var cs = getComputedStyle(k); return [cs.color, getComputedStyle(k.parentElement).backgroundColor, cs.backgroundColor];",
+            vec![],
+        )
+        .await;
+    assert_eq!(contrast[0], json!("rgb(255, 255, 255)"), "{contrast}");
+    assert_ne!(contrast[2], json!("rgb(248, 249, 251)"), "{contrast}");
     b.press_keys("t").await;
     b.wait_text("button.choice.selected", "Toxic").await;
     b.press_keys(keys::ENTER).await;
@@ -71,8 +93,15 @@ async fn reviewer_resolves_a_queued_item_with_the_keyboard() {
     b.goto(&app.url(&format!("/admin/tasks/{task}/quality")))
         .await;
     b.wait_text("h1", "quality").await;
+    // Charts use the options' labels; the histogram has its axis and counts; methods in words.
+    b.wait_text("svg.bars", "Toxic").await;
+    b.wait_text("#confidence-hist", "confidence of the final label")
+        .await;
+    b.wait_text("#methods-used", "a reviewer decided").await;
     b.resize(1280, 1500).await;
     b.screenshot("review-2-quality").await;
+    b.resize(390, 844).await;
+    b.screenshot("review-2-quality-phone").await;
     b.assert_no_console_errors().await;
     b.quit().await;
 

@@ -61,10 +61,10 @@ pub mod keys {
     pub const SHIFT: &str = "\u{E008}";
     pub const CONTROL: &str = "\u{E009}";
     pub const ESCAPE: &str = "\u{E00C}";
+    pub const RIGHT: &str = "\u{E014}";
     pub const SPACE: &str = "\u{E00D}";
     pub const LEFT: &str = "\u{E012}";
     pub const UP: &str = "\u{E013}";
-    pub const RIGHT: &str = "\u{E014}";
     pub const DOWN: &str = "\u{E015}";
 }
 
