@@ -375,8 +375,10 @@ async fn serve(store: &StoreArgs, args: ServeArgs) -> Result<(), String> {
     }
     eprintln!("\n  Quorum is running at {}\n", running.state.base_url);
     if let Some(link) = &running.setup_link {
+        // A box that stands out from the JSON log lines around it.
+        let rule = "━".repeat(72);
         eprintln!(
-            "  First start: set the admin password with this one-time link (valid 24 hours):\n\n    {link}\n"
+            "  ┏{rule}\n  ┃ FIRST START: open this one-time link to set the admin password.\n  ┃ It is valid 24 hours; until it is used, every restart prints a new one.\n  ┃\n  ┃   {link}\n  ┗{rule}\n"
         );
     }
     crate::server::shutdown_signal().await;
