@@ -73,6 +73,12 @@ pub(crate) struct Args {
     /// Write the report as JSON to this file.
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,
+    /// Open loop: submit labels at this fixed arrival rate (labels per second, all raters
+    /// together) instead of as fast as the server answers. Each label has an intended start on a
+    /// fixed schedule and its latency is measured from that start, so a slow server shows as
+    /// latency rather than as fewer requests (coordinated omission corrected, as wrk2 does).
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
     /// Requests in flight while setting up raters.
     #[arg(long, default_value_t = 16)]
     pub(crate) setup_concurrency: usize,
@@ -103,6 +109,14 @@ impl Args {
         }
         if self.think_ms > 600_000 {
             return Err("--think-ms: at most 600,000".into());
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && (0.1..=1_000_000.0).contains(&rate)) {
+                return Err("--rate: 0.1 to 1,000,000 labels per second".into());
+            }
+            if self.think_ms > 0 {
+                return Err("--rate sets the pace; leave --think-ms at 0".into());
+            }
         }
         if !(1..=256).contains(&self.setup_concurrency) {
             return Err("--setup-concurrency: 1 to 256".into());

@@ -141,6 +141,7 @@ pub(crate) async fn drive(
     // Labeling.
     let shared = Arc::new(Shared {
         api,
+        pacer: args.rate.map(crate::rater::Pacer::new),
         task,
         think: Duration::from_millis(args.think_ms),
         deadline: Instant::now() + Duration::from_secs(args.time_cap),
@@ -193,10 +194,11 @@ pub(crate) async fn drive(
         return Err(format!("labeling broke off{gone}"));
     }
     report.labeling_s = t0.elapsed().as_secs_f64();
+    report.labels = created.len() as u64;
     if let Some(s) = report.server.as_mut() {
         s.cpu_s_labeling = cpu(server) - cpu0;
+        s.cpu_ms_per_label = s.cpu_s_labeling * 1000.0 / (report.labels.max(1) as f64);
     }
-    report.labels = created.len() as u64;
     report.labels_per_s = report.labels as f64 / report.labeling_s.max(1e-9);
     report.completed = report.labels >= shared.target_labels;
     report.lease = Latency::of(&lease);

@@ -54,7 +54,7 @@ async fn run(args: Args, report: &mut Report) -> Result<(), String> {
     tokio::spawn(stop_on_signal());
     report.machine = machine();
     report.config = json!({"items": args.items, "raters": args.raters, "overlap": args.overlap,
-        "shard_size": args.shard_size, "lease_minutes": args.lease_minutes, "think_ms": args.think_ms,
+        "shard_size": args.shard_size, "lease_minutes": args.lease_minutes, "think_ms": args.think_ms, "rate": args.rate,
         "time_cap_s": args.time_cap, "retry_every": args.retry_every, "spawn": args.spawn,
         "export_formats": args.formats(), "export_all": args.export_all});
     let t_setup = Instant::now();

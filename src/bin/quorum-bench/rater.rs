@@ -20,8 +20,40 @@ pub(crate) struct Rater {
     pub(crate) token: String,
 }
 
+/// The open loop's schedule: label `i` is due at `start + i / rate`, whoever sends it.
+pub(crate) struct Pacer {
+    pub(crate) start: Instant,
+    pub(crate) rate: f64,
+    pub(crate) next: AtomicU64,
+}
+
+impl Pacer {
+    /// The intended start of label `i`.
+    fn at(&self, i: u64) -> Instant {
+        self.start + Duration::from_secs_f64(i as f64 / self.rate)
+    }
+
+    pub(crate) fn new(rate: f64) -> Pacer {
+        Pacer {
+            start: Instant::now(),
+            rate,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes the next slot and waits for its time; returns the slot's intended start, the
+    /// instant latency is measured from (even when this rater comes to it late).
+    async fn due(&self) -> Instant {
+        let at = self.at(self.next.fetch_add(1, Ordering::Relaxed));
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        at
+    }
+}
+
 pub(crate) struct Shared {
     pub(crate) api: Api,
+    /// Open loop (`--rate`): the schedule every label follows. `None`: closed loop.
+    pub(crate) pacer: Option<Pacer>,
     pub(crate) task: i64,
     pub(crate) think: Duration,
     pub(crate) deadline: Instant,
@@ -97,7 +129,12 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
     // Each pass leases a shard (progress), polls an empty pool (bounded by MAX_IDLE_POLLS) or
     // fails (bounded by MAX_CONSECUTIVE_ERRORS); the deadline bounds everything.
     while Instant::now() < sh.deadline && !sh.done() {
-        let t0 = Instant::now();
+        // Open loop: the lease is sent at the next label's slot, and the first label of the
+        // shard follows it at once (its latency counted from the lease's answer).
+        let t0 = match &sh.pacer {
+            Some(p) => p.due().await,
+            None => Instant::now(),
+        };
         let res = sh
             .api
             .send(
@@ -157,10 +194,16 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
             break;
         }
         let submit_path = format!("/api/v1/shards/{shard}/labels");
+        let mut first = true;
         for item in items {
             if Instant::now() >= sh.deadline {
                 break;
             }
+            let intended = match &sh.pacer {
+                Some(p) if !first => Some(p.due().await),
+                _ => None,
+            };
+            first = false;
             if labeled.contains(&item) {
                 out.violations.push(format!(
                     "rater {} was leased item {item} again after labeling it",
@@ -176,7 +219,10 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
                 "duration_ms": 1000 + (mix(seq) % 4000), "submission_key": format!("bench-{}-{seq}", r.idx)});
             let mut answered = None;
             for attempt in 0..SUBMIT_ATTEMPTS {
-                let t0 = Instant::now();
+                let t0 = match intended {
+                    Some(at) if attempt == 0 => at,
+                    _ => Instant::now(),
+                };
                 out.requests += 1;
                 match sh.api.post_json(&r.token, &submit_path, &body).await {
                     Ok(a) => {
@@ -234,4 +280,17 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_is_fixed_by_the_rate_alone() {
+        let p = Pacer::new(2000.0);
+        assert_eq!(p.at(0), p.start);
+        assert_eq!(p.at(1) - p.start, Duration::from_micros(500));
+        assert_eq!(p.at(2000) - p.start, Duration::from_secs(1));
+    }
 }

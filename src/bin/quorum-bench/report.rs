@@ -16,6 +16,7 @@ pub(crate) struct Latency {
     pub(crate) p50_ms: f64,
     pub(crate) p95_ms: f64,
     pub(crate) p99_ms: f64,
+    pub(crate) p999_ms: f64,
     pub(crate) max_ms: f64,
     pub(crate) mean_ms: f64,
 }
@@ -31,6 +32,7 @@ impl Latency {
             p50_ms: ms(h.value_at_quantile(0.50)),
             p95_ms: ms(h.value_at_quantile(0.95)),
             p99_ms: ms(h.value_at_quantile(0.99)),
+            p999_ms: ms(h.value_at_quantile(0.999)),
             max_ms: ms(h.max()),
             mean_ms: h.mean() / 1000.0,
         }
@@ -57,6 +59,9 @@ pub(crate) struct ServerFigures {
     pub(crate) cpu_s_import: f64,
     pub(crate) cpu_s_labeling: f64,
     pub(crate) cpu_s_export: f64,
+    /// Server CPU (user + system, from /proc) while labeling, per label stored: the lease and
+    /// submit share of each label.
+    pub(crate) cpu_ms_per_label: f64,
 }
 
 #[derive(Serialize, Default)]
@@ -126,12 +131,17 @@ pub(crate) fn print_table(r: &Report) {
     row(
         "run",
         format!(
-            "N={} R={} k={} shard={} think={} ms",
+            "N={} R={} k={} shard={} think={} ms, {}",
             r.config["items"],
             r.config["raters"],
             r.config["overlap"],
             r.config["shard_size"],
-            r.config["think_ms"]
+            r.config["think_ms"],
+            match r.config["rate"].as_f64() {
+                Some(rate) =>
+                    format!("open loop at {rate} labels/s (latency from each intended start)"),
+                None => "closed loop".to_string(),
+            }
         ),
     );
     row(
@@ -158,8 +168,8 @@ pub(crate) fn print_table(r: &Report) {
     );
     let lat = |l: &Latency| {
         format!(
-            "p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2} ms  (n={})",
-            l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms, l.count
+            "p50 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms  (n={})",
+            l.p50_ms, l.p95_ms, l.p99_ms, l.p999_ms, l.max_ms, l.count
         )
     };
     row("lease latency", lat(&r.lease));
@@ -223,6 +233,10 @@ pub(crate) fn print_table(r: &Report) {
                 "{:.1} s total: import {:.1} s, labeling {:.1} s, resolve+export {:.1} s",
                 s.cpu_s_total, s.cpu_s_import, s.cpu_s_labeling, s.cpu_s_export
             ),
+        );
+        row(
+            "server CPU per label",
+            format!("{:.3} ms (lease + submit share)", s.cpu_ms_per_label),
         );
     }
     row("client CPU", format!("{:.1} s", r.client_cpu_s));
