@@ -36,6 +36,16 @@ pub fn state_words(state: &str) -> &'static str {
     }
 }
 
+/// An item's state as the browser shows it: a gold item is decided by its gold answer (its
+/// stored state, `resolved`, would read "Decided by reviewer").
+fn shown_state(i: &ItemSummary) -> &'static str {
+    if i.gold.is_some() && i.state == "resolved" {
+        "Gold answer"
+    } else {
+        state_words(&i.state)
+    }
+}
+
 /// A label value as people read it: options by their display text, several joined with " + ".
 pub fn answer_text(schema: &LabelSchema, value: &Value) -> String {
     let label = |v: &str| {
@@ -176,7 +186,7 @@ fn table_row(schema: &LabelSchema, i: &ItemSummary) -> TableRow {
         id: i.id.0,
         external_id: i.external_id.clone(),
         preview: preview(&i.data),
-        state_words: state_words(&i.state),
+        state_words: shown_state(i),
         state: i.state.clone(),
         labels: i.label_count,
         target: i.target,
@@ -371,7 +381,7 @@ pub async fn item(
         id,
         external_id: it.external_id.clone(),
         state: it.state.clone(),
-        state_words: state_words(&it.state),
+        state_words: shown_state(it),
         labels_count: it.label_count,
         target: it.target,
         needs_review: it.needs_review,
@@ -406,7 +416,11 @@ pub async fn item(
                 when: when(&e.at),
                 event: e.event.replace('_', " "),
                 by: e.by.clone().unwrap_or_default(),
-                detail: e.detail.clone(),
+                detail: match &e.value {
+                    Some(v) if e.note.is_empty() => answer_text(schema, v),
+                    Some(v) => format!("{} ({})", answer_text(schema, v), e.note),
+                    None => e.detail.clone(),
+                },
             })
             .collect(),
         resolution: it.resolution.as_ref().map(|r| {

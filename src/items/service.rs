@@ -147,6 +147,20 @@ pub struct ItemEvent {
     pub detail: String,
     #[serde(skip)]
     at_ms: i64,
+    /// For pages: the label value the event is about (shown by its option labels) and the rest
+    /// of the detail without it.
+    #[serde(skip)]
+    pub value: Option<Value>,
+    #[serde(skip)]
+    pub note: String,
+}
+
+impl ItemEvent {
+    fn about(mut self, value: Value, note: impl Into<String>) -> Self {
+        self.value = Some(value);
+        self.note = note.into();
+        self
+    }
 }
 
 /// `GET /api/v1/items/{id}`: the item with its labels, skips, resolution and history.
@@ -312,6 +326,8 @@ fn event(at_ms: i64, event: &str, by: Option<String>, detail: String) -> ItemEve
         by,
         detail,
         at_ms,
+        value: None,
+        note: String::new(),
     }
 }
 
@@ -360,19 +376,27 @@ pub async fn get(state: &AppState, ctx: &AuthCtx, id: ItemId) -> Result<ItemDeta
         }
     }
     for l in &labels {
-        history.push(event(
-            l.created_at,
-            "labeled",
-            Some(l.username.clone()),
-            l.value_json.clone(),
-        ));
-        if l.revision > 1 {
-            history.push(event(
-                l.updated_at,
-                "relabeled",
+        let value = json(&l.value_json);
+        history.push(
+            event(
+                l.created_at,
+                "labeled",
                 Some(l.username.clone()),
-                format!("revision {}: {}", l.revision, l.value_json),
-            ));
+                l.value_json.clone(),
+            )
+            .about(value.clone(), ""),
+        );
+        if l.revision > 1 {
+            let note = format!("revision {}", l.revision);
+            history.push(
+                event(
+                    l.updated_at,
+                    "relabeled",
+                    Some(l.username.clone()),
+                    format!("{note}: {}", l.value_json),
+                )
+                .about(value, note),
+            );
         }
     }
     for s in &skips {
@@ -390,18 +414,27 @@ pub async fn get(state: &AppState, ctx: &AuthCtx, id: ItemId) -> Result<ItemDeta
     }
     let item = summary(row);
     if let Some(r) = &item.resolution {
-        history.push(event(
-            r.resolved_at_ms,
-            "resolved",
-            r.resolved_by.clone(),
-            format!("{} ({}, confidence {:.2})", r.value, r.method, r.confidence),
-        ));
+        let note = format!("{}, confidence {:.2}", r.method, r.confidence);
+        history.push(
+            event(
+                r.resolved_at_ms,
+                "resolved",
+                r.resolved_by.clone(),
+                format!("{} ({note})", r.value),
+            )
+            .about(r.value.clone(), note),
+        );
     }
     for a in browse::actions(pool, id).await? {
         let d = json(&a.detail);
         let (name, detail) = match a.action.as_str() {
             "item.send_to_review" => ("sent_to_review", String::new()),
-            "item.gold" => ("marked_gold", d["gold"]["after"].to_string()),
+            "item.gold" => {
+                let gold = d["gold"]["after"].clone();
+                let e = event(a.created_at, "marked_gold", a.actor, gold.to_string());
+                history.push(e.about(gold, ""));
+                continue;
+            }
             "item.ungold" => (
                 "unmarked_gold",
                 format!("now {}", d["state"]["after"].as_str().unwrap_or("?")),
