@@ -221,7 +221,8 @@ pub async fn set_gold(
 /// least the labels it has (so the caller's settling decides on them, or asks for one more).
 pub async fn unset_gold(tx: &mut super::Tx, item: ItemId) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE items SET gold_json = NULL, state = 'open', target = MAX(target, label_count), version = version + 1
+        "UPDATE items SET gold_json = NULL, state = 'open', target = CASE WHEN label_count > target THEN label_count ELSE target END,
+            version = version + 1
          WHERE id = $1",
     )
     .bind(item)
