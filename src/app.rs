@@ -279,11 +279,16 @@ async fn render_errors(State(_state): State<AppState>, req: Request, next: Next)
         );
         return Redirect::to(&target).into_response();
     }
+    let chrome = parts
+        .extensions
+        .get::<crate::http::pages::Chrome>()
+        .cloned()
+        .unwrap_or_else(crate::http::pages::Chrome::anonymous);
     let page = ErrorPage {
         status: status.as_u16(),
         title: status.canonical_reason().unwrap_or("Error"),
         info,
-        chrome: crate::http::pages::Chrome::anonymous(),
+        chrome,
     };
     let html = crate::http::pages::render(&page).unwrap_or_else(|_| String::from("error"));
     parts.headers.insert(

@@ -11,6 +11,9 @@
   var $ = function (id) { return document.getElementById(id); };
   var view = $("item-view"), controls = $("controls"), statusEl = $("status");
   var idx = 0, choice = null, shownAt = performance.now(), retryDelay = 1000, retryTimer = null;
+  // What the status line shows: "pending"/"saved" (the save state, replaced freely), "hint" (a
+  // message for the rater, kept until their next action), "error" (kept until dismissed by an action).
+  var statusKind = "";
   var myTotal = Number($("totals").getAttribute("data-total")) || 0;
 
   function loadPending() { try { return JSON.parse(localStorage.getItem(PENDING) || "{}"); } catch (_) { return {}; } }
@@ -20,15 +23,15 @@
     var a = new Uint8Array(16); crypto.getRandomValues(a);
     return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
-  function say(text, cls) { statusEl.textContent = text; statusEl.className = "small status " + (cls || ""); }
+  function say(text, cls, kind) { statusEl.textContent = text; statusEl.className = "small status " + (cls || ""); statusKind = kind || ""; }
+  function clearHint() { if (statusKind === "hint") say("", "", ""); }
   function isDone(it) { return it.state === "labeled" || it.state === "skipped"; }
   function firstOpen(from) {
     for (var i = from; i < items.length; i++) if (!isDone(items[i])) return i;
     for (var j = 0; j < from && j < items.length; j++) if (!isDone(items[j])) return j;
     return items.length;
   }
-  function options() { return schema.options || []; }
-  function keyFor(o, i) { return o.hotkey || (i < 9 ? String(i + 1) : ""); }
+  function options() { return window.Quorum.offered(schema); }
 
   function renderProgress() {
     var done = items.filter(isDone).length;
@@ -79,15 +82,8 @@
       return;
     }
     options().forEach(function (o, i) {
-      var b = document.createElement("button"); b.type = "button"; b.className = "choice";
-      b.setAttribute("data-value", o.value);
-      var k = keyFor(o, i);
-      if (o.color) { var sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = o.color; b.appendChild(sw); }
-      var label = document.createElement("span"); label.textContent = o.label; b.appendChild(label);
-      if (k) { var kb = document.createElement("kbd"); kb.textContent = k; b.appendChild(kb); }
       var selected = schema.kind === "multi_choice" ? (choice || []).indexOf(o.value) >= 0 : choice === o.value;
-      if (selected) b.classList.add("selected");
-      b.setAttribute("aria-pressed", selected ? "true" : "false");
+      var b = window.Quorum.choiceButton(o, i, selected);
       b.addEventListener("click", function () { choose(o.value); if (schema.kind === "single_choice") submit(); });
       controls.appendChild(b);
     });
@@ -101,6 +97,7 @@
     } else {
       choice = value;
     }
+    clearHint();
     renderControls();
   }
 
@@ -113,7 +110,8 @@
   function submit() {
     if (idx >= items.length) return;
     var value = currentValue();
-    if (value === null || value === undefined) { say("Choose an answer first (or press S to skip).", "warn"); return; }
+    if (value === null || value === undefined) { say("Choose an answer first (or press S to skip).", "warn", "hint"); return; }
+    clearHint();
     var it = items[idx], key = newKey();
     var body = { item_id: it.id, value: value, duration_ms: Math.round(performance.now() - shownAt), submission_key: key };
     var wasNew = it.state !== "labeled";
@@ -169,7 +167,7 @@
         var p = loadPending(); delete p[key]; savePending(p);
         var msg = (b.error && b.error.message) || ("error " + res.status);
         var it = items[entry.pos]; if (it && it.id === entry.body.item_id) { it.state = "refused"; }
-        say("Item " + (entry.pos + 1) + " was not stored: " + msg + " Your answer was: " + JSON.stringify(entry.body.value), "error");
+        say("Item " + (entry.pos + 1) + " was not stored: " + msg + " Your answer was: " + JSON.stringify(entry.body.value), "error", "error");
         renderProgress();
         settled(itemId);
       });
@@ -179,8 +177,10 @@
   function reportPending() {
     var n = Object.keys(loadPending()).length;
     if (idx >= items.length && !$("done-card").hidden && !$("next-shard").hidden) showDone();
-    if (n === 0) { if (statusEl.className.indexOf("error") < 0) say("All answers saved.", ""); }
-    else say(n + (n === 1 ? " answer is" : " answers are") + " waiting to be saved; they are kept in this browser and retried.", "warn");
+    // A hint or an error for the rater stays until their next action; only the save state is replaced.
+    if (statusKind === "hint" || statusKind === "error") return;
+    if (n === 0) say("All answers saved.", "", "saved");
+    else say(n + (n === 1 ? " answer is" : " answers are") + " waiting to be saved; they are kept in this browser and retried.", "warn", "pending");
   }
 
   function scheduleRetry() {
@@ -196,10 +196,10 @@
   function back() {
     if (idx <= 0) return;
     idx -= 1; renderItem();
-    say("Back to item " + (idx + 1) + ": change the answer and press Enter.", "");
+    say("Back to item " + (idx + 1) + ": change the answer and press Enter.", "", "hint");
   }
   function forward() {
-    if (idx < items.length - 1 && isDone(items[idx])) { idx += 1; renderItem(); }
+    if (idx < items.length - 1 && isDone(items[idx])) { idx += 1; clearHint(); renderItem(); }
   }
 
   function openSkip() { if (idx >= items.length) return; $("skip-box").hidden = false; $("skip-reason").value = ""; $("skip-flag").checked = false; $("skip-reason").focus(); }
@@ -212,9 +212,10 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": window.Quorum.csrf() },
       body: JSON.stringify({ item_id: it.id, reason: reason, flag: flag })
     }).then(function (res) {
-      if (!res.ok) { say("Could not skip this item (error " + res.status + ").", "error"); return; }
+      if (!res.ok) { say("Could not skip this item (error " + res.status + ").", "error", "error"); return; }
+      clearHint();
       it.state = "skipped"; idx = firstOpen(idx + 1); renderItem();
-    }).catch(function () { say("Could not skip: the network is down. Try again.", "error"); });
+    }).catch(function () { say("Could not skip: the network is down. Try again.", "error", "error"); });
   }
 
   function showDone() {
@@ -222,7 +223,7 @@
     var n = Object.keys(loadPending()).length;
     $("done-title").textContent = "Shard complete";
     $("done-text").textContent = n ? ("Saving " + n + " answers…") : "Press Enter or N for the next shard.";
-    setTimeout(function () { $("next-shard").focus(); }, 0);
+    setTimeout(function () { ($("next-shard").hidden ? $("home-link") : $("next-shard")).focus(); }, 0);
   }
 
   function nextShard() {
@@ -232,8 +233,10 @@
     }).then(function (res) {
       if (res.status === 204) {
         $("done-title").textContent = "All done for now";
-        $("done-text").textContent = "There is nothing left for you to label in this task. Thank you!";
+        $("done-text").textContent = "There is nothing left for you to label in this task. Thank you! New items may come later; your other tasks are on your home page.";
         $("next-shard").hidden = true;
+        $("home-link").classList.add("primary");
+        $("home-link").focus();
         return;
       }
       window.location.reload();
@@ -265,11 +268,8 @@
     if (e.key === "Backspace" || e.key === "ArrowLeft") { e.preventDefault(); back(); return; }
     if (e.key === "ArrowRight") { e.preventDefault(); forward(); return; }
     if (e.key === "s" || e.key === "S") { e.preventDefault(); openSkip(); return; }
-    var opts = options();
-    for (var i = 0; i < opts.length; i++) {
-      var k = keyFor(opts[i], i);
-      if (k && (e.key === k || e.key.toLowerCase() === k.toLowerCase())) { e.preventDefault(); choose(opts[i].value); return; }
-    }
+    var o = window.Quorum.optionForKey(options(), e.key);
+    if (o) { e.preventDefault(); choose(o.value); }
   });
   $("submit-button").addEventListener("click", submit);
   $("back-button").addEventListener("click", back);
@@ -279,6 +279,12 @@
   $("help-button").addEventListener("click", function () { toggleHelp(true); });
   $("help-close").addEventListener("click", function () { toggleHelp(false); });
   window.addEventListener("online", function () { Object.keys(loadPending()).forEach(function (k) { send(k); }); });
+
+  window.Quorum.keyHelp($("keys-options"), options());
+  // On a phone the instructions (already acknowledged) start folded, so the item and its answer
+  // buttons are on the first screen.
+  var ins = document.querySelector("details.instructions");
+  if (ins && window.matchMedia && window.matchMedia("(max-width: 640px)").matches) ins.open = false;
 
   // Answers left from an earlier visit (closed tab, lost network) are sent again first.
   Object.keys(loadPending()).forEach(function (k) { send(k); });

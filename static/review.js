@@ -5,7 +5,7 @@
   var data = JSON.parse(document.getElementById("review-data").textContent);
   var schema = data.schema, choice = data.current;
   var $ = function (id) { return document.getElementById(id); };
-  function keyFor(o, i) { return o.hotkey || (i < 9 ? String(i + 1) : ""); }
+  var opts = window.Quorum.offered(schema);
   function say(t, cls) { $("status").textContent = t; $("status").className = "small status " + (cls || ""); }
 
   var view = $("item-view"), d = data.item || {};
@@ -26,12 +26,9 @@
       var ta = document.createElement("textarea"); ta.id = "free-text"; ta.value = typeof choice === "string" ? choice : "";
       ta.placeholder = "The final answer. Enter records it."; c.appendChild(ta); ta.focus(); return;
     }
-    (schema.options || []).forEach(function (o, i) {
-      var b = document.createElement("button"); b.type = "button"; b.className = "choice"; b.setAttribute("data-value", o.value);
-      var l = document.createElement("span"); l.textContent = o.label; b.appendChild(l);
-      var k = keyFor(o, i); if (k) { var kb = document.createElement("kbd"); kb.textContent = k; b.appendChild(kb); }
+    opts.forEach(function (o, i) {
       var sel = schema.kind === "multi_choice" ? (choice || []).indexOf(o.value) >= 0 : choice === o.value;
-      if (sel) b.classList.add("selected");
+      var b = window.Quorum.choiceButton(o, i, sel);
       b.addEventListener("click", function () { pick(o.value); });
       c.appendChild(b);
     });
@@ -41,6 +38,7 @@
       var s = (choice || []).slice(), at = s.indexOf(v); if (at >= 0) s.splice(at, 1); else s.push(v);
       choice = (schema.options || []).map(function (o) { return o.value; }).filter(function (x) { return s.indexOf(x) >= 0; });
     } else { choice = v; }
+    if ($("status").className.indexOf("warn") >= 0) say("", "");
     render();
   }
   function decide() {
@@ -58,15 +56,23 @@
       });
     }).catch(function () { say("The network is down; nothing was recorded. Press Enter to try again.", "error"); });
   }
+  function toggleHelp(show) { $("help").hidden = show === undefined ? !$("help").hidden : !show; }
+  function skip() { var s = $("skip"); if (s) window.location.href = s.getAttribute("href"); else say("No other item waits in the queue.", "warn"); }
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     var t = e.target;
+    if (!$("help").hidden) { if (e.key === "Escape" || e.key === "?") { toggleHelp(false); e.preventDefault(); } return; }
     if (t && t.tagName === "TEXTAREA") { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); decide(); } return; }
     if (t && t.tagName === "INPUT") return;
     if (e.key === "Enter") { e.preventDefault(); decide(); return; }
-    var opts = schema.options || [];
-    for (var i = 0; i < opts.length; i++) { var k = keyFor(opts[i], i); if (k && e.key.toLowerCase() === k.toLowerCase()) { e.preventDefault(); pick(opts[i].value); return; } }
+    if (e.key === "?") { e.preventDefault(); toggleHelp(true); return; }
+    if (e.key === "s" || e.key === "S") { e.preventDefault(); skip(); return; }
+    var o = window.Quorum.optionForKey(opts, e.key);
+    if (o) { e.preventDefault(); pick(o.value); }
   });
   $("decide").addEventListener("click", decide);
+  $("help-button").addEventListener("click", function () { toggleHelp(true); });
+  $("help-close").addEventListener("click", function () { toggleHelp(false); });
+  window.Quorum.keyHelp($("keys-options"), opts);
   render();
 })();

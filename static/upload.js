@@ -35,7 +35,7 @@
     xhr.open("POST", "/api/v1/tasks/" + task + "/items?filename=" + encodeURIComponent(file.name));
     xhr.setRequestHeader("Content-Type", types(file.name));
     xhr.setRequestHeader("X-CSRF-Token", window.Quorum.csrf());
-    wrap.hidden = false; setPct(0);
+    wrap.hidden = false; bar.classList.remove("failed"); setPct(0);
     status.className = "small"; status.textContent = "Uploading " + file.name + "…";
     xhr.upload.onprogress = function (ev) {
       if (ev.lengthComputable) {
@@ -57,11 +57,13 @@
         setTimeout(function () { window.location.reload(); }, 900);
       } else {
         var err = body.error || {};
+        // The bar shows the upload reached the server; a refused file must not look done.
+        bar.classList.add("failed"); wrap.hidden = true;
         status.className = "small error-text";
         status.textContent = "Nothing was imported. " + (err.message || ("Error " + xhr.status));
       }
     };
-    xhr.onerror = function () { status.className = "small error-text"; status.textContent = "The upload failed: network error. Nothing was imported."; };
+    xhr.onerror = function () { bar.classList.add("failed"); wrap.hidden = true; status.className = "small error-text"; status.textContent = "The upload failed: network error. Nothing was imported."; };
     xhr.send(file);
   });
 })();

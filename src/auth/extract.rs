@@ -61,14 +61,23 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     req.extensions_mut().insert(ClientIp(ip));
     let headers = req.headers().clone();
     let path = req.uri().path().to_string();
+    let mut chrome = None;
     match authenticate(&state, &headers, &path).await {
         Ok(Some(ctx)) => {
+            chrome = Some(crate::http::pages::Chrome::of(&ctx, ""));
             req.extensions_mut().insert(ctx);
         }
         Ok(None) => {}
         Err(e) => return e.into_response(),
     }
-    next.run(req).await
+    let mut res = next.run(req).await;
+    // An error page drawn later (`app::render_errors`) keeps the signed-in user's navigation.
+    if let Some(c) = chrome
+        && res.status().as_u16() >= 400
+    {
+        res.extensions_mut().insert(c);
+    }
+    res
 }
 
 async fn authenticate(

@@ -31,6 +31,39 @@ impl Progress {
     }
 }
 
+/// What a task's open items wait for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Waiting {
+    /// Open items with no label yet.
+    pub unlabeled: i64,
+    /// Open items with some labels but fewer than their target.
+    pub partly_labeled: i64,
+    /// Open items whose target is above `raters` (they cannot be decided with the raters there are).
+    pub short_of_raters: i64,
+}
+
+pub async fn waiting(
+    ex: impl SqliteExecutor<'_>,
+    task: TaskId,
+    raters: i64,
+) -> Result<Waiting, sqlx::Error> {
+    let (unlabeled, partly_labeled, short_of_raters): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN label_count > 0 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN target > $2 THEN 1 ELSE 0 END), 0)
+         FROM items WHERE task_id = $1 AND state = 'open'",
+    )
+    .bind(task.0)
+    .bind(raters)
+    .fetch_one(ex)
+    .await?;
+    Ok(Waiting {
+        unlabeled,
+        partly_labeled,
+        short_of_raters,
+    })
+}
+
 pub async fn progress(
     ex: impl SqliteExecutor<'_> + Copy,
     task: TaskId,

@@ -419,6 +419,23 @@ pub struct Member {
     pub acked_version: Option<i64>,
 }
 
+/// Active members of a task, and how many of them acknowledged instructions `version`.
+pub async fn rater_counts(
+    ex: impl SqliteExecutor<'_>,
+    id: TaskId,
+    version: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM instruction_acks a
+                 WHERE a.task_id = m.task_id AND a.user_id = u.id AND a.version = $2) THEN 1 ELSE 0 END), 0)
+         FROM task_members m JOIN users u ON u.id = m.user_id WHERE m.task_id = $1 AND u.active = 1",
+    )
+    .bind(id.0)
+    .bind(version)
+    .fetch_one(ex)
+    .await
+}
+
 pub async fn members(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<Vec<Member>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id AS user_id, u.username, u.role, u.active, m.added_at,

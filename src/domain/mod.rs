@@ -2,10 +2,12 @@
 
 pub mod aggregate;
 pub mod agreement;
+pub mod diff;
 pub mod ids;
 pub mod import;
 pub mod markdown;
 pub mod password;
+pub mod readiness;
 pub mod redirect;
 pub mod resolution_method;
 pub mod resolve;

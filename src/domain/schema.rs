@@ -25,6 +25,10 @@ pub struct ChoiceOption {
     /// A `#rrggbb` colour for the option's button.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// A retired option is kept for the labels that already use it but no longer offered to
+    /// raters or reviewers, and new answers may not use it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +67,9 @@ impl LabelSchema {
                         "schema: a choice schema has 1 to {MAX_OPTIONS} options"
                     ));
                 }
+                if options.iter().all(|o| o.retired) {
+                    return Err("schema: at least one option must be offered (not retired)".into());
+                }
                 let mut values = std::collections::HashSet::new();
                 let mut keys = std::collections::HashSet::new();
                 for (i, o) in options.iter().enumerate() {
@@ -92,6 +99,19 @@ impl LabelSchema {
                             return Err(format!(
                                 "schema: option {n}: the hotkey must be one key other than S, ?, Enter, Backspace and space"
                             ));
+                        }
+                        // Number keys 1–9 always pick the offered options by position, so
+                        // a digit hotkey may only repeat the option's own number.
+                        if let Some(d) = k.chars().next().and_then(|c| c.to_digit(10))
+                            && !o.retired
+                            && (1..=9).contains(&d)
+                        {
+                            let own = options[..i].iter().filter(|p| !p.retired).count() + 1;
+                            if d as usize != own {
+                                return Err(format!(
+                                    "schema: option {n}: the hotkey {k:?} is the number key of offered option {d}; use a letter, or {own}"
+                                ));
+                            }
                         }
                         if !keys.insert(k.to_lowercase()) {
                             return Err(format!(
@@ -144,10 +164,10 @@ impl LabelSchema {
                 let s = v
                     .as_str()
                     .ok_or("the value must be a string naming one option")?;
-                if options.iter().any(|o| o.value == s) {
-                    Ok(Value::String(s.to_string()))
-                } else {
-                    Err(format!("{s:?} is not one of the options"))
+                match options.iter().find(|o| o.value == s) {
+                    Some(o) if o.retired => Err(format!("{s:?} is retired and no longer accepted")),
+                    Some(_) => Ok(Value::String(s.to_string())),
+                    None => Err(format!("{s:?} is not one of the options")),
                 }
             }
             LabelSchema::MultiChoice { options } => {
@@ -159,8 +179,12 @@ impl LabelSchema {
                     let s = x
                         .as_str()
                         .ok_or("every element must be a string naming an option")?;
-                    if !options.iter().any(|o| o.value == s) {
-                        return Err(format!("{s:?} is not one of the options"));
+                    match options.iter().find(|o| o.value == s) {
+                        None => return Err(format!("{s:?} is not one of the options")),
+                        Some(o) if o.retired => {
+                            return Err(format!("{s:?} is retired and no longer accepted"));
+                        }
+                        Some(_) => {}
                     }
                     if picked.contains(&s) {
                         return Err(format!("{s:?} is chosen twice"));
@@ -192,10 +216,164 @@ impl LabelSchema {
     }
 }
 
+impl LabelSchema {
+    /// A stored value as people read it: option labels instead of values (`Positive` for `pos`,
+    /// `Cat, Dog` for a multiple choice), free text as it is. Anything that does not fit the
+    /// schema (an old or foreign value) is shown as its JSON.
+    pub fn display(&self, v: &Value) -> String {
+        let label = |s: &str| {
+            self.options()
+                .iter()
+                .find(|o| o.value == s)
+                .map(|o| o.label.clone())
+        };
+        match (self, v) {
+            (LabelSchema::FreeText { .. }, Value::String(s)) => s.clone(),
+            (LabelSchema::SingleChoice { .. }, Value::String(s)) => {
+                label(s).unwrap_or_else(|| s.clone())
+            }
+            (LabelSchema::MultiChoice { .. }, Value::Array(a)) => {
+                if a.is_empty() {
+                    return "(none)".into();
+                }
+                a.iter()
+                    .map(|x| match x {
+                        Value::String(s) => label(s).unwrap_or_else(|| s.clone()),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+            (_, other) => other.to_string(),
+        }
+    }
+
+    /// The options raters and reviewers are offered (not retired), in order.
+    pub fn offered(&self) -> impl Iterator<Item = &ChoiceOption> {
+        self.options().iter().filter(|o| !o.retired)
+    }
+
+    /// Checks that `next` may replace `self` on a task that already has labels: the kind stays,
+    /// every option that exists stays (it may be renamed, recoloured, given another hotkey or
+    /// retired), new options may be added, and at least one option stays offered. A free-text
+    /// limit may grow but not shrink below answers already given.
+    pub fn evolve_to(&self, next: &LabelSchema) -> Result<(), String> {
+        if self.kind() != next.kind() {
+            return Err(format!(
+                "schema: the kind cannot change from {} to {} once labels exist; create a new task",
+                self.kind(),
+                next.kind()
+            ));
+        }
+        match (self, next) {
+            (LabelSchema::FreeText { max_length: a }, LabelSchema::FreeText { max_length: b }) => {
+                if b < a {
+                    return Err(format!(
+                        "schema: max_length can only grow once labels exist (it is {a})"
+                    ));
+                }
+                Ok(())
+            }
+            _ => {
+                for o in self.options() {
+                    if !next.options().iter().any(|n| n.value == o.value) {
+                        return Err(format!(
+                            "schema: option {:?} cannot be removed once labels exist; retire it instead (it stays on existing labels but is no longer offered)",
+                            o.value
+                        ));
+                    }
+                }
+                if next.offered().next().is_none() {
+                    return Err(
+                        "schema: at least one option must stay offered (not retired)".into(),
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn choice(options: Value) -> LabelSchema {
+        LabelSchema::parse(&json!({"kind": "single_choice", "options": options})).unwrap()
+    }
+
+    #[test]
+    fn a_digit_hotkey_may_only_repeat_its_own_number() {
+        assert!(
+            LabelSchema::parse(&json!({"kind": "single_choice", "options": [
+                {"value": "a", "label": "A", "hotkey": "2"}, {"value": "b", "label": "B"}]}))
+            .unwrap_err()
+            .contains("number key of offered option 2")
+        );
+        choice(
+            json!([{"value": "a", "label": "A", "hotkey": "1"}, {"value": "b", "label": "B", "hotkey": "x"}]),
+        );
+    }
+
+    #[test]
+    fn the_label_set_may_grow_be_renamed_and_retire_options() {
+        let old = choice(
+            json!([{"value": "pos", "label": "Positive"}, {"value": "neg", "label": "Negative"}]),
+        );
+        let grown = choice(
+            json!([{"value": "pos", "label": "Good"}, {"value": "neg", "label": "Negative", "retired": true},
+            {"value": "neu", "label": "Neutral"}]),
+        );
+        old.evolve_to(&grown).unwrap();
+        // A retired option is no longer accepted, but still shown by its label.
+        assert!(
+            grown
+                .check_value(&json!("neg"))
+                .unwrap_err()
+                .contains("retired")
+        );
+        assert_eq!(grown.check_value(&json!("neu")).unwrap(), json!("neu"));
+        assert_eq!(grown.display(&json!("neg")), "Negative");
+        assert_eq!(
+            grown
+                .offered()
+                .map(|o| o.value.as_str())
+                .collect::<Vec<_>>(),
+            ["pos", "neu"]
+        );
+        // Removing one, or changing the kind, is refused with the reason.
+        let removed = choice(json!([{"value": "pos", "label": "Positive"}]));
+        assert!(
+            old.evolve_to(&removed)
+                .unwrap_err()
+                .contains("retire it instead")
+        );
+        let multi = LabelSchema::parse(&json!({"kind": "multi_choice", "options": [
+            {"value": "pos", "label": "P"}, {"value": "neg", "label": "N"}]}))
+        .unwrap();
+        assert!(
+            old.evolve_to(&multi)
+                .unwrap_err()
+                .contains("kind cannot change")
+        );
+        // Every option retired: refused.
+        assert!(
+            LabelSchema::parse(&json!({"kind": "single_choice", "options": [
+            {"value": "a", "label": "A", "retired": true}]}))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn values_display_with_their_labels() {
+        let s = LabelSchema::parse(&json!({"kind": "multi_choice", "options": [
+            {"value": "cat", "label": "Cat"}, {"value": "dog", "label": "Dog"}]}))
+        .unwrap();
+        assert_eq!(s.display(&json!(["cat", "dog"])), "Cat, Dog");
+        assert_eq!(s.display(&json!([])), "(none)");
+        assert_eq!(s.display(&json!(["owl"])), "owl");
+    }
 
     fn sentiment() -> LabelSchema {
         LabelSchema::parse(&json!({"kind": "single_choice", "options": [

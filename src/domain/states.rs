@@ -37,6 +37,16 @@ impl TaskState {
         }
     }
 
+    /// What the state means for raters, as the task form and task page explain it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            TaskState::Draft => "being set up: raters cannot see it yet",
+            TaskState::Active => "raters on the task can label now",
+            TaskState::Paused => "raters see it but get no new work",
+            TaskState::Archived => "finished: hidden from raters, kept for exports",
+        }
+    }
+
     /// Raters who belong to the task see it while it is live (active or paused).
     pub fn is_live(self) -> bool {
         matches!(self, TaskState::Active | TaskState::Paused)
@@ -62,6 +72,41 @@ impl ItemState {
             ItemState::Adjudication => "adjudication",
             ItemState::Resolved => "resolved",
         }
+    }
+
+    /// Every state, in life-cycle order.
+    pub const ALL: [ItemState; 4] = [
+        ItemState::Open,
+        ItemState::Complete,
+        ItemState::Adjudication,
+        ItemState::Resolved,
+    ];
+
+    /// The words every page uses for the state (the API keeps the stored names). One vocabulary:
+    /// an item is *decided* when it needs no more labels, either by the raters' agreement
+    /// (`complete`) or by a reviewer (`resolved`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemState::Open => "Labeling",
+            ItemState::Complete => "Decided by raters",
+            ItemState::Adjudication => "Waiting for review",
+            ItemState::Resolved => "Decided by reviewer",
+        }
+    }
+
+    /// One sentence on what the item waits for.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ItemState::Open => "needs more labels from raters",
+            ItemState::Complete => "the raters' labels agreed (or an aggregation method decided)",
+            ItemState::Adjudication => "raters disagreed at the maximum overlap, or flagged it",
+            ItemState::Resolved => "a reviewer decided the final label",
+        }
+    }
+
+    /// Whether the item needs no more labels.
+    pub fn is_decided(self) -> bool {
+        matches!(self, ItemState::Complete | ItemState::Resolved)
     }
 }
 

@@ -267,6 +267,7 @@ mod tests {
                 label: v.to_uppercase(),
                 hotkey: None,
                 color: None,
+                retired: false,
             })
             .collect()
     }

@@ -46,7 +46,7 @@ pub struct ErrorPage {
     pub status: u16,
     pub title: &'static str,
     pub info: ErrorInfo,
-    /// Always anonymous: the error page is drawn outside any handler.
+    /// The signed-in user's navigation (see `auth::extract::resolve`), or none for visitors.
     pub chrome: Chrome,
 }
 

@@ -13,6 +13,7 @@ use crate::auth::CurrentUser;
 use crate::domain::ids::{ItemId, TaskId};
 use crate::domain::role::Role;
 use crate::domain::schema::LabelSchema;
+use crate::domain::states::ItemState;
 use crate::error::Result;
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
@@ -25,15 +26,11 @@ const TABLE_ROWS: i64 = 50;
 /// Characters of an item's data the table shows.
 const PREVIEW_CHARS: usize = 100;
 
-/// An item state in the words every page uses.
+/// An item state (its stored name) in the words every page uses (`ItemState::label`).
 pub fn state_words(state: &str) -> &'static str {
-    match state {
-        "open" => "Labeling",
-        "complete" => "Decided by raters",
-        "adjudication" => "Waiting for review",
-        "resolved" => "Decided by reviewer",
-        _ => "Unknown",
-    }
+    state
+        .parse::<ItemState>()
+        .map_or("Unknown", ItemState::label)
 }
 
 /// An item's state as the browser shows it: a gold item is decided by its gold answer (its
@@ -438,9 +435,9 @@ pub async fn item(
             LabelSchema::MultiChoice { .. } => "multi",
             LabelSchema::FreeText { .. } => "text",
         },
+        // A gold answer is a new answer: only options still offered (retired ones are refused).
         options: schema
-            .options()
-            .iter()
+            .offered()
             .map(|o| OptionRow {
                 checked: gold_values.contains(&o.value),
                 value: o.value.clone(),

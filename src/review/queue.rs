@@ -176,6 +176,8 @@ pub struct ItemReview {
     pub instructions_html: String,
     /// Items waiting in the task's queue.
     pub waiting: i64,
+    /// The next waiting item after this one (wrapping to the first), for "Skip".
+    pub next_id: Option<i64>,
 }
 
 /// Everything about one item a reviewer weighs. An unknown item is a 404.
@@ -202,7 +204,19 @@ pub async fn item(state: &AppState, item_id: i64) -> Result<ItemReview> {
         .await?
         .ok_or(AppError::NotFound)?;
     let waiting = db::review::queue_len(pool, task.id).await?;
+    let mut next_id = db::review::queue(pool, task.id, Some(item_id), 1)
+        .await?
+        .first()
+        .map(|i| i.id.0);
+    if next_id.is_none() {
+        next_id = db::review::queue(pool, task.id, None, 1)
+            .await?
+            .first()
+            .map(|i| i.id.0)
+            .filter(|id| *id != item_id);
+    }
     Ok(ItemReview {
+        next_id,
         data: parse(&item.data_json),
         task,
         item,

@@ -20,7 +20,7 @@ use crate::ingest::ImportSummary;
 use crate::state::AppState;
 use crate::tasks::views::{
     AckAnswer, ImportList, ImportView, InstructionsView, ItemCounts, MemberAdded, MemberList,
-    MemberView, ProgressView, TaskList, TaskView,
+    MemberView, ProgressView, RaterNeeds, TaskList, TaskView, WaitingView,
 };
 use crate::tasks::{TaskPatch, TaskRequest, codes, members, service};
 
@@ -48,6 +48,9 @@ use crate::tasks::{TaskPatch, TaskRequest, codes, members, service};
         TaskList,
         ProgressView,
         ItemCounts,
+        RaterNeeds,
+        WaitingView,
+        crate::domain::readiness::Blocker,
         InstructionsView,
         AckRequest,
         AckAnswer,

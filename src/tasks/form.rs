@@ -90,6 +90,9 @@ impl TaskForm {
                 if let Some(c) = &o.color {
                     parts.push(c.clone());
                 }
+                if o.retired {
+                    parts.push("retired".into());
+                }
                 parts.join(", ")
             })
             .collect::<Vec<_>>()
@@ -134,7 +137,15 @@ impl TaskForm {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let parts: Vec<&str> = line.split(',').map(str::trim).collect();
+            let mut parts: Vec<&str> = line.split(',').map(str::trim).collect();
+            // A last part `retired` keeps the option for existing labels but stops offering it.
+            let retired = parts.len() > 1
+                && parts
+                    .last()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("retired"));
+            if retired {
+                parts.pop();
+            }
             let value = parts[0];
             let mut o = json!({"value": value, "label": parts.get(1).filter(|s| !s.is_empty()).copied().unwrap_or(value)});
             if let Some(k) = parts.get(2).filter(|s| !s.is_empty()) {
@@ -146,8 +157,14 @@ impl TaskForm {
             if parts.len() > 4 {
                 return Err(AppError::bad_request(
                     codes::INVALID_SCHEMA,
-                    format!("options line {}: at most 4 parts", i + 1),
+                    format!(
+                        "options line {}: at most 4 parts (value, label, hotkey, colour), then optionally `retired`",
+                        i + 1
+                    ),
                 ));
+            }
+            if retired {
+                o["retired"] = true.into();
             }
             options.push(o);
         }

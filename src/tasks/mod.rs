@@ -9,6 +9,7 @@ pub mod home;
 pub mod members;
 pub mod overview;
 pub mod pages;
+pub mod readiness;
 pub mod service;
 pub mod settings;
 pub mod views;
@@ -33,6 +34,7 @@ pub fn routes() -> crate::app::Routes {
         .get("/admin/tasks/{id}/edit", pages::edit_page)
         .post("/admin/tasks/{id}/edit", pages::edit)
         .post("/admin/tasks/{id}/members", pages::add_member)
+        .post("/admin/tasks/{id}/state", pages::set_state)
         .post(
             "/admin/tasks/{id}/members/{user_id}/remove",
             pages::remove_member,

@@ -48,6 +48,8 @@ pub struct HomeTask {
     pub done: i64,
     pub total: i64,
     pub pct: i64,
+    /// Items still needing labels (none: the task is finished for everyone).
+    pub open: i64,
 }
 
 /// Every task with its progress, for the admin's task list.
@@ -73,7 +75,7 @@ pub async fn admin_list(state: &AppState) -> Result<Vec<TaskRow>> {
 /// One task as its admin page shows it.
 pub struct TaskOverview {
     pub t: Task,
-    pub p: db::items::Progress,
+    pub p: crate::tasks::views::ProgressView,
     pub members: Vec<MemberRow>,
     pub candidates: Vec<String>,
     pub imports: Vec<ImportRowView>,
@@ -93,7 +95,7 @@ pub async fn task(state: &AppState, id: TaskId) -> Result<TaskOverview> {
     let t = db::tasks::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let p = db::items::progress(&state.db.pool, t.id, state.now()).await?;
+    let p = crate::tasks::readiness::of(state, &t).await?;
     let members: Vec<MemberRow> = db::tasks::members(&state.db.pool, t.id)
         .await?
         .into_iter()
@@ -197,6 +199,7 @@ pub async fn home(state: &AppState, ctx: &AuthCtx) -> Result<Home> {
             done: p.done(),
             total: p.total,
             pct: p.percent_done(),
+            open: p.open,
         });
     }
     Ok(Home {

@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, RequireAdmin};
-use crate::db::{self, tasks::Task};
+use crate::db::tasks::Task;
 use crate::domain::ids::{TaskId, UserId};
-use crate::domain::states::TaskState;
+use crate::domain::states::{ItemState, TaskState};
 use crate::error::{AppError, Result};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
@@ -21,6 +21,7 @@ use crate::state::AppState;
 use crate::tasks::TaskPatch;
 use crate::tasks::form::TaskForm;
 use crate::tasks::overview::{self, ImportRowView, MemberRow, TaskRow};
+use crate::tasks::views::{ItemCounts, ProgressView};
 
 #[derive(Template)]
 #[template(path = "admin/tasks.html")]
@@ -47,7 +48,7 @@ struct TaskFormPage {
     chrome: Chrome,
     task_id: Option<i64>,
     f: TaskForm,
-    states: Vec<&'static str>,
+    states: Vec<TaskState>,
     methods: Vec<&'static str>,
     frozen: bool,
     error: Option<String>,
@@ -69,7 +70,7 @@ fn form_page(
         chrome: Chrome::of(ctx, "tasks"),
         task_id,
         f,
-        states: TaskState::ALL.iter().map(|s| s.as_str()).collect(),
+        states: TaskState::ALL.to_vec(),
         methods: crate::tasks::method_names(),
         frozen,
         error,
@@ -150,17 +151,22 @@ pub struct Segment {
     pub x: i64,
     pub w: i64,
     pub legend_x: i64,
+    pub legend_y: i64,
     pub class: &'static str,
     pub label: &'static str,
     pub n: i64,
 }
 
-fn segments(p: &db::items::Progress) -> Vec<Segment> {
+fn segments(p: &ItemCounts) -> Vec<Segment> {
     let parts = [
-        ("resolved", "resolved", p.resolved),
-        ("complete", "complete", p.complete),
-        ("adjudication", "to adjudicate", p.adjudication),
-        ("open", "open", p.open),
+        ("resolved", ItemState::Resolved.label(), p.resolved),
+        ("complete", ItemState::Complete.label(), p.complete),
+        (
+            "adjudication",
+            ItemState::Adjudication.label(),
+            p.adjudication,
+        ),
+        ("open", ItemState::Open.label(), p.open),
     ];
     let total = p.total.max(1);
     let mut x = 0;
@@ -176,7 +182,8 @@ fn segments(p: &db::items::Progress) -> Vec<Segment> {
             let s = Segment {
                 x,
                 w: w.max(0),
-                legend_x: i as i64 * 150,
+                legend_x: (i as i64 % 2) * 300,
+                legend_y: 38 + (i as i64 / 2) * 16,
                 class,
                 label,
                 n: *n,
@@ -192,8 +199,10 @@ fn segments(p: &db::items::Progress) -> Vec<Segment> {
 struct TaskPage {
     chrome: Chrome,
     t: Task,
-    p: db::items::Progress,
+    p: ProgressView,
     pct: i64,
+    /// The state to offer in one click (`active` for a draft or paused task).
+    activate: bool,
     segments: Vec<Segment>,
     members: Vec<MemberRow>,
     candidates: Vec<String>,
@@ -214,6 +223,7 @@ fn flash_text(key: &str) -> Option<String> {
     Some(
         match key {
             "member_added" => "Rater added.",
+            "state_changed" => "Task state changed.",
             "member_removed" => "Rater removed from the task.",
             "assigned" => "Shard assigned.",
             "nothing_left" => "There is nothing left for that rater to label.",
@@ -254,8 +264,13 @@ async fn render_page(
     } = overview::task(state, id).await?;
     let page = TaskPage {
         chrome: Chrome::of(ctx, "tasks"),
-        pct: p.percent_done(),
-        segments: segments(&p),
+        pct: if p.items.total == 0 {
+            0
+        } else {
+            p.items.decided * 100 / p.items.total
+        },
+        segments: segments(&p.items),
+        activate: matches!(t.state, TaskState::Draft | TaskState::Paused),
         t,
         p,
         members,
@@ -266,6 +281,28 @@ async fn render_page(
         error,
     };
     Ok((status, html(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StateForm {
+    state: String,
+}
+
+/// `POST /admin/tasks/{id}/state`: the task page's one-click Activate / Pause, through the same
+/// service as the edit form and `PATCH /api/v1/tasks/{id}`.
+pub async fn set_state(
+    State(state): State<AppState>,
+    RequireAdmin(ctx): RequireAdmin,
+    ClientIp(ip): ClientIp,
+    Id(id): Id,
+    Form(f): Form<StateForm>,
+) -> Result<Response> {
+    let patch = TaskPatch {
+        state: Some(f.state),
+        ..TaskPatch::default()
+    };
+    crate::tasks::patch(&state, &ctx, &ip, TaskId(id), patch).await?;
+    Ok(Redirect::to(&format!("/admin/tasks/{id}?notice=state_changed")).into_response())
 }
 
 #[derive(Deserialize)]

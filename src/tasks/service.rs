@@ -98,11 +98,12 @@ pub async fn patch(
     let schema = match &p.schema {
         Some(v) => {
             let s = LabelSchema::parse(v).map_err(|e| bad(codes::INVALID_SCHEMA, e))?;
+            // Once labels exist the label set may grow, be renamed or have options retired,
+            // but nothing a stored label uses may disappear.
             if s != task.schema && db::tasks::has_labels(&mut *tx, id).await? {
-                return Err(AppError::conflict(
-                    codes::SCHEMA_FROZEN,
-                    "the schema cannot change once labels exist; create a new task",
-                ));
+                task.schema
+                    .evolve_to(&s)
+                    .map_err(|e| AppError::conflict(codes::SCHEMA_FROZEN, e))?;
             }
             s
         }
@@ -160,7 +161,41 @@ pub async fn patch(
             changed_instructions = true;
         }
     }
-    let detail = json!({"state": settings.state.as_str(), "overlap": settings.overlap, "new_instructions": changed_instructions});
+    // The audit log keeps what changed, before → after.
+    let before = audit_view(
+        &task.name,
+        &task.schema,
+        task.state,
+        [
+            task.overlap,
+            task.max_overlap,
+            task.shard_size,
+            task.lease_minutes,
+        ],
+        [task.agreement, task.gold_ratio],
+        &task.quality,
+    );
+    let after = audit_view(
+        &settings.name,
+        &settings.schema,
+        settings.state,
+        [
+            settings.overlap,
+            settings.max_overlap,
+            settings.shard_size,
+            settings.lease_minutes,
+        ],
+        [settings.agreement, settings.gold_ratio],
+        &quality,
+    );
+    let mut changes = crate::domain::diff::changes(&before, &after);
+    if changed_instructions {
+        changes.insert(
+            "instructions_version".into(),
+            json!({"from": task.instructions_version, "to": task.instructions_version + 1}),
+        );
+    }
+    let detail = json!({ "changes": changes });
     db::audit::record(
         &mut *tx,
         Some(ctx.user.id),
@@ -175,6 +210,36 @@ pub async fn patch(
     db::tasks::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// A task's settings as the audit log compares them.
+fn audit_view(
+    name: &str,
+    schema: &LabelSchema,
+    state: crate::domain::states::TaskState,
+    [overlap, max_overlap, shard_size, lease_minutes]: [i64; 4],
+    [agreement, gold_ratio]: [f64; 2],
+    q: &db::tasks::QualitySettings,
+) -> serde_json::Value {
+    let options: Vec<String> = schema
+        .options()
+        .iter()
+        .map(|o| {
+            if o.retired {
+                format!("{} ({}, retired)", o.label, o.value)
+            } else {
+                format!("{} ({})", o.label, o.value)
+            }
+        })
+        .collect();
+    json!({
+        "name": name, "state": state.as_str(), "kind": schema.kind(), "options": options,
+        "overlap": overlap, "max_overlap": max_overlap, "agreement": agreement,
+        "shard_size": shard_size, "lease_minutes": lease_minutes, "gold_ratio": gold_ratio,
+        "resolution_method": q.resolution_method, "qualification_items": q.qualification_items,
+        "qualification_pass": q.qualification_pass, "gold_window": q.gold_window,
+        "gold_min_accuracy": q.gold_min_accuracy,
+    })
 }
 
 /// Raters see a task they belong to once it is live (active or paused).
@@ -260,9 +325,7 @@ pub async fn list(state: &AppState, ctx: &AuthCtx, page: PageRequest) -> Result<
 #[tracing::instrument(skip_all, fields(task = %id))]
 pub async fn progress(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<ProgressView> {
     let task = visible(state, ctx, id).await?;
-    Ok(db::items::progress(&state.db.pool, task.id, state.now())
-        .await?
-        .into())
+    crate::tasks::readiness::of(state, &task).await
 }
 
 /// The current instructions of a task this user may see, and whether they acknowledged them.

@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::clock::rfc3339;
 use crate::db::imports::ImportRow;
-use crate::db::items::Progress;
 use crate::db::tasks::{Member, Task};
 use crate::domain::schema::LabelSchema;
 use crate::domain::states::TaskState;
@@ -74,14 +73,49 @@ pub struct TaskList {
     pub next_cursor: Option<String>,
 }
 
-/// Items of a task by state.
+/// Items of a task by state. The stored names stay (`open`, `complete`, `adjudication`,
+/// `resolved`); pages call them "Labeling", "Decided by raters", "Waiting for review" and
+/// "Decided by reviewer", and `decided` is both decided states.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemCounts {
     pub total: i64,
+    /// Items that still need labels.
     pub open: i64,
+    /// Decided by the raters' agreement (or an aggregation method).
     pub complete: i64,
+    /// Waiting for a reviewer.
     pub adjudication: i64,
+    /// Decided by a reviewer.
     pub resolved: i64,
+    /// `complete + resolved`: items that need no more labels.
+    pub decided: i64,
+}
+
+/// How many raters the settings need, against how many the task has.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RaterNeeds {
+    /// Different raters each item needs (overlap k).
+    pub needed: i64,
+    /// Different raters an item may ask for when raters disagree (max overlap).
+    pub max_needed: i64,
+    /// Active raters on the task.
+    pub on_task: i64,
+    /// Of those, how many acknowledged the current instructions.
+    pub acknowledged: i64,
+}
+
+/// What the items that are not decided wait for.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WaitingView {
+    /// Open items without any label.
+    pub unlabeled: i64,
+    /// Open items with some labels, fewer than they need.
+    pub partly_labeled: i64,
+    /// Open items that need more different raters than the task has: they cannot be decided
+    /// until raters are added (or max overlap lowered).
+    pub short_of_raters: i64,
+    /// Items waiting for a reviewer.
+    pub review: i64,
 }
 
 /// `GET /api/v1/tasks/{id}/progress`.
@@ -91,23 +125,11 @@ pub struct ProgressView {
     pub labels: i64,
     pub active_leases: i64,
     pub raters_working: i64,
-}
-
-impl From<Progress> for ProgressView {
-    fn from(p: Progress) -> Self {
-        ProgressView {
-            items: ItemCounts {
-                total: p.total,
-                open: p.open,
-                complete: p.complete,
-                adjudication: p.adjudication,
-                resolved: p.resolved,
-            },
-            labels: p.labels,
-            active_leases: p.active_leases,
-            raters_working: p.raters_working,
-        }
-    }
+    pub raters: RaterNeeds,
+    pub waiting: WaitingView,
+    /// What keeps raters from labeling or items from being decided, worst first; empty when
+    /// nothing does.
+    pub blockers: Vec<crate::domain::readiness::Blocker>,
 }
 
 /// `GET /api/v1/tasks/{id}/instructions`: the current version.

@@ -29,7 +29,10 @@ async fn admin_creates_a_task_and_uploads_items_in_the_browser() {
         "# Guide\nPick the sentiment.",
     )
     .await;
-    b.click("select[name=state] option[value=active]").await;
+    // The state is a visible choice with what each one means.
+    b.wait_text("#state-choice", "raters cannot see it yet")
+        .await;
+    b.click("input[name=state][value=active]").await;
     b.click("form button[type=submit].primary").await;
     b.wait_url("the new task's page", |u| {
         u.contains("/admin/tasks/") && !u.ends_with("/new")

@@ -200,13 +200,24 @@ fn gone(reason: &'static str) -> Result<Response> {
     Ok((StatusCode::GONE, html(&page)?).into_response())
 }
 
+fn unknown_invite() -> Result<Response> {
+    let page = InviteInvalidPage {
+        chrome: Chrome::anonymous(),
+        reason: "not a link we know: check that it was copied whole, or ask for a new one",
+    };
+    Ok((StatusCode::NOT_FOUND, html(&page)?).into_response())
+}
+
 pub async fn invite_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let invite = match invites::usable(&state, &token).await? {
-        Ok(i) => i,
-        Err(reason) => return gone(reason),
+    let invite = match invites::usable(&state, &token).await {
+        Ok(Ok(i)) => i,
+        Ok(Err(reason)) => return gone(reason),
+        // A mistyped or cut-off link gets the same friendly page, as a 404.
+        Err(AppError::NotFound) => return unknown_invite(),
+        Err(e) => return Err(e),
     };
     Ok(html(&InvitePage {
         chrome: Chrome::anonymous(),

@@ -291,11 +291,12 @@ pub async fn invite_revoke_submit(
 }
 
 pub struct AuditRow {
-    pub when: String,
+    pub day: String,
+    pub time: String,
     pub actor: String,
     pub action: String,
     pub target: String,
-    pub detail: String,
+    pub detail: Vec<audit::DetailLine>,
     pub ip: String,
 }
 
@@ -320,13 +321,18 @@ pub async fn audit_page(
     let (rows, older) = audit::recent(&state, q.before).await?;
     let entries = rows
         .into_iter()
-        .map(|r| AuditRow {
-            when: format_ms(r.created_at),
-            actor: r.actor.unwrap_or_else(|| "system".into()),
-            action: r.action,
-            target: r.target,
-            detail: r.detail,
-            ip: r.ip,
+        .map(|r| {
+            let when = format_ms(r.created_at);
+            let (day, time) = when.split_once(' ').unwrap_or((when.as_str(), ""));
+            AuditRow {
+                day: day.to_string(),
+                time: time.to_string(),
+                actor: r.actor.unwrap_or_else(|| "system".into()),
+                action: r.action,
+                target: r.target,
+                detail: audit::detail_lines(&r.detail),
+                ip: r.ip,
+            }
         })
         .collect();
     let page = AuditPage {

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 use crate::auth::RequireReviewer;
 use crate::domain::ids::TaskId;
+use crate::domain::schema::LabelSchema;
+use crate::domain::states::ItemState;
 use crate::error::Result;
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
@@ -129,10 +131,10 @@ pub struct VoteRow {
 }
 
 impl VoteRow {
-    fn of(v: &VoteView) -> VoteRow {
+    fn of(v: &VoteView, schema: &LabelSchema) -> VoteRow {
         VoteRow {
             rater: v.rater.clone(),
-            answer: display(&v.value.to_string()),
+            answer: schema.display(&v.value),
             accuracy: v
                 .estimated_accuracy
                 .map(|a| format!("{:.0}%", a * 100.0))
@@ -155,11 +157,13 @@ struct ItemPage {
     item_id: i64,
     external_id: String,
     state: String,
+    resolved: bool,
     flagged: bool,
     waiting: i64,
     version: i64,
     instructions_html: String,
     votes: Vec<VoteRow>,
+    next_id: Option<i64>,
     flags: Vec<FlagView>,
     /// (the final label as people read it, who or what decided it)
     resolution: Option<(String, String)>,
@@ -184,16 +188,24 @@ pub async fn item(
         task_name: r.task.name.clone(),
         item_id: id,
         external_id: r.item.external_id.clone(),
-        state: r.item.state.as_str().to_owned(),
+        state: r.item.state.label().to_owned(),
+        resolved: r.item.state == ItemState::Resolved,
         flagged: r.item.flagged != 0,
         waiting: r.waiting,
         version: r.item.version,
         instructions_html: r.instructions_html,
-        votes: r.votes.iter().map(VoteRow::of).collect(),
+        votes: r
+            .votes
+            .iter()
+            .map(|v| VoteRow::of(v, &r.task.schema))
+            .collect(),
+        next_id: r.next_id,
         flags: r.flags,
         resolution: r.resolution.map(|res| {
             (
-                display(&res.value_json),
+                serde_json::from_str::<Value>(&res.value_json)
+                    .map(|v| r.task.schema.display(&v))
+                    .unwrap_or_else(|_| display(&res.value_json)),
                 res.resolved_by.unwrap_or_else(|| res.method.clone()),
             )
         }),

@@ -12,6 +12,7 @@ use crate::auth::{RequireAdmin, RequireReviewer};
 use crate::domain::ids::TaskId;
 use crate::domain::resolution_method::ResolutionMethod;
 use crate::domain::role::Role;
+use crate::domain::schema::LabelSchema;
 use crate::error::Result;
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
@@ -90,6 +91,10 @@ struct QualityPage {
     bars: Vec<Bar>,
     bars_height: i64,
     hist: Vec<HistBar>,
+    /// The tallest bucket, for the histogram's axis.
+    hist_max: u64,
+    /// How final labels were decided, in words, with counts.
+    methods_used: Vec<(String, u64)>,
     pairs: Vec<(String, String, usize, String)>,
     min_shared: usize,
 }
@@ -104,6 +109,9 @@ fn num(v: Option<f64>) -> String {
 }
 
 fn rater_views(q: &Quality) -> Vec<RaterView> {
+    // A rater's accuracy is estimated from how they agree with others: alone, there is no
+    // evidence either way, so none is shown.
+    let alone = q.raters < 2;
     q.per_rater
         .iter()
         .map(|r| RaterView {
@@ -111,7 +119,11 @@ fn rater_views(q: &Quality) -> Vec<RaterView> {
             labels: r.labels,
             gold: r.gold_answers,
             gold_accuracy: pct(r.gold_accuracy),
-            estimated: pct(r.estimated_accuracy),
+            estimated: if alone {
+                "–".into()
+            } else {
+                pct(r.estimated_accuracy)
+            },
             agreement: pct(r.agreement_with_final),
             median: r
                 .median_seconds
@@ -124,7 +136,32 @@ fn rater_views(q: &Quality) -> Vec<RaterView> {
         .collect()
 }
 
-fn heat_map(q: &Quality) -> (Vec<HeatCell>, Vec<AxisLabel>, i64) {
+/// A class as people read it: the option's label for a choice value, the text otherwise.
+fn class_label(schema: &LabelSchema, class: &str) -> String {
+    schema
+        .options()
+        .iter()
+        .find(|o| o.value == class)
+        .map(|o| o.label.clone())
+        .unwrap_or_else(|| class.to_string())
+}
+
+/// What each recorded method means, in the page's words.
+fn method_words(method: &str, overlap: i64) -> String {
+    match method {
+        "unanimous" if overlap <= 1 => "decided by its one label (k = 1)".into(),
+        "unanimous" => "all raters agreed".into(),
+        "majority" => "the leading answer passed the agreement threshold".into(),
+        "adjudicated" => "a reviewer decided".into(),
+        "gold" => "gold answer".into(),
+        "dawid_skene" => "Dawid-Skene".into(),
+        "wawa" => "agreement-weighted vote".into(),
+        "glad" => "GLAD".into(),
+        other => other.to_string(),
+    }
+}
+
+fn heat_map(q: &Quality, schema: &LabelSchema) -> (Vec<HeatCell>, Vec<AxisLabel>, i64) {
     let n = q.classes.len() as i64;
     if n == 0 || q.confusion.iter().flatten().all(|c| *c == 0) {
         return (Vec::new(), Vec::new(), 0);
@@ -152,15 +189,15 @@ fn heat_map(q: &Quality) -> (Vec<HeatCell>, Vec<AxisLabel>, i64) {
                 opacity: format!("{:.2}", 0.06 + 0.94 * share),
                 text_class: if share > 0.5 { "light" } else { "" },
                 show: cell >= 28,
-                row: q.classes.get(i).cloned().unwrap_or_default(),
-                col: q.classes.get(j).cloned().unwrap_or_default(),
+                row: class_label(schema, q.classes.get(i).map_or("", |c| c.as_str())),
+                col: class_label(schema, q.classes.get(j).map_or("", |c| c.as_str())),
                 n: *v,
             });
         }
     }
     let mut labels = Vec::new();
     for (k, c) in q.classes.iter().enumerate() {
-        let short: String = c.chars().take(12).collect();
+        let short: String = class_label(schema, c).chars().take(12).collect();
         labels.push(AxisLabel {
             x: margin - 6,
             y: margin + k as i64 * cell + cell / 2 + 4,
@@ -177,7 +214,7 @@ fn heat_map(q: &Quality) -> (Vec<HeatCell>, Vec<AxisLabel>, i64) {
     (cells, labels, margin + n * cell + 4)
 }
 
-fn bars(q: &Quality) -> Vec<Bar> {
+fn bars(q: &Quality, schema: &LabelSchema) -> Vec<Bar> {
     let max_bar = q.distribution.iter().map(|d| d.1).max().unwrap_or(1).max(1);
     q.distribution
         .iter()
@@ -186,7 +223,7 @@ fn bars(q: &Quality) -> Vec<Bar> {
         .map(|(i, (label, n))| Bar {
             y: i as i64 * 24,
             w: (*n * 230 / max_bar) as i64,
-            label: label.chars().take(16).collect(),
+            label: class_label(schema, label).chars().take(16).collect(),
             n: *n,
         })
         .collect()
@@ -206,8 +243,8 @@ fn histogram(q: &Quality) -> Vec<HistBar> {
         .map(|(i, n)| {
             let h = (*n * 100 / max_hist) as i64;
             HistBar {
-                x: i as i64 * 40,
-                y: 108 - h,
+                x: 30 + i as i64 * 36,
+                y: 118 - h,
                 h,
                 label: format!("{:.1}", i as f64 / 10.0),
                 n: *n,
@@ -230,8 +267,15 @@ pub async fn quality(
 ) -> Result<Response> {
     let tq = quality::for_task(&state, TaskId(id)).await?;
     let q = tq.quality;
-    let (heat, heat_labels, heat_size) = heat_map(&q);
-    let bars = bars(&q);
+    let schema = &tq.task.schema;
+    let (heat, heat_labels, heat_size) = heat_map(&q, schema);
+    let bars = bars(&q, schema);
+    let methods_used = q
+        .methods
+        .iter()
+        .map(|(m, n)| (method_words(m, tq.task.overlap), *n))
+        .collect();
+    let hist_max = q.confidence_histogram.iter().copied().max().unwrap_or(0);
     let pairs = q
         .pairs
         .iter()
@@ -264,6 +308,8 @@ pub async fn quality(
         bars_height: (bars.len() as i64 * 24).max(24),
         bars,
         hist: histogram(&q),
+        hist_max,
+        methods_used,
         pairs,
         min_shared: MIN_SHARED,
         q,
