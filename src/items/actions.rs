@@ -200,3 +200,28 @@ pub async fn set_excluded(
     };
     finish(state, tx, ctx, &row, action, change).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(kind: &str) -> LabelSchema {
+        LabelSchema::parse(&json!({"kind": kind, "options": [
+            {"value": "a", "label": "A"}, {"value": "b", "label": "B"}]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn form_answers_become_values_of_the_schema() {
+        let one = schema("single_choice");
+        let form = |v: &[&str]| GoldAnswer::Form(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(form(&["b"]).value(&one).unwrap(), json!("b"));
+        assert!(form(&[""]).value(&one).is_err(), "nothing chosen");
+        assert!(form(&["c"]).value(&one).is_err(), "not an option");
+        let many = schema("multi_choice");
+        assert_eq!(form(&["b", "a"]).value(&many).unwrap(), json!(["a", "b"]));
+        let text = LabelSchema::parse(&json!({"kind": "free_text"})).unwrap();
+        assert_eq!(form(&["", "hi"]).value(&text).unwrap(), json!("hi"));
+        assert!(GoldAnswer::Json(json!(3)).value(&one).is_err());
+    }
+}
