@@ -72,6 +72,9 @@ impl Routes {
     pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
         self.add("POST", MethodFilter::POST, path, h)
     }
+    pub fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
+        self.add("PUT", MethodFilter::PUT, path, h)
+    }
     pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
         self.add("PATCH", MethodFilter::PATCH, path, h)
     }

@@ -70,7 +70,7 @@ pub async fn update_settings(
     Ok(())
 }
 
-/// Which items of a task a snapshot holds.
+/// Which items of a task a snapshot holds (never those excluded from exports).
 #[derive(Clone, Copy, Debug)]
 pub struct RowFilter {
     pub task: TaskId,
@@ -92,7 +92,7 @@ macro_rules! exported_items {
             " FROM items i LEFT JOIN resolutions r ON r.item_id = i.id WHERE ",
             $task,
             " = $1 AND ($2 = 0 OR r.item_id IS NOT NULL) AND ($3 = 1 OR i.gold_json IS NULL)
-            AND ($4 IS NULL OR r.confidence >= $4)"
+            AND ($4 IS NULL OR r.confidence >= $4) AND i.excluded_at IS NULL"
         )
     };
 }

@@ -131,31 +131,34 @@ pub struct LabelRow {
     pub duration_ms: i64,
 }
 
-/// Every label of a task (for checks and exports), in item order.
+/// Every label of a task (for checks and exports), in item order; labels of items excluded from
+/// exports are left out, as from every figure.
 pub async fn labels_of_task(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<LabelRow>, sqlx::Error> {
-    sqlx::query_as("SELECT item_id, user_id, value_json, instruction_version, duration_ms FROM labels WHERE task_id = $1 ORDER BY item_id, id")
+    sqlx::query_as("SELECT item_id, user_id, value_json, instruction_version, duration_ms FROM labels WHERE task_id = $1
+         AND item_id NOT IN (SELECT id FROM items WHERE task_id = $1 AND excluded_at IS NOT NULL) ORDER BY item_id, id")
         .bind(task.0)
         .fetch_all(ex)
         .await
 }
 
-/// Gold answers of a task: (item id, gold JSON).
+/// Gold answers of a task: (item id, gold JSON), without items excluded from exports.
 pub async fn gold_of_task(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, gold_json FROM items WHERE task_id = $1 AND gold_json IS NOT NULL")
+    sqlx::query_as("SELECT id, gold_json FROM items WHERE task_id = $1 AND gold_json IS NOT NULL AND excluded_at IS NULL")
         .bind(task.0)
         .fetch_all(ex)
         .await
 }
 
 /// Items whose final label an engine may (re)compute: all labels in, not gold, not flagged, not
-/// decided by a reviewer. Items waiting for adjudication are included: a tie the votes cannot
-/// break may be broken by the engine's posterior (what it cannot break stays in the queue).
+/// decided by a reviewer, not excluded from exports. Items waiting for adjudication are included:
+/// a tie the votes cannot break may be broken by the engine's posterior (what it cannot break
+/// stays in the queue).
 pub async fn resolvable(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
@@ -163,7 +166,7 @@ pub async fn resolvable(
     sqlx::query_scalar(
         "SELECT i.id FROM items i LEFT JOIN resolutions r ON r.item_id = i.id
          WHERE i.task_id = $1 AND i.state IN ('complete', 'resolved', 'adjudication') AND i.gold_json IS NULL AND i.flagged = 0
-           AND i.label_count >= i.target
+           AND i.label_count >= i.target AND i.excluded_at IS NULL
            AND (r.method IS NULL OR r.method NOT IN ('adjudicated', 'gold'))
          ORDER BY i.id",
     )
@@ -331,13 +334,14 @@ pub async fn flag(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// Final labels of a task: (item, value JSON, method, confidence).
+/// Final labels of a task: (item, value JSON, method, confidence), without items excluded from exports.
 pub async fn resolutions_of_task(
     ex: impl SqliteExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<(i64, String, String, f64)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT item_id, value_json, method, confidence FROM resolutions WHERE task_id = $1",
+        "SELECT item_id, value_json, method, confidence FROM resolutions WHERE task_id = $1
+         AND item_id NOT IN (SELECT id FROM items WHERE task_id = $1 AND excluded_at IS NOT NULL)",
     )
     .bind(task.0)
     .fetch_all(ex)

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthCtx;
 use crate::clock::rfc3339;
+use crate::db::tasks::Task;
 use crate::db::{self, browse};
 use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
 use crate::domain::role::Role;
@@ -47,6 +48,8 @@ pub struct ItemQuery {
     pub q: Option<String>,
     /// Items that this rater (a username) has labeled.
     pub labeled_by: Option<String>,
+    /// Only items excluded from exports (true) or only included ones (false).
+    pub excluded: Option<bool>,
 }
 
 /// An item's final label.
@@ -89,6 +92,11 @@ pub struct ItemSummary {
     pub version: i64,
     pub resolution: Option<Resolution>,
     pub created_at: String,
+    /// Left out of exports, quality figures and re-resolution.
+    pub excluded: bool,
+    /// Since when, and by whom, for excluded items.
+    pub excluded_at: Option<String>,
+    pub excluded_by: Option<String>,
 }
 
 /// A page of items.
@@ -130,13 +138,29 @@ pub struct ItemSkip {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ItemEvent {
     pub at: String,
-    /// `imported`, `leased`, `lease_expired`, `labeled`, `relabeled`, `skipped` or `resolved`.
+    /// `imported`, `leased`, `lease_expired`, `labeled`, `relabeled`, `skipped`, `resolved`, or a
+    /// reviewer's or admin's action: `sent_to_review`, `marked_gold`, `unmarked_gold`,
+    /// `excluded`, `included`.
     pub event: String,
     /// Who: the rater, or the reviewer who decided.
     pub by: Option<String>,
     pub detail: String,
     #[serde(skip)]
     at_ms: i64,
+    /// For pages: the label value the event is about (shown by its option labels) and the rest
+    /// of the detail without it.
+    #[serde(skip)]
+    pub value: Option<Value>,
+    #[serde(skip)]
+    pub note: String,
+}
+
+impl ItemEvent {
+    fn about(mut self, value: Value, note: impl Into<String>) -> Self {
+        self.value = Some(value);
+        self.note = note.into();
+        self
+    }
 }
 
 /// `GET /api/v1/items/{id}`: the item with its labels, skips, resolution and history.
@@ -150,7 +174,7 @@ pub struct ItemDetail {
 }
 
 /// Reviewers and admins only; to anyone else the item does not exist.
-fn may_browse(ctx: &AuthCtx) -> Result<()> {
+pub(crate) fn may_browse(ctx: &AuthCtx) -> Result<()> {
     if ctx.user.role.at_least(Role::Reviewer) {
         Ok(())
     } else {
@@ -158,11 +182,11 @@ fn may_browse(ctx: &AuthCtx) -> Result<()> {
     }
 }
 
-fn json(text: &str) -> Value {
+pub(crate) fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
-fn summary(r: browse::ItemRow) -> ItemSummary {
+pub(crate) fn summary(r: browse::ItemRow) -> ItemSummary {
     let needs_review =
         r.state == ItemState::Adjudication || (r.flagged != 0 && r.state != ItemState::Resolved);
     let resolution = match (
@@ -196,6 +220,9 @@ fn summary(r: browse::ItemRow) -> ItemSummary {
         version: r.version,
         resolution,
         created_at: rfc3339(r.created_at),
+        excluded: r.excluded_at.is_some(),
+        excluded_at: r.excluded_at.map(rfc3339),
+        excluded_by: r.excluded_by,
     }
 }
 
@@ -222,8 +249,19 @@ fn like_pattern(text: &str) -> String {
 /// A page of a task's items that pass the query's filters.
 #[tracing::instrument(skip_all, fields(task = %task))]
 pub async fn list(state: &AppState, ctx: &AuthCtx, task: TaskId, q: ItemQuery) -> Result<ItemPage> {
+    Ok(list_of_task(state, ctx, task, q).await?.1)
+}
+
+/// [`list`], with the task the items belong to (the browser's table shows its name and labels).
+#[tracing::instrument(skip_all, fields(task = %task))]
+pub async fn list_of_task(
+    state: &AppState,
+    ctx: &AuthCtx,
+    task: TaskId,
+    q: ItemQuery,
+) -> Result<(Task, ItemPage)> {
     may_browse(ctx)?;
-    db::tasks::get(&state.db.pool, task)
+    let task = db::tasks::get(&state.db.pool, task)
         .await?
         .ok_or(AppError::NotFound)?;
     let page = PageQuery {
@@ -255,10 +293,11 @@ pub async fn list(state: &AppState, ctx: &AuthCtx, task: TaskId, q: ItemQuery) -
             Some(u) => Some(u.id),
             // Nobody by that name has labeled anything.
             None => {
-                return Ok(ItemPage {
+                let empty = ItemPage {
                     items: Vec::new(),
                     next_cursor: None,
-                });
+                };
+                return Ok((task, empty));
             }
         },
     };
@@ -269,13 +308,15 @@ pub async fn list(state: &AppState, ctx: &AuthCtx, task: TaskId, q: ItemQuery) -
         external_id: q.external_id,
         data_like,
         labeled_by,
+        excluded: q.excluded,
     };
-    let rows = browse::items(&state.db.pool, task, &filter, page.after, page.limit + 1).await?;
+    let rows = browse::items(&state.db.pool, task.id, &filter, page.after, page.limit + 1).await?;
     let (rows, next_cursor) = cut(rows, page, |r| r.id.0);
-    Ok(ItemPage {
+    let page = ItemPage {
         items: rows.into_iter().map(summary).collect(),
         next_cursor,
-    })
+    };
+    Ok((task, page))
 }
 
 fn event(at_ms: i64, event: &str, by: Option<String>, detail: String) -> ItemEvent {
@@ -285,7 +326,23 @@ fn event(at_ms: i64, event: &str, by: Option<String>, detail: String) -> ItemEve
         by,
         detail,
         at_ms,
+        value: None,
+        note: String::new(),
     }
+}
+
+/// [`get`], with the item's task (the item page shows its name and the schema's labels).
+#[tracing::instrument(skip_all, fields(item = %id))]
+pub async fn get_with_task(
+    state: &AppState,
+    ctx: &AuthCtx,
+    id: ItemId,
+) -> Result<(Task, ItemDetail)> {
+    let item = get(state, ctx, id).await?;
+    let task = db::tasks::get(&state.db.pool, item.item.task_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((task, item))
 }
 
 /// One item with its labels, skips and history.
@@ -319,19 +376,27 @@ pub async fn get(state: &AppState, ctx: &AuthCtx, id: ItemId) -> Result<ItemDeta
         }
     }
     for l in &labels {
-        history.push(event(
-            l.created_at,
-            "labeled",
-            Some(l.username.clone()),
-            l.value_json.clone(),
-        ));
-        if l.revision > 1 {
-            history.push(event(
-                l.updated_at,
-                "relabeled",
+        let value = json(&l.value_json);
+        history.push(
+            event(
+                l.created_at,
+                "labeled",
                 Some(l.username.clone()),
-                format!("revision {}: {}", l.revision, l.value_json),
-            ));
+                l.value_json.clone(),
+            )
+            .about(value.clone(), ""),
+        );
+        if l.revision > 1 {
+            let note = format!("revision {}", l.revision);
+            history.push(
+                event(
+                    l.updated_at,
+                    "relabeled",
+                    Some(l.username.clone()),
+                    format!("{note}: {}", l.value_json),
+                )
+                .about(value, note),
+            );
         }
     }
     for s in &skips {
@@ -349,12 +414,36 @@ pub async fn get(state: &AppState, ctx: &AuthCtx, id: ItemId) -> Result<ItemDeta
     }
     let item = summary(row);
     if let Some(r) = &item.resolution {
-        history.push(event(
-            r.resolved_at_ms,
-            "resolved",
-            r.resolved_by.clone(),
-            format!("{} ({}, confidence {:.2})", r.value, r.method, r.confidence),
-        ));
+        let note = format!("{}, confidence {:.2}", r.method, r.confidence);
+        history.push(
+            event(
+                r.resolved_at_ms,
+                "resolved",
+                r.resolved_by.clone(),
+                format!("{} ({note})", r.value),
+            )
+            .about(r.value.clone(), note),
+        );
+    }
+    for a in browse::actions(pool, id).await? {
+        let d = json(&a.detail);
+        let (name, detail) = match a.action.as_str() {
+            "item.send_to_review" => ("sent_to_review", String::new()),
+            "item.gold" => {
+                let gold = d["gold"]["after"].clone();
+                let e = event(a.created_at, "marked_gold", a.actor, gold.to_string());
+                history.push(e.about(gold, ""));
+                continue;
+            }
+            "item.ungold" => (
+                "unmarked_gold",
+                format!("now {}", d["state"]["after"].as_str().unwrap_or("?")),
+            ),
+            "item.exclude" => ("excluded", "left out of exports".to_string()),
+            "item.include" => ("included", "back in exports".to_string()),
+            _ => continue,
+        };
+        history.push(event(a.created_at, name, a.actor, detail));
     }
     // Oldest first; at the same instant, in the order the events happen.
     history.sort_by_key(|e| e.at_ms);

@@ -9,6 +9,7 @@ mod support;
 mod auth;
 mod authz;
 mod bench_api;
+mod browse;
 mod browser;
 mod browser_admin;
 mod browser_label;
