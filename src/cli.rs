@@ -119,7 +119,15 @@ pub enum TokenCommand {
         username: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// What the token may do: full (default), read, metrics, exports or label.
+        #[arg(long, default_value = "full", value_parser = parse_scope)]
+        scope: crate::domain::token_scope::TokenScope,
     },
+}
+
+fn parse_scope(s: &str) -> Result<crate::domain::token_scope::TokenScope, String> {
+    crate::domain::token_scope::TokenScope::parse(s)
+        .ok_or_else(|| format!("unknown scope {s:?}: use full, read, metrics, exports or label"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -223,12 +231,17 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let db = open_store(&cli.store).await?;
             crate::export::cli::run_export(&db, &cli.store.data_dir, args).await
         }
-        Command::Token(TokenCommand::Create { username, name }) => {
+        Command::Token(TokenCommand::Create {
+            username,
+            name,
+            scope,
+        }) => {
             let (db, hasher) = open_people(&cli.store).await?;
             let made = tokens::create_for(
                 people_store(&db, &hasher),
                 &username,
                 &name,
+                scope,
                 Actor::system(),
             )
             .await

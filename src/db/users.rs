@@ -211,25 +211,41 @@ pub async fn count_active_admins(ex: impl SqliteExecutor<'_>) -> Result<i64, sql
         .await
 }
 
-/// The owner of a live API token, with the token's id and last use: one read per request.
+/// A live API token with its owner, as one request sees it.
+#[derive(Clone, Debug)]
+pub struct LiveToken {
+    pub user: User,
+    pub token_id: i64,
+    pub last_used_at: Option<i64>,
+    /// The stored scope name (see `TokenScope`).
+    pub scope: String,
+}
+
+/// The owner of a live API token, with the token's id, last use and scope: one read per request.
 pub async fn by_live_token(
     ex: impl SqliteExecutor<'_>,
     token_hash: &str,
-) -> Result<Option<(User, i64, Option<i64>)>, sqlx::Error> {
+) -> Result<Option<LiveToken>, sqlx::Error> {
     #[derive(FromRow)]
     struct WithToken {
         #[sqlx(flatten)]
         row: Row,
         token_id: i64,
         last_used_at: Option<i64>,
+        scope: String,
     }
     let row: Option<WithToken> = sqlx::query_as(
         "SELECT u.id, u.username, u.role, u.active, u.can_login, (u.password_hash IS NOT NULL) AS has_password,
-            u.created_at, t.id AS token_id, t.last_used_at
+            u.created_at, t.id AS token_id, t.last_used_at, t.scope
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
     )
     .bind(token_hash)
     .fetch_optional(ex)
     .await?;
-    Ok(row.map(|r| (User::from(r.row), r.token_id, r.last_used_at)))
+    Ok(row.map(|r| LiveToken {
+        user: User::from(r.row),
+        token_id: r.token_id,
+        last_used_at: r.last_used_at,
+        scope: r.scope,
+    }))
 }

@@ -13,4 +13,5 @@ pub mod role;
 pub mod schema;
 pub mod split;
 pub mod states;
+pub mod token_scope;
 pub mod username;

@@ -31,3 +31,5 @@ pub const INVALID_NAME: &str = "invalid_name";
 pub const UNKNOWN_USER: &str = "unknown_user";
 /// The current password given to change it is wrong.
 pub const WRONG_PASSWORD: &str = "wrong_password";
+/// A token scope that is not one of full, read, metrics, exports, label.
+pub const INVALID_SCOPE: &str = "invalid_scope";

@@ -27,5 +27,6 @@ mod parts;
 mod quality;
 mod recruit;
 mod schemathesis;
+mod secops;
 mod webdriver;
 mod xss;

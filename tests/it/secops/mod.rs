@@ -1,0 +1,3 @@
+//! Running Quorum for real, the security half: scoped API tokens, admin MFA, backup and restore.
+
+mod scopes;
