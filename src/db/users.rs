@@ -249,3 +249,75 @@ pub async fn by_live_token(
         scope: r.scope,
     }))
 }
+
+/// A user's two-factor state: the confirmed secret, the one being set up, the last step used.
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct Totp {
+    pub totp_secret: Option<String>,
+    pub totp_pending: Option<String>,
+    pub totp_last_step: Option<i64>,
+}
+
+pub async fn totp(ex: impl SqliteExecutor<'_>, id: UserId) -> Result<Totp, sqlx::Error> {
+    let row: Option<Totp> =
+        sqlx::query_as("SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.unwrap_or_default())
+}
+
+/// Stores a secret being set up (not yet required at sign-in).
+pub async fn set_totp_pending(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    secret_hex: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET totp_pending = $1, updated_at = $2 WHERE id = $3")
+        .bind(secret_hex)
+        .bind(now)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Confirms (or, with `None`, removes) the user's secret; the pending one goes either way.
+pub async fn set_totp_secret(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    secret_hex: Option<&str>,
+    last_step: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET totp_secret = $1, totp_pending = NULL, totp_last_step = $2, updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(secret_hex)
+    .bind(last_step)
+    .bind(now)
+    .bind(id.0)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Records the step of an accepted code, only when it is later than the last: false when another
+/// request used this step (or a later one) first, so a code is good once even in a race.
+pub async fn advance_totp_step(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    step: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = $1
+         WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(id.0)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

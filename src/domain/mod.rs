@@ -14,4 +14,5 @@ pub mod schema;
 pub mod split;
 pub mod states;
 pub mod token_scope;
+pub mod totp;
 pub mod username;

@@ -1,3 +1,4 @@
 //! Running Quorum for real, the security half: scoped API tokens, admin MFA, backup and restore.
 
+mod mfa;
 mod scopes;
