@@ -18,6 +18,7 @@ mod crash;
 mod csrf;
 mod export;
 mod export_live;
+mod fuzz;
 mod http;
 mod import;
 mod items;
