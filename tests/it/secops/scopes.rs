@@ -236,3 +236,52 @@ async fn scope_is_chosen_on_the_api_the_page_and_refused_when_unknown() {
         .await;
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn the_cli_makes_scoped_tokens() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let app = TestApp::spawn().await;
+    let data = app.dir.path().join("data").display().to_string();
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quorum"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&[
+        "token",
+        "create",
+        "--username",
+        "admin",
+        "--scope",
+        "metrics",
+        "--data-dir",
+        &data,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(app.bearer(&token).get("/metrics").await.status(), 200);
+    refused(&app, &token, Method::GET, "/api/v1/me").await;
+    let out = run(&[
+        "token",
+        "create",
+        "--username",
+        "admin",
+        "--scope",
+        "root",
+        "--data-dir",
+        &data,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"));
+}
