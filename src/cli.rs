@@ -1,4 +1,4 @@
-//! The command line: `quorum serve`, `quorum user …`, `quorum token …`.
+//! The command line: `quorum serve`, `quorum user …`, `quorum token …`, `quorum backup`/`restore`.
 //!
 //! Every command that touches the store takes the same `--data-dir` / `--database` options,
 //! anywhere on the command line.
@@ -54,11 +54,19 @@ pub enum Command {
     Token(TokenCommand),
     /// Import items into a task from a JSONL, CSV or JSON-array file (all or nothing).
     Import(ImportArgs),
-    /// Write a consistent copy of the database to a new file (safe while the server runs).
+    /// Write the database and the export snapshots to one archive with a manifest of sha256
+    /// checksums (safe while the server runs). An --out ending in .db, .sqlite or .sqlite3 writes
+    /// only a copy of the database, as earlier versions did.
     Backup {
-        /// The file to create; it must not exist.
+        /// The file to create; it must not exist. `.tar`, or `.tar.gz`/`.tgz` for gzip.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Unpack a backup archive into an empty --data-dir, verify every checksum and open the database.
+    Restore {
+        /// The archive `quorum backup` wrote.
+        #[arg(long)]
+        archive: PathBuf,
     },
     /// Resolve crowd labels offline, no server: prints item,label,confidence CSV.
     Aggregate(crate::review::offline::AggregateArgs),
@@ -119,7 +127,15 @@ pub enum TokenCommand {
         username: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// What the token may do: full (default), read, metrics, exports or label.
+        #[arg(long, default_value = "full", value_parser = parse_scope)]
+        scope: crate::domain::token_scope::TokenScope,
     },
+}
+
+fn parse_scope(s: &str) -> Result<crate::domain::token_scope::TokenScope, String> {
+    crate::domain::token_scope::TokenScope::parse(s)
+        .ok_or_else(|| format!("unknown scope {s:?}: use full, read, metrics, exports or label"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -218,17 +234,23 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }
         Command::Import(args) => import(&cli.store, args).await,
         Command::Backup { out } => backup(&cli.store, &out).await,
+        Command::Restore { archive } => restore(&cli.store, &archive).await,
         Command::Aggregate(args) => crate::review::offline::run_aggregate(&args),
         Command::Export(args) => {
             let db = open_store(&cli.store).await?;
             crate::export::cli::run_export(&db, &cli.store.data_dir, args).await
         }
-        Command::Token(TokenCommand::Create { username, name }) => {
+        Command::Token(TokenCommand::Create {
+            username,
+            name,
+            scope,
+        }) => {
             let (db, hasher) = open_people(&cli.store).await?;
             let made = tokens::create_for(
                 people_store(&db, &hasher),
                 &username,
                 &name,
+                scope,
                 Actor::system(),
             )
             .await
@@ -319,7 +341,30 @@ async fn import(store: &StoreArgs, args: ImportArgs) -> Result<(), String> {
     }
 }
 
+/// True when `--out` names a bare database copy (the backup of earlier versions).
+fn database_only(out: &std::path::Path) -> bool {
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    matches!(ext, "db" | "sqlite" | "sqlite3")
+}
+
 async fn backup(store: &StoreArgs, out: &std::path::Path) -> Result<(), String> {
+    if !database_only(out) {
+        let db = open_store(store).await?;
+        let started = std::time::Instant::now();
+        let now = Clock::default().now_ms();
+        let s = crate::backup::create(&db, &store.data_dir, out, now).await?;
+        let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "backup written to {} ({} files, {} bytes before packing, {} bytes, schema {}) in {:.1} s",
+            out.display(),
+            s.files,
+            s.bytes,
+            size,
+            s.schema_version,
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     if out.exists() {
         return Err(format!(
             "{} exists already; choose a new file",
@@ -336,6 +381,20 @@ async fn backup(store: &StoreArgs, out: &std::path::Path) -> Result<(), String> 
         "backup written to {} ({} bytes) in {:.1} s",
         out.display(),
         size,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn restore(store: &StoreArgs, archive: &std::path::Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let s = crate::backup::restore(archive, &store.data_dir).await?;
+    println!(
+        "restored {} files ({} bytes, schema {}) into {}; every checksum matched and the database opened, in {:.1} s",
+        s.files,
+        s.bytes,
+        s.schema_version,
+        store.data_dir.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

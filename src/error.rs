@@ -19,6 +19,9 @@ pub enum AppError {
     /// Signed in but the role does not allow it.
     #[error("you do not have access to this page")]
     Forbidden,
+    /// Signed in, but refused for a stated reason (e.g. an API token's scope).
+    #[error("{message}")]
+    ForbiddenBecause { code: &'static str, message: String },
     /// CSRF check failed.
     #[error("{0}")]
     Csrf(&'static str),
@@ -82,7 +85,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Csrf(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Csrf(_) | AppError::ForbiddenBecause { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
@@ -103,7 +108,8 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::BadRequest { code, .. }
             | AppError::Conflict { code, .. }
-            | AppError::Unprocessable { code, .. } => code,
+            | AppError::Unprocessable { code, .. }
+            | AppError::ForbiddenBecause { code, .. } => code,
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",

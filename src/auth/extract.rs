@@ -14,13 +14,14 @@ use crate::auth::secret::hash_token;
 use crate::auth::session::{self, ABSOLUTE_MS, IDLE_MS};
 use crate::db::{self, users::User};
 use crate::domain::role::Role;
+use crate::domain::token_scope::TokenScope;
 use crate::error::AppError;
 use crate::state::AppState;
 
 /// How the request was authenticated.
 #[derive(Clone, Debug)]
 pub enum Via {
-    Bearer { token_id: i64 },
+    Bearer { token_id: i64, scope: TokenScope },
     Session { id_hash: String, csrf_token: String },
 }
 
@@ -47,6 +48,9 @@ impl AuthCtx {
     }
 }
 
+/// The error code of a request outside its API token's scope (403).
+pub const TOKEN_SCOPE: &str = "token_scope";
+
 /// The client's address, as the socket saw it.
 #[derive(Clone, Debug)]
 pub struct ClientIp(pub String);
@@ -64,6 +68,18 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     let mut chrome = None;
     match authenticate(&state, &headers, &path).await {
         Ok(Some(ctx)) => {
+            if let Via::Bearer { scope, .. } = ctx.via
+                && !scope.admits(req.method().as_str(), &path)
+            {
+                tracing::info!(path, %scope, "token scope refused");
+                return AppError::ForbiddenBecause {
+                    code: TOKEN_SCOPE,
+                    message: format!(
+                        "this API token's scope ({scope}) does not cover this request"
+                    ),
+                }
+                .into_response();
+            }
             chrome = Some(crate::http::pages::Chrome::of(&ctx, ""));
             req.extensions_mut().insert(ctx);
         }
@@ -95,7 +111,13 @@ async fn authenticate(
             .map(str::trim)
             .ok_or(AppError::Unauthorized)?;
         let found = db::users::by_live_token(&state.db.pool, &hash_token(token)).await?;
-        let Some((user, token_id, last_used_at)) = found else {
+        let Some(db::users::LiveToken {
+            user,
+            token_id,
+            last_used_at,
+            scope,
+        }) = found
+        else {
             tracing::warn!(path, "rejected API token");
             return Err(AppError::Unauthorized);
         };
@@ -108,7 +130,11 @@ async fn authenticate(
         }
         return Ok(Some(AuthCtx {
             user,
-            via: Via::Bearer { token_id },
+            // An unknown stored scope (the CHECK constraint keeps them out) is the narrowest.
+            via: Via::Bearer {
+                token_id,
+                scope: TokenScope::parse(&scope).unwrap_or(TokenScope::Metrics),
+            },
         }));
     }
     let Some(id) = session::session_id_from(headers, session::cookie_name(state)) else {

@@ -18,6 +18,7 @@ pub mod items;
 pub mod labels;
 pub mod links;
 pub mod metrics;
+pub mod mfa;
 pub mod quality;
 pub mod review;
 pub mod role;

@@ -3,6 +3,7 @@
 use sqlx::{FromRow, SqliteExecutor};
 
 use crate::domain::ids::{TokenId, UserId};
+use crate::domain::token_scope::TokenScope;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ApiToken {
@@ -14,9 +15,18 @@ pub struct ApiToken {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// `full`, `read`, `metrics`, `exports` or `label` (see [`TokenScope`]).
+    pub scope: String,
 }
 
-const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at
+impl ApiToken {
+    /// The scope; an unknown name (the CHECK constraint keeps them out) is the narrowest.
+    pub fn scope(&self) -> TokenScope {
+        TokenScope::parse(&self.scope).unwrap_or(TokenScope::Metrics)
+    }
+}
+
+const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at, t.scope
     FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
 pub async fn create(
@@ -25,16 +35,18 @@ pub async fn create(
     name: &str,
     token_hash: &str,
     prefix: &str,
+    scope: TokenScope,
     now: i64,
 ) -> Result<TokenId, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, scope) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(user.0)
     .bind(name)
     .bind(token_hash)
     .bind(prefix)
     .bind(now)
+    .bind(scope.as_str())
     .fetch_one(ex)
     .await?;
     Ok(TokenId(id))

@@ -211,25 +211,113 @@ pub async fn count_active_admins(ex: impl SqliteExecutor<'_>) -> Result<i64, sql
         .await
 }
 
-/// The owner of a live API token, with the token's id and last use: one read per request.
+/// A live API token with its owner, as one request sees it.
+#[derive(Clone, Debug)]
+pub struct LiveToken {
+    pub user: User,
+    pub token_id: i64,
+    pub last_used_at: Option<i64>,
+    /// The stored scope name (see `TokenScope`).
+    pub scope: String,
+}
+
+/// The owner of a live API token, with the token's id, last use and scope: one read per request.
 pub async fn by_live_token(
     ex: impl SqliteExecutor<'_>,
     token_hash: &str,
-) -> Result<Option<(User, i64, Option<i64>)>, sqlx::Error> {
+) -> Result<Option<LiveToken>, sqlx::Error> {
     #[derive(FromRow)]
     struct WithToken {
         #[sqlx(flatten)]
         row: Row,
         token_id: i64,
         last_used_at: Option<i64>,
+        scope: String,
     }
     let row: Option<WithToken> = sqlx::query_as(
         "SELECT u.id, u.username, u.role, u.active, u.can_login, (u.password_hash IS NOT NULL) AS has_password,
-            u.created_at, t.id AS token_id, t.last_used_at
+            u.created_at, t.id AS token_id, t.last_used_at, t.scope
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
     )
     .bind(token_hash)
     .fetch_optional(ex)
     .await?;
-    Ok(row.map(|r| (User::from(r.row), r.token_id, r.last_used_at)))
+    Ok(row.map(|r| LiveToken {
+        user: User::from(r.row),
+        token_id: r.token_id,
+        last_used_at: r.last_used_at,
+        scope: r.scope,
+    }))
+}
+
+/// A user's two-factor state: the confirmed secret, the one being set up, the last step used.
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct Totp {
+    pub totp_secret: Option<String>,
+    pub totp_pending: Option<String>,
+    pub totp_last_step: Option<i64>,
+}
+
+pub async fn totp(ex: impl SqliteExecutor<'_>, id: UserId) -> Result<Totp, sqlx::Error> {
+    let row: Option<Totp> =
+        sqlx::query_as("SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.unwrap_or_default())
+}
+
+/// Stores a secret being set up (not yet required at sign-in).
+pub async fn set_totp_pending(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    secret_hex: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET totp_pending = $1, updated_at = $2 WHERE id = $3")
+        .bind(secret_hex)
+        .bind(now)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Confirms (or, with `None`, removes) the user's secret; the pending one goes either way.
+pub async fn set_totp_secret(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    secret_hex: Option<&str>,
+    last_step: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET totp_secret = $1, totp_pending = NULL, totp_last_step = $2, updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(secret_hex)
+    .bind(last_step)
+    .bind(now)
+    .bind(id.0)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Records the step of an accepted code, only when it is later than the last: false when another
+/// request used this step (or a later one) first, so a code is good once even in a race.
+pub async fn advance_totp_step(
+    ex: impl SqliteExecutor<'_>,
+    id: UserId,
+    step: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = $1
+         WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(id.0)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

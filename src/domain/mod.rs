@@ -15,4 +15,6 @@ pub mod role;
 pub mod schema;
 pub mod split;
 pub mod states;
+pub mod token_scope;
+pub mod totp;
 pub mod username;

@@ -1,56 +1,55 @@
 //! Password policy (OWASP ASVS 2.1): 12 to 128 characters, any Unicode, no composition rules,
 //! no truncation, and not one of the most common passwords.
 
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use flate2::read::GzDecoder;
+
 /// Shortest accepted password, in characters.
 pub const MIN_CHARS: usize = 12;
 /// Longest accepted password, in characters.
 pub const MAX_CHARS: usize = 128;
 
-/// A small list of the most breached passwords of 12 characters or more. Checked case-insensitively.
-const COMMON: &[&str] = &[
-    "123456789012",
-    "1234567890123",
-    "12345678901234",
-    "123456789123",
-    "1234567891011",
-    "password1234",
-    "password12345",
-    "password123456",
-    "passwordpassword",
-    "qwertyuiopas",
-    "qwertyuiop123",
-    "qwerty123456",
-    "1q2w3e4r5t6y",
-    "1qaz2wsx3edc",
-    "zaq12wsxcde3",
-    "iloveyou1234",
-    "aaaaaaaaaaaa",
-    "111111111111",
-    "000000000000",
-    "abcdefghijkl",
-    "abc123456789",
-    "administrator",
-    "adminadmin12",
-    "letmein12345",
-    "welcome12345",
-    "changeme1234",
+/// The 100,000 most common passwords of a published breach corpus (see
+/// `common_passwords/README.md`), gzip-compressed, one a line.
+const TOP_100K_GZ: &[u8] = include_bytes!("common_passwords/top-100000.txt.gz");
+
+/// A few more that the breach list lacks but an attacker of this server would try first.
+const EXTRA: &[&str] = &[
     "correcthorsebatterystaple",
-    "trustno1trustno1",
-    "football1234",
-    "baseball1234",
-    "superman1234",
-    "monkey123456",
-    "dragon123456",
-    "sunshine1234",
-    "princess1234",
-    "qwertyqwerty",
-    "asdfghjkl123",
-    "passw0rd1234",
-    "p@ssw0rd1234",
+    "iloveyou1234",
     "quorumquorum",
     "quorum123456",
     "labeling1234",
+    "adminadmin12",
+    "changeme1234",
+    "trustno1trustno1",
 ];
+
+/// The lowercased common passwords that the length policy would otherwise accept, decoded once.
+fn common() -> &'static HashSet<String> {
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut text = Vec::new();
+        // The list is compiled in: a failure here is a broken build, and leaves only `EXTRA`.
+        if let Err(e) = GzDecoder::new(TOP_100K_GZ).read_to_end(&mut text) {
+            tracing::error!(%e, "the common-password list cannot be decoded");
+        }
+        String::from_utf8_lossy(&text)
+            .lines()
+            .chain(EXTRA.iter().copied())
+            .map(|p| p.trim_end_matches('\r').to_lowercase())
+            .filter(|p| (MIN_CHARS..=MAX_CHARS).contains(&p.chars().count()))
+            .collect()
+    })
+}
+
+/// How many common passwords the check knows (those of a length the policy would accept).
+pub fn common_count() -> usize {
+    common().len()
+}
 
 /// Why a password was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -85,7 +84,7 @@ pub fn check(password: &str) -> Result<(), PasswordProblem> {
         return Err(PasswordProblem::TooLong);
     }
     let lower = password.to_lowercase();
-    if COMMON.contains(&lower.as_str()) {
+    if common().contains(&lower) {
         return Err(PasswordProblem::Common);
     }
     Ok(())
@@ -111,5 +110,23 @@ mod tests {
         // 11 characters but more than 12 bytes: still too short.
         assert_eq!(check("ääääääääääă"), Err(PasswordProblem::TooShort));
         assert_eq!(check("Password1234"), Err(PasswordProblem::Common));
+    }
+
+    #[test]
+    fn the_breach_list_is_loaded() {
+        // 489 entries of the top 100,000 have 12 to 128 characters, plus the extras.
+        assert!(common_count() > 480, "{}", common_count());
+        for p in [
+            "123456789012",
+            "qwertyuiop123",
+            "1q2w3e4r5t6y",
+            "QWERTYQWERTY",
+            "password1234",
+            "quorumquorum",
+        ] {
+            assert_eq!(check(p), Err(PasswordProblem::Common), "{p}");
+        }
+        assert!(check("violet-tractor-harbour-1987").is_ok());
+        assert!(check("Tr0ub4dor&3-horse-staple").is_ok());
     }
 }

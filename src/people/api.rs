@@ -13,6 +13,7 @@ use crate::clock::rfc3339;
 use crate::db::users::User;
 use crate::domain::ids::{InviteId, UserId};
 use crate::domain::role::Role;
+use crate::domain::token_scope::TokenScope;
 use crate::error::Result;
 use crate::http::extract::{Id, Json};
 use crate::http::openapi::ErrorBody;
@@ -43,6 +44,7 @@ use crate::state::AppState;
         CreatedUser,
         NewTokenRequest,
         CreatedToken,
+        TokenScope,
         InviteJson,
         InviteList,
         InviteRequest,
@@ -62,6 +64,9 @@ pub struct Me {
     /// How the request was authenticated: `token` or `session`.
     #[schema(example = "token")]
     pub via: &'static str,
+    /// The API token's scope (absent for a session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TokenScope>,
 }
 
 /// Who is calling.
@@ -75,15 +80,16 @@ pub struct Me {
     )
 )]
 pub async fn me(CurrentUser(ctx): CurrentUser) -> axum::Json<Me> {
-    let via = match ctx.via {
-        Via::Bearer { .. } => "token",
-        Via::Session { .. } => "session",
+    let (via, scope) = match ctx.via {
+        Via::Bearer { scope, .. } => ("token", Some(scope)),
+        Via::Session { .. } => ("session", None),
     };
     axum::Json(Me {
         id: ctx.user.id,
         username: ctx.user.username,
         role: ctx.user.role,
         via,
+        scope,
     })
 }
 
@@ -219,6 +225,9 @@ pub struct NewTokenRequest {
     /// What the token is for (1 to 100 characters; default `api`).
     #[serde(default)]
     pub name: Option<String>,
+    /// What the token may do (default `full`: everything its owner may).
+    #[serde(default)]
+    pub scope: Option<TokenScope>,
 }
 
 /// A token just made: shown this once.
@@ -229,6 +238,7 @@ pub struct CreatedToken {
     pub username: String,
     pub user_id: UserId,
     pub name: String,
+    pub scope: TokenScope,
 }
 
 /// Makes an API token for an active user.
@@ -253,12 +263,14 @@ pub async fn create_token(
 ) -> Result<Response> {
     let name = req.name.as_deref().unwrap_or("api");
     let actor = Actor::user(ctx.user.id, &ip);
-    let made = tokens::create_for(Store::of(&state), &req.username, name, actor).await?;
+    let scope = req.scope.unwrap_or_default();
+    let made = tokens::create_for(Store::of(&state), &req.username, name, scope, actor).await?;
     let body = CreatedToken {
         token: made.token,
         username: made.username,
         user_id: made.user_id,
         name: made.name,
+        scope: made.scope,
     };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }

@@ -31,3 +31,13 @@ pub const INVALID_NAME: &str = "invalid_name";
 pub const UNKNOWN_USER: &str = "unknown_user";
 /// The current password given to change it is wrong.
 pub const WRONG_PASSWORD: &str = "wrong_password";
+/// A token scope that is not one of full, read, metrics, exports, label.
+pub const INVALID_SCOPE: &str = "invalid_scope";
+/// Two-factor sign-in is already on.
+pub const MFA_ENROLLED: &str = "mfa_enrolled";
+/// Confirming a two-factor set-up that was not started.
+pub const MFA_NOT_STARTED: &str = "mfa_not_started";
+/// A wrong one-time code.
+pub const WRONG_CODE: &str = "wrong_code";
+/// The second sign-in step came too late (or with a made-up challenge).
+pub const MFA_EXPIRED: &str = "mfa_expired";

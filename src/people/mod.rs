@@ -10,6 +10,7 @@ pub mod api;
 pub mod audit;
 pub mod codes;
 pub mod invites;
+pub mod mfa;
 pub mod pages;
 pub mod passwords;
 pub mod signin;
@@ -67,10 +68,11 @@ impl<'a> Actor<'a> {
 
 /// The pages and API routes of people.
 pub fn routes() -> Routes {
-    use pages::{account, admin, tokens};
+    use pages::{account, admin, mfa, tokens};
     Routes::new()
         .get("/login", account::login_page)
         .post("/login", account::login)
+        .post("/login/mfa", mfa::login_code)
         .post("/logout", account::logout)
         .get("/password/{token}", account::password_link_page)
         .post("/password/{token}", account::password_link_submit)
@@ -78,6 +80,11 @@ pub fn routes() -> Routes {
         .post("/invite/{token}", account::invite_submit)
         .get("/account", account::account_page)
         .post("/account/password", account::change_password)
+        .get("/account/mfa", mfa::mfa_page)
+        .post("/account/mfa/start", mfa::mfa_start)
+        .post("/account/mfa/confirm", mfa::mfa_confirm)
+        .post("/account/mfa/disable", mfa::mfa_disable)
+        .post("/admin/settings/mfa", mfa::require_submit)
         .get("/tokens", tokens::tokens_page)
         .post("/tokens", tokens::token_submit)
         .post("/tokens/{id}/revoke", tokens::token_revoke_submit)

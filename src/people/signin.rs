@@ -6,10 +6,21 @@ use crate::auth::{AuthCtx, session, throttle};
 use crate::db::{self, Tx};
 use crate::error::{AppError, Result};
 use crate::people::passwords::LOGIN_PASSWORD_MAX_BYTES;
+use crate::people::{Store, mfa};
 use crate::state::AppState;
 
-/// Signs `username` in with `password` from `ip` and returns the new session's id. The browser's
-/// old session, if any, ends. A wrong username or password (or an account that cannot sign in) is
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum SignedIn {
+    /// A new session (its id); `enrol` when the user must set up two-factor sign-in first.
+    Session { sid: String, enrol: bool },
+    /// The account has two-factor sign-in: a code is owed for this challenge.
+    NeedsCode { challenge: String },
+}
+
+/// Signs `username` in with `password` from `ip`: a new session, or (for an account with
+/// two-factor sign-in) a challenge for the second step. The browser's old session, if any, ends
+/// when the new one starts. A wrong username or password (or an account that cannot sign in) is
 /// [`AppError::Unauthorized`]; too many attempts are [`AppError::TooManyRequests`].
 #[tracing::instrument(skip_all)]
 pub async fn sign_in(
@@ -18,7 +29,7 @@ pub async fn sign_in(
     password: String,
     ip: &str,
     replaced: Option<&AuthCtx>,
-) -> Result<String> {
+) -> Result<SignedIn> {
     if username.len() > 64 || password.len() > LOGIN_PASSWORD_MAX_BYTES {
         return Err(AppError::Unauthorized);
     }
@@ -36,12 +47,18 @@ pub async fn sign_in(
         return Err(AppError::Unauthorized);
     };
     throttle::succeeded(state, username, ip).await?;
+    let store = Store::of(state);
+    if mfa::enrolled(store, user.id).await? {
+        let challenge = mfa::challenge(state, user.id).await?;
+        return Ok(SignedIn::NeedsCode { challenge });
+    }
+    let enrol = mfa::must_enrol(store, &user).await?;
     let mut tx = state.db.begin_write().await?;
     end_replaced_session(&mut tx, replaced).await?;
     let sid = session::start(&mut tx, user.id, ip, state.now()).await?;
     tx.commit().await?;
     tracing::info!(user = %user.id, "login");
-    Ok(sid)
+    Ok(SignedIn::Session { sid, enrol })
 }
 
 /// Ends the session of this request, if it has one.

@@ -6,18 +6,21 @@ use crate::auth::secret::{hash_token, new_token};
 use crate::db::{self, tokens::ApiToken};
 use crate::domain::ids::{TokenId, UserId};
 use crate::domain::role::Role;
+use crate::domain::token_scope::TokenScope;
 use crate::error::{AppError, Result};
 use crate::people::{Actor, Store, codes, users};
 
 /// Every token starts with this, so leaked tokens are easy to find in logs and repositories.
 pub const TOKEN_PREFIX: &str = "qrm_";
 
-/// Creates a token named `name` for `user` and returns it (the only time it exists in clear).
-#[tracing::instrument(skip_all, fields(user = %user))]
+/// Creates a token named `name` for `user`, limited to `scope`, and returns it (the only time it
+/// exists in clear).
+#[tracing::instrument(skip_all, fields(user = %user, %scope))]
 pub async fn create(
     store: Store<'_>,
     user: UserId,
     name: &str,
+    scope: TokenScope,
     actor: Actor<'_>,
 ) -> Result<String> {
     let name = name.trim();
@@ -31,8 +34,17 @@ pub async fn create(
     let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
     let now = store.now;
     let mut tx = store.db.begin_write().await?;
-    let id = db::tokens::create(&mut *tx, user, name, &hash_token(&token), &prefix, now).await?;
-    let detail = serde_json::json!({"name": name, "owner": user.0});
+    let id = db::tokens::create(
+        &mut *tx,
+        user,
+        name,
+        &hash_token(&token),
+        &prefix,
+        scope,
+        now,
+    )
+    .await?;
+    let detail = serde_json::json!({"name": name, "owner": user.0, "scope": scope});
     db::audit::record(
         &mut *tx,
         actor.user,
@@ -47,6 +59,16 @@ pub async fn create(
     Ok(token)
 }
 
+/// The scope named `name`; a 400 `invalid_scope` naming the choices otherwise.
+pub fn scope_named(name: &str) -> Result<TokenScope> {
+    TokenScope::parse(name.trim()).ok_or_else(|| {
+        AppError::bad_request(
+            codes::INVALID_SCOPE,
+            format!("unknown token scope {name:?}: use full, read, metrics, exports or label"),
+        )
+    })
+}
+
 /// A token just made for someone, with its owner.
 #[derive(Clone, Debug)]
 pub struct Issued {
@@ -54,6 +76,7 @@ pub struct Issued {
     pub user_id: UserId,
     pub username: String,
     pub name: String,
+    pub scope: TokenScope,
 }
 
 /// Creates a token for the active account named `username` (an admin's API call, the CLI);
@@ -63,15 +86,17 @@ pub async fn create_for(
     store: Store<'_>,
     username: &str,
     name: &str,
+    scope: TokenScope,
     actor: Actor<'_>,
 ) -> Result<Issued> {
     let user = users::active_named(store, username).await?;
-    let token = create(store, user.id, name, actor).await?;
+    let token = create(store, user.id, name, scope, actor).await?;
     Ok(Issued {
         token,
         user_id: user.id,
         username: user.username,
         name: name.trim().to_string(),
+        scope,
     })
 }
 

@@ -183,12 +183,23 @@ impl TestApp {
 
     /// An API token for a user, made the way the CLI makes it.
     pub async fn token(&self, username: &str) -> String {
+        self.scoped_token(username, quorum::domain::token_scope::TokenScope::Full)
+            .await
+    }
+
+    /// An API token limited to `scope`.
+    pub async fn scoped_token(
+        &self,
+        username: &str,
+        scope: quorum::domain::token_scope::TokenScope,
+    ) -> String {
         let user = quorum::db::users::by_username(&self.state.db.pool, username)
             .await
             .unwrap()
             .unwrap();
         let store = quorum::people::Store::of(&self.state);
-        quorum::people::tokens::create(store, user.id, "test", quorum::people::Actor::system())
+        let actor = quorum::people::Actor::system();
+        quorum::people::tokens::create(store, user.id, "test", scope, actor)
             .await
             .expect("token")
     }

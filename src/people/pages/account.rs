@@ -15,11 +15,12 @@ use crate::error::{AppError, Result};
 use crate::http::pages::{Chrome, html};
 use crate::people::invites::{self, SignUp};
 use crate::people::passwords::{self, NewPassword};
+use crate::people::signin::SignedIn;
 use crate::people::{codes, signin};
 use crate::state::AppState;
 
 /// A redirect that carries a new session's cookie.
-fn signed_in(state: &AppState, to: &str, sid: &str) -> Result<Response> {
+pub(super) fn signed_in(state: &AppState, to: &str, sid: &str) -> Result<Response> {
     let mut res = Redirect::to(to).into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, session::set_cookie(state, sid)?);
@@ -82,7 +83,15 @@ pub async fn login(
         error: Some(error.to_string()),
     };
     match signin::sign_in(&state, &username, f.password, &ip, current.as_ref()).await {
-        Ok(sid) => signed_in(&state, &next, &sid),
+        Ok(SignedIn::Session { sid, enrol }) => {
+            let to = if enrol {
+                super::mfa::ENROL_REQUIRED
+            } else {
+                &next
+            };
+            signed_in(&state, to, &sid)
+        }
+        Ok(SignedIn::NeedsCode { challenge }) => super::mfa::code_form(challenge, next, None),
         Err(AppError::Unauthorized) => {
             Ok((StatusCode::UNAUTHORIZED, html(&page(BAD_LOGIN))?).into_response())
         }

@@ -10,6 +10,7 @@ use crate::auth::extract::ClientIp;
 use crate::auth::{AuthCtx, CurrentUser};
 use crate::clock::format_ms;
 use crate::domain::ids::TokenId;
+use crate::domain::token_scope::TokenScope;
 use crate::error::Result;
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
@@ -24,6 +25,13 @@ pub struct TokenRow {
     pub created: String,
     pub last_used: String,
     pub revoked: bool,
+    pub scope: &'static str,
+}
+
+/// A choice of the scope field.
+pub struct ScopeOption {
+    pub value: &'static str,
+    pub label: &'static str,
 }
 
 #[derive(Template)]
@@ -33,6 +41,7 @@ struct TokensPage {
     new_token: Option<String>,
     all_users: bool,
     tokens: Vec<TokenRow>,
+    scopes: Vec<ScopeOption>,
 }
 
 /// The page, with a token just made (shown this once).
@@ -41,6 +50,7 @@ async fn page(state: &AppState, ctx: &AuthCtx, new_token: Option<String>) -> Res
     let tokens = list
         .into_iter()
         .map(|t| TokenRow {
+            scope: t.scope().as_str(),
             id: t.id.0,
             username: t.username,
             name: t.name,
@@ -58,6 +68,13 @@ async fn page(state: &AppState, ctx: &AuthCtx, new_token: Option<String>) -> Res
         new_token,
         all_users,
         tokens,
+        scopes: TokenScope::ALL
+            .into_iter()
+            .map(|s| ScopeOption {
+                value: s.as_str(),
+                label: s.describe(),
+            })
+            .collect(),
     })?
     .into_response())
 }
@@ -72,6 +89,8 @@ pub async fn tokens_page(
 #[derive(Deserialize)]
 pub struct NewTokenForm {
     name: String,
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 pub async fn token_submit(
@@ -81,7 +100,8 @@ pub async fn token_submit(
     Form(f): Form<NewTokenForm>,
 ) -> Result<Response> {
     let actor = Actor::user(ctx.user.id, &ip);
-    let token = tokens::create(Store::of(&state), ctx.user.id, &f.name, actor).await?;
+    let scope = tokens::scope_named(f.scope.as_deref().unwrap_or("full"))?;
+    let token = tokens::create(Store::of(&state), ctx.user.id, &f.name, scope, actor).await?;
     page(&state, &ctx, Some(token)).await
 }
 
