@@ -148,6 +148,7 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a request handler panicked").into_response()
         }))
+        .layer(middleware::from_fn(crate::http::metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(access_log::make_span)

@@ -86,20 +86,63 @@ pub struct ImportArgs {
     pub format: Option<String>,
 }
 
+/// `quorum serve`: every flag can also be set by its `QUORUM_…` environment variable, and a plain
+/// `quorum` reads the same variables.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8080", env = "QUORUM_BIND")]
     pub bind: std::net::SocketAddr,
     /// Public base URL for links the server makes (invites, password links), e.g. https://label.example.com
     #[arg(long, env = "QUORUM_BASE_URL")]
     pub base_url: Option<String>,
     /// Mark cookies Secure (implied by an https base URL).
-    #[arg(long)]
+    #[arg(long, env = "QUORUM_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: bool,
     /// Print `LISTENING <addr>` on stdout once the socket is bound.
-    #[arg(long)]
+    #[arg(long, env = "QUORUM_PRINT_ADDR", value_parser = clap::builder::BoolishValueParser::new())]
     pub print_addr: bool,
+    /// Close a connection that sends or receives nothing (and has no request running) this long:
+    /// 15s, 500ms, 2m.
+    #[arg(long, default_value = "15s", env = "QUORUM_IDLE_TIMEOUT", value_parser = parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// Serve at most this many connections at once (default: what the open-file limit allows, at
+    /// most 10000); at the cap the connection idle the longest is closed to make room.
+    #[arg(long, env = "QUORUM_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For / Forwarded headers are
+    /// believed; the environment variable takes a comma-separated list.
+    #[arg(long, env = "QUORUM_TRUSTED_PROXY", num_args = 1.., value_delimiter = ',', value_parser = crate::http::client_addr::parse_trusted)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// How often expired sessions, old login-throttle rows and expired leases are cleared.
+    #[arg(long, default_value = "15s", env = "QUORUM_SWEEP_INTERVAL", value_parser = parse_duration)]
+    pub sweep_interval: std::time::Duration,
+    /// On SIGTERM, how long requests in flight and queued labels may take to finish.
+    #[arg(long, default_value = "30s", env = "QUORUM_DRAIN_DEADLINE", value_parser = parse_duration)]
+    pub drain_deadline: std::time::Duration,
+}
+
+/// `quorum` without a command: the serve flags, from the environment and their defaults only.
+#[derive(Parser, Debug)]
+struct ServeFromEnv {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// A duration such as `15s`, `500ms`, `2m` or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration: write e.g. 15s, 500ms or 2m"))?;
+    match unit {
+        "" | "s" => Ok(std::time::Duration::from_secs(n)),
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "m" => Ok(std::time::Duration::from_secs(n.saturating_mul(60))),
+        _ => Err(format!("{s:?}: unknown unit {unit:?}; use ms, s or m")),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -201,12 +244,16 @@ async fn open_store(store: &StoreArgs) -> Result<Db, String> {
 }
 
 async fn dispatch(cli: Cli) -> Result<(), String> {
-    match cli.command.unwrap_or(Command::Serve(ServeArgs {
-        bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
-        base_url: None,
-        secure_cookies: false,
-        print_addr: false,
-    })) {
+    let command = match cli.command {
+        Some(c) => c,
+        // The same settings `quorum serve` would read from the environment.
+        None => Command::Serve(
+            ServeFromEnv::try_parse_from(["quorum"])
+                .map_err(|e| e.to_string())?
+                .serve,
+        ),
+    };
+    match command {
         Command::Serve(args) => serve(&cli.store, args).await,
         Command::User(UserCommand::Create { username, role }) => {
             let password = read_password()?;
@@ -422,6 +469,11 @@ async fn serve(store: &StoreArgs, args: ServeArgs) -> Result<(), String> {
     config.base_url = args.base_url;
     config.secure_cookies = args.secure_cookies;
     config.print_addr = args.print_addr;
+    config.idle_timeout = args.idle_timeout;
+    config.max_connections = args.max_connections;
+    config.trusted_proxies = args.trusted_proxy;
+    config.sweep_interval = args.sweep_interval;
+    config.drain_deadline = args.drain_deadline;
     config.admin_password = std::env::var("QUORUM_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());

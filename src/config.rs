@@ -3,6 +3,9 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// Everything `quorum serve` needs to know. Secrets are redacted in `Debug`.
 #[derive(Clone)]
@@ -20,7 +23,24 @@ pub struct Config {
     pub print_addr: bool,
     /// Optional pepper mixed into every password hash (kept outside the database).
     pub password_pepper: Option<String>,
+    /// A connection with no byte in or out and no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// The most connections served at once (default: what the open-file limit leaves room for).
+    pub max_connections: Option<usize>,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// How often expired sessions, old throttle rows and expired leases are cleared.
+    pub sweep_interval: Duration,
+    /// How long shutdown waits for requests in flight and queued labels.
+    pub drain_deadline: Duration,
 }
+
+/// The idle timeout when none is configured.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// The sweep interval when none is configured.
+pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+/// The drain deadline when none is configured.
+pub const DEFAULT_DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
 impl Config {
     /// A configuration for the given data directory with every other option at its default.
@@ -34,6 +54,11 @@ impl Config {
             admin_password: None,
             print_addr: false,
             password_pepper: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: None,
+            trusted_proxies: Vec::new(),
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            drain_deadline: DEFAULT_DRAIN_DEADLINE,
         }
     }
 
@@ -71,6 +96,11 @@ impl fmt::Debug for Config {
                 "password_pepper",
                 &self.password_pepper.as_ref().map(|_| "[redacted]"),
             )
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("sweep_interval", &self.sweep_interval)
+            .field("drain_deadline", &self.drain_deadline)
             .finish()
     }
 }

@@ -64,6 +64,10 @@ pub async fn sweep_expired(tx: &mut super::Tx, now: i64) -> Result<u64, sqlx::Er
             .execute(&mut **tx)
             .await?;
     }
+    // Counted here because every path that gives leases back (lease, submit, the sweeper) comes
+    // through this function. (Counted even if the caller's transaction later rolls back: a
+    // monitoring figure, not a ledger.)
+    metrics::counter!("quorum_leases_expired_total").increment(expired.len() as u64);
     Ok(expired.len() as u64)
 }
 

@@ -57,3 +57,16 @@ pub async fn forgive_one(ex: impl SqliteExecutor<'_>, key: &str) -> Result<(), s
     .await?;
     Ok(())
 }
+
+/// Deletes the counters whose window started at or before `window_start_after` (they count
+/// nothing any more); returns how many.
+pub async fn purge_stale(
+    ex: impl SqliteExecutor<'_>,
+    window_start_after: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM login_throttle WHERE window_start <= $1")
+        .bind(window_start_after)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -74,6 +74,20 @@ pub async fn create(
     job: Job,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<Export, AppError> {
+    let started = std::time::Instant::now();
+    let result = run_create(db, data_dir, job, progress).await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    metrics::histogram!("quorum_export_duration_seconds", "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn run_create(
+    db: &Db,
+    data_dir: &Path,
+    job: Job,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<Export, AppError> {
     let _turn = RUNNING.acquire().await.map_err(AppError::internal)?;
     let Job {
         task,

@@ -3,7 +3,8 @@
 //! Every request gets an `x-request-id` (the client's own, if it sent a sane one, else a new
 //! random one), echoed on the response. A span named `request` carries the id, the method, the
 //! matched route (the pattern, `/api/v1/tasks/{id}`, never the concrete path, so ids and tokens
-//! in URLs stay out of the log) and, once the request is authenticated, the user id; every log
+//! in URLs stay out of the log), the client address (behind a trusted proxy, the forwarded one)
+//! and, once the request is authenticated, the user id; every log
 //! line made while serving the request sits in that span. When the response leaves, one INFO line
 //! under the target `quorum::access` records status and latency (silence it with
 //! `RUST_LOG=info,quorum::access=warn`).
@@ -64,6 +65,11 @@ pub fn make_span<B>(req: &axum::http::Request<B>) -> Span {
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -74,6 +80,7 @@ pub fn make_span<B>(req: &axum::http::Request<B>) -> Span {
         request_id = %id,
         method = %req.method(),
         route = %route,
+        client = %client,
         user_id = tracing::field::Empty,
     )
 }

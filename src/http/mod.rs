@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod api_reference;
 pub mod assets;
+pub mod client_addr;
 pub mod extract;
 pub mod health;
 pub mod metrics;

@@ -127,6 +127,21 @@ pub async fn import_items<R: Read + Send + 'static>(
     job: ImportJob<'_>,
     reader: R,
 ) -> Result<ImportSummary, AppError> {
+    let started = std::time::Instant::now();
+    let result = run_import(db, data_dir, now, job, reader).await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    metrics::histogram!("quorum_import_duration_seconds", "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn run_import<R: Read + Send + 'static>(
+    db: &Db,
+    data_dir: &Path,
+    now: impl Fn() -> i64,
+    job: ImportJob<'_>,
+    reader: R,
+) -> Result<ImportSummary, AppError> {
     let ImportJob {
         task,
         user,

@@ -16,7 +16,7 @@ use crate::db::Db;
 use crate::db::tasks::Task;
 use crate::domain::ids::{ShardId, UserId};
 use crate::error::AppError;
-use crate::labeling::submit::{Refusal, Submission, SubmitOutcome};
+use crate::labeling::submit::{Refusal, Submission, SubmitOutcome, SubmitStatus};
 
 /// The most submissions committed together.
 pub const MAX_BATCH: usize = 512;
@@ -53,6 +53,8 @@ enum Queued {
         job: LeaseJob,
         reply: oneshot::Sender<LeaseOutcome>,
     },
+    /// Answered once everything queued before it has been committed (for a graceful shutdown).
+    Flush(oneshot::Sender<()>),
 }
 
 impl Queued {
@@ -63,6 +65,9 @@ impl Queued {
             }
             Queued::Lease { reply, .. } => {
                 let _ = reply.send(Err(e));
+            }
+            Queued::Flush(reply) => {
+                let _ = reply.send(());
             }
         }
     }
@@ -100,6 +105,14 @@ impl Submitter {
             .map_err(|_| AppError::internal("the label writer dropped a submission"))?
     }
 
+    /// Waits until every submission and lease queued so far has been committed or answered.
+    pub async fn flush(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.queue.send(Queued::Flush(reply)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+
     /// Leases a new shard and waits until the lease is committed.
     pub async fn lease(
         &self,
@@ -125,14 +138,30 @@ impl Submitter {
 
 async fn writer(db: Db, clock: Clock, mut rx: mpsc::Receiver<Queued>) {
     while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(q) => batch.push(q),
-                Err(_) => break,
+        let mut batch = Vec::with_capacity(64);
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(q) = next.take() {
+            match q {
+                Queued::Flush(reply) => flushes.push(reply),
+                q => batch.push(q),
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
             }
         }
-        run_batch(&db, clock.now_ms(), batch).await;
+        metrics::gauge!("quorum_writer_queue_depth").set(rx.len() as f64);
+        if !batch.is_empty() {
+            metrics::histogram!("quorum_writer_batch_size").record(batch.len() as f64);
+            let started = std::time::Instant::now();
+            run_batch(&db, clock.now_ms(), batch).await;
+            metrics::histogram!("quorum_writer_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
+        }
+        // Everything queued before a flush marker was in this batch or an earlier one.
+        for reply in flushes {
+            let _ = reply.send(());
+        }
     }
 }
 
@@ -179,6 +208,8 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
                     }
                 }
             }
+            // Flush markers never reach a batch (see `writer`).
+            Queued::Flush(_) => {}
             Queued::Lease { job: j, .. } => {
                 match super::lease::lease_in(&mut tx, &j.task, j.user, j.assigned_by, now).await {
                     Ok(r) => results.push(Done::Lease(Ok(r))),
@@ -207,9 +238,18 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
     }
     match tx.commit().await {
         Ok(()) => {
-            for (q, done) in batch.into_iter().zip(results) {
+            let batch = batch.into_iter().filter(|q| !matches!(q, Queued::Flush(_)));
+            for (q, done) in batch.zip(results) {
                 match (q, done) {
                     (Queued::Submit { reply, .. }, Done::Submit(r)) => {
+                        if let Ok(Ok(o)) = &r {
+                            let status = match o.status {
+                                SubmitStatus::Created => "created",
+                                SubmitStatus::Updated => "updated",
+                            };
+                            metrics::counter!("quorum_labels_submitted_total", "status" => status)
+                                .increment(1);
+                        }
                         let _ = reply.send(r);
                     }
                     (Queued::Lease { reply, .. }, Done::Lease(r)) => {

@@ -26,6 +26,7 @@ mod import;
 mod items;
 mod labeling;
 mod offline;
+mod ops;
 mod parts;
 mod quality;
 mod recruit;
