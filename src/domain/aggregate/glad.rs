@@ -19,7 +19,7 @@
 //! Everything is O(labels) per pass over flat arrays; `ln σ − ln((1 − σ)/(K − 1)) = x + ln(K − 1)`
 //! lets the E-step get away with one `softplus` per vote.
 
-use super::{Fit, Options, Prepared};
+use super::{Fit, Options, Prepared, RaterModel};
 
 /// Parameter bounds. The priors keep estimates far inside these; the bounds only guarantee that
 /// `exp(b)` and `α·β` stay finite whatever a line-search trial proposes.
@@ -59,6 +59,7 @@ pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
             class_prior: vec![1.0; k],
             iterations: 0,
             converged: true,
+            rater_model: RaterModel::None,
         };
     }
     let mut g = Glad {
@@ -115,6 +116,10 @@ pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
         class_prior: Vec::new(),
         iterations,
         converged,
+        rater_model: RaterModel::Glad {
+            alpha: g.alpha,
+            b: g.b,
+        },
     }
 }
 
