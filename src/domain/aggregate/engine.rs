@@ -211,7 +211,10 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
-    fn new(answers: &Answers, gold: &HashMap<u32, u32>) -> Result<Prepared, AggregateError> {
+    pub(super) fn new(
+        answers: &Answers,
+        gold: &HashMap<u32, u32>,
+    ) -> Result<Prepared, AggregateError> {
         let n_items = answers.n_items();
         let n_classes = answers.n_classes();
         // Counting sort by item. `start[i]` first counts item i - 1's votes, then becomes a prefix
