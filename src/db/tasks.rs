@@ -40,7 +40,8 @@ pub struct QualitySettings {
 impl Default for QualitySettings {
     fn default() -> Self {
         QualitySettings {
-            resolution_method: "majority".into(),
+            // Re-resolution picks its method by evidence unless the task names one.
+            resolution_method: "auto".into(),
             qualification_items: 0,
             qualification_pass: 0.8,
             gold_window: 10,

@@ -1,8 +1,9 @@
 //! How an item's final label was (or is to be) decided.
 //!
-//! The engines (`majority`, `wawa`, `dawid_skene`, `glad`) are what a task resolves with and
-//! what a re-resolution may be asked to run; `unanimous`, `gold` and `adjudicated` are only ever
-//! recorded on a resolution. The serde names are the strings stored in `resolutions.method` and
+//! The engines (`majority`, `wawa`, `dawid_skene`, `bayesian_dawid_skene`, `one_coin`, `glad`
+//! and `auto`) are what a task resolves with and what a re-resolution may be asked to run;
+//! `unanimous`, `gold` and `adjudicated` are only ever recorded on a resolution, and so is never
+//! `auto`: a resolution records the method `auto` chose. The serde names are the strings stored in `resolutions.method` and
 //! `tasks.resolution_method`, and seen in the API.
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,14 @@ pub enum ResolutionMethod {
     DawidSkene,
     /// GLAD: rater ability × item difficulty.
     Glad,
+    /// Bayesian Dawid-Skene: confusion matrices shrunk towards the pool by a fitted prior.
+    #[serde(alias = "bds")]
+    BayesianDawidSkene,
+    /// One-coin Dawid-Skene: one accuracy per rater, shrunk towards the pool's.
+    OneCoin,
+    /// Chosen by evidence among the others (cross-validated gold accuracy, or held-out
+    /// likelihood of the raters' answers).
+    Auto,
     /// A gold item's known answer.
     Gold,
     /// A reviewer's decision.
@@ -33,18 +42,24 @@ pub enum ResolutionMethod {
 
 impl ResolutionMethod {
     /// The methods a task can resolve with, in the order forms show them.
-    pub const ENGINES: [ResolutionMethod; 4] = [
+    pub const ENGINES: [ResolutionMethod; 7] = [
+        ResolutionMethod::Auto,
         ResolutionMethod::Majority,
         ResolutionMethod::Wawa,
         ResolutionMethod::DawidSkene,
+        ResolutionMethod::BayesianDawidSkene,
+        ResolutionMethod::OneCoin,
         ResolutionMethod::Glad,
     ];
 
     /// Every method, engines first.
-    pub const ALL: [ResolutionMethod; 7] = [
+    pub const ALL: [ResolutionMethod; 10] = [
+        ResolutionMethod::Auto,
         ResolutionMethod::Majority,
         ResolutionMethod::Wawa,
         ResolutionMethod::DawidSkene,
+        ResolutionMethod::BayesianDawidSkene,
+        ResolutionMethod::OneCoin,
         ResolutionMethod::Glad,
         ResolutionMethod::Unanimous,
         ResolutionMethod::Gold,
@@ -59,16 +74,20 @@ impl ResolutionMethod {
             ResolutionMethod::Wawa => "wawa",
             ResolutionMethod::DawidSkene => "dawid_skene",
             ResolutionMethod::Glad => "glad",
+            ResolutionMethod::BayesianDawidSkene => "bayesian_dawid_skene",
+            ResolutionMethod::OneCoin => "one_coin",
+            ResolutionMethod::Auto => "auto",
             ResolutionMethod::Gold => "gold",
             ResolutionMethod::Adjudicated => "adjudicated",
         }
     }
 
-    /// Parses a stored name, or the short names `mv` and `ds` the command line also knows.
+    /// Parses a stored name, or the short names `mv`, `ds` and `bds` the command line also knows.
     pub fn parse(s: &str) -> Option<ResolutionMethod> {
         match s {
             "mv" => Some(ResolutionMethod::Majority),
             "ds" => Some(ResolutionMethod::DawidSkene),
+            "bds" => Some(ResolutionMethod::BayesianDawidSkene),
             _ => ResolutionMethod::ALL.into_iter().find(|m| m.as_str() == s),
         }
     }
@@ -80,9 +99,27 @@ impl ResolutionMethod {
             ResolutionMethod::Wawa => Some(Method::Wawa),
             ResolutionMethod::DawidSkene => Some(Method::DawidSkene),
             ResolutionMethod::Glad => Some(Method::Glad),
+            ResolutionMethod::BayesianDawidSkene => Some(Method::BayesianDawidSkene),
+            ResolutionMethod::OneCoin => Some(Method::OneCoin),
+            ResolutionMethod::Auto => Some(Method::Auto),
             ResolutionMethod::Unanimous
             | ResolutionMethod::Gold
             | ResolutionMethod::Adjudicated => None,
+        }
+    }
+}
+
+impl From<Method> for ResolutionMethod {
+    /// The method an engine run is recorded as.
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Majority => ResolutionMethod::Majority,
+            Method::Wawa => ResolutionMethod::Wawa,
+            Method::DawidSkene => ResolutionMethod::DawidSkene,
+            Method::Glad => ResolutionMethod::Glad,
+            Method::BayesianDawidSkene => ResolutionMethod::BayesianDawidSkene,
+            Method::OneCoin => ResolutionMethod::OneCoin,
+            Method::Auto => ResolutionMethod::Auto,
         }
     }
 }
@@ -126,6 +163,23 @@ mod tests {
             .iter()
             .map(|m| m.as_str())
             .collect();
-        assert_eq!(names, ["majority", "wawa", "dawid_skene", "glad"]);
+        assert_eq!(
+            names,
+            [
+                "auto",
+                "majority",
+                "wawa",
+                "dawid_skene",
+                "bayesian_dawid_skene",
+                "one_coin",
+                "glad"
+            ]
+        );
+        // The engine's own names are the stored ones.
+        for m in ResolutionMethod::ENGINES {
+            let e = m.engine().unwrap();
+            assert_eq!(e.as_str(), m.as_str());
+            assert_eq!(ResolutionMethod::from(e), m);
+        }
     }
 }

@@ -17,7 +17,9 @@ use crate::review::codes;
 use crate::review::label_import::{self, LabelImport};
 use crate::review::quality::{self, PairKappa, Quality, RaterRow};
 use crate::review::queue::{self, FlagView, QueueEntry, QueuePage, VoteView};
-use crate::review::resolution::{self, Adjudicated, Reopened, ResolveSummary, Unpaused};
+use crate::review::resolution::{
+    self, Adjudicated, CalibrationSummary, ChosenMethod, Reopened, ResolveSummary, Unpaused,
+};
 use crate::state::AppState;
 
 /// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
@@ -26,7 +28,8 @@ use crate::state::AppState;
     paths(queue, resolve_item, reopen_item, resolve_task, quality, unpause, import_labels),
     components(schemas(
         QueuePage, QueueEntry, VoteView, FlagView, ResolutionRequest, Adjudicated, ReopenRequest,
-        Reopened, ResolveRequest, ResolveSummary, Quality, PairKappa, RaterRow, Unpaused, LabelImport,
+        Reopened, ResolveRequest, ResolveSummary, ChosenMethod, CalibrationSummary, Quality, PairKappa,
+        RaterRow, Unpaused, LabelImport,
         crate::domain::resolution_method::ResolutionMethod
     )),
     tags((name = "review", description = "Adjudication, re-resolution, quality figures and label import"))
@@ -138,7 +141,8 @@ pub async fn reopen_item(
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
-    /// `majority`, `wawa`, `dawid_skene` or `glad` (default: the task's resolution method).
+    /// `auto`, `majority`, `wawa`, `dawid_skene`, `bayesian_dawid_skene`, `one_coin` or `glad`
+    /// (default: the task's resolution method, `auto` unless the task names another).
     method: Option<String>,
 }
 

@@ -35,8 +35,9 @@ pub struct AggregateArgs {
     /// ignored); `-` reads standard input.
     #[arg(value_name = "ANSWERS.csv")]
     pub answers: PathBuf,
-    /// Aggregation method: majority vote, Wawa (agreement-weighted vote), Dawid-Skene or GLAD.
-    #[arg(long, value_enum, default_value_t = MethodArg::Ds)]
+    /// Aggregation method: majority vote, Wawa (agreement-weighted vote), Dawid-Skene, GLAD, the
+    /// Bayesian or one-coin Dawid-Skene, or `auto` (chosen by evidence; it says which and why).
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
     /// True labels as item,label CSV: print the accuracy on standard error.
     #[arg(long, value_name = "TRUTH.csv")]
@@ -63,6 +64,14 @@ pub enum MethodArg {
     Ds,
     /// GLAD (rater ability × item difficulty).
     Glad,
+    /// Bayesian Dawid-Skene (confusion matrices shrunk towards the pool by a fitted prior).
+    #[value(alias = "bayesian-dawid-skene")]
+    Bds,
+    /// One-coin Dawid-Skene (one accuracy per rater, shrunk towards the pool's).
+    OneCoin,
+    /// Chosen by evidence: cross-validated accuracy on --gold when there is enough, else the
+    /// held-out likelihood of the raters' answers.
+    Auto,
 }
 
 impl MethodArg {
@@ -73,6 +82,9 @@ impl MethodArg {
             MethodArg::Wawa => Method::Wawa,
             MethodArg::Ds => Method::DawidSkene,
             MethodArg::Glad => Method::Glad,
+            MethodArg::Bds => Method::BayesianDawidSkene,
+            MethodArg::OneCoin => Method::OneCoin,
+            MethodArg::Auto => Method::Auto,
         }
     }
 }
@@ -84,6 +96,9 @@ fn method_name(m: Method) -> &'static str {
         Method::Wawa => "Wawa",
         Method::DawidSkene => "Dawid-Skene",
         Method::Glad => "GLAD",
+        Method::BayesianDawidSkene => "Bayesian Dawid-Skene",
+        Method::OneCoin => "one-coin Dawid-Skene",
+        Method::Auto => "auto",
     }
 }
 
@@ -160,19 +175,23 @@ pub fn run_aggregate(args: &AggregateArgs) -> Result<(), String> {
     }
 
     let ties = outcome.items.iter().filter(|r| r.class.is_none()).count();
-    let iterations = match method {
-        Method::DawidSkene | Method::Glad if outcome.converged => {
+    let iterative = !matches!(outcome.method, Method::Majority | Method::Wawa);
+    let iterations = match iterative {
+        true if outcome.converged => {
             format!(", converged after {} iterations", outcome.iterations)
         }
-        Method::DawidSkene | Method::Glad => format!(
+        true => format!(
             ", stopped at the iteration cap ({}) before converging",
             outcome.iterations
         ),
-        _ => String::new(),
+        false => String::new(),
     };
+    if let Some(choice) = &outcome.choice {
+        eprintln!("auto chose {}", choice.reason());
+    }
     eprintln!(
         "{}: {} answers, {} items, {} raters, {} distinct labels{iterations} ({:.2} s fit, {:.2} s total)",
-        method_name(method),
+        method_name(outcome.method),
         answers.len(),
         answers.n_items(),
         answers.n_workers(),
@@ -180,15 +199,33 @@ pub fn run_aggregate(args: &AggregateArgs) -> Result<(), String> {
         fit_time.as_secs_f64(),
         started.elapsed().as_secs_f64(),
     );
+    if outcome.duplicates > 0 {
+        eprintln!(
+            "note: {} answers repeat an (item, worker) pair; each worker's last answer to an \
+             item counts, the earlier ones are ignored",
+            outcome.duplicates
+        );
+    }
     if !gold.is_empty() {
         eprintln!("gold: {} items resolved to their gold label", gold.len());
+    }
+    match &outcome.calibration {
+        Some(c) => eprintln!(
+            "confidence calibrated on {} gold items: temperature {:.3}, expected calibration \
+             error {:.4} -> {:.4} (out-of-fold gold posteriors)",
+            c.gold_items, c.temperature, c.ece_before, c.ece_after
+        ),
+        None if !gold.is_empty() => {
+            eprintln!("confidence not calibrated: fewer than 20 gold items have answers")
+        }
+        None => {}
     }
     match truth {
         Some(truth) => report_accuracy(&answers, &outcome, &truth, &gold, ties),
         None if ties > 0 => eprintln!(
             "note: {ties} items have an empty label: their top labels tie under {} \
              and Quorum never picks one by chance",
-            method_name(method)
+            method_name(outcome.method)
         ),
         None => {}
     }
@@ -371,6 +408,10 @@ mod tests {
             ("ds", Method::DawidSkene),
             ("dawid-skene", Method::DawidSkene),
             ("glad", Method::Glad),
+            ("bds", Method::BayesianDawidSkene),
+            ("bayesian-dawid-skene", Method::BayesianDawidSkene),
+            ("one-coin", Method::OneCoin),
+            ("auto", Method::Auto),
         ] {
             assert_eq!(MethodArg::from_str(s, false).unwrap().method(), m);
         }

@@ -1,15 +1,19 @@
 //! Task quality: agreement (pairwise Cohen's kappa, Fleiss' kappa, Krippendorff's alpha), the
 //! per-rater table, the confusion between raters' answers and final labels, the label
-//! distribution, resolution methods and the confidence histogram.
+//! distribution, resolution methods and the confidence histogram, and which method `auto` would
+//! choose for the task now (and why).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use crate::db::{self, tasks::Task};
+use crate::domain::aggregate::{self, Method, Options};
 use crate::domain::agreement;
 use crate::domain::ids::TaskId;
+use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
+use crate::review::resolution::{CalibrationSummary, ChosenMethod};
 use crate::state::AppState;
 
 /// Cohen's kappa of two raters over the items they share.
@@ -54,6 +58,11 @@ pub struct Quality {
     pub methods: Vec<(String, u64)>,
     /// Ten buckets of final-label confidence: [0, 0.1), …, [0.9, 1.0].
     pub confidence_histogram: Vec<u64>,
+    /// The method `auto` chooses for this task's labels now, and why (single-choice tasks with
+    /// labels; `null` otherwise).
+    pub auto_choice: Option<ChosenMethod>,
+    /// The confidence calibration `auto` would apply (`null` without enough gold).
+    pub calibration: Option<CalibrationSummary>,
 }
 
 /// Raters sharing fewer items than this get no pairwise kappa.
@@ -243,6 +252,7 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     }
     let mut distribution: Vec<(String, u64)> = dist.into_iter().collect();
     distribution.sort_by_key(|d| std::cmp::Reverse(d.1));
+    let (auto_choice, calibration) = auto_choice(state, task).await;
     Ok(Quality {
         labels: labels.len(),
         raters: rater_index.len(),
@@ -256,7 +266,33 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         distribution,
         methods: methods.into_iter().collect(),
         confidence_histogram: hist,
+        auto_choice,
+        calibration,
     })
+}
+
+/// What `auto` would choose for the task's labels now. A figure on a page: a failure (or a task
+/// that is not single choice) shows nothing rather than failing the page.
+async fn auto_choice(
+    state: &AppState,
+    task: &Task,
+) -> (Option<ChosenMethod>, Option<CalibrationSummary>) {
+    if !matches!(task.schema, LabelSchema::SingleChoice { .. }) {
+        return (None, None);
+    }
+    let Ok(ta) = crate::review::answers::load(state, task, None).await else {
+        return (None, None);
+    };
+    if ta.answers.is_empty() {
+        return (None, None);
+    }
+    match aggregate::aggregate(&ta.answers, Method::Auto, &ta.gold, &Options::default()) {
+        Ok(out) => (
+            out.choice.as_ref().map(ChosenMethod::of),
+            out.calibration.as_ref().map(CalibrationSummary::of),
+        ),
+        Err(_) => (None, None),
+    }
 }
 
 fn share(v: &[bool]) -> Option<f64> {

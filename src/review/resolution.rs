@@ -1,6 +1,7 @@
 //! Final labels: re-resolving a whole task with the engine of its choice (majority, Wawa,
-//! Dawid-Skene, GLAD; gold items clamped), reviewers' adjudication and reopening, and lifting a
-//! rater's pause.
+//! Dawid-Skene and its Bayesian and one-coin variants, GLAD, or `auto`, the default, which picks
+//! one by evidence and says why; gold items clamped, confidences calibrated on gold), reviewers'
+//! adjudication and reopening, and lifting a rater's pause.
 //!
 //! Single-choice answers are aggregated as classes. Multi-choice answers are resolved per option
 //! (each option a yes/no question, chosen when its posterior passes one half). Free text is
@@ -24,11 +25,63 @@ use crate::state::AppState;
 /// What a re-resolution did.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResolveSummary {
+    /// The method asked for (or the task's).
     pub method: ResolutionMethod,
     pub resolved: u64,
     pub unresolved: u64,
     pub iterations: usize,
     pub converged: bool,
+    /// With `auto`: the method it chose (recorded on the resolutions) and why.
+    pub chosen: Option<ChosenMethod>,
+    /// How confidences were calibrated on gold, when there was enough gold.
+    pub calibration: Option<CalibrationSummary>,
+}
+
+/// The method `auto` chose, and the evidence.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ChosenMethod {
+    pub method: ResolutionMethod,
+    /// `gold_accuracy` (cross-validated on gold) or `held_out_likelihood` (of raters' answers).
+    pub criterion: String,
+    /// One sentence: what won, by what evidence, every candidate's score.
+    pub reason: String,
+}
+
+impl ChosenMethod {
+    /// From the engine's report.
+    pub fn of(choice: &aggregate::Choice) -> ChosenMethod {
+        ChosenMethod {
+            method: choice.method.into(),
+            criterion: match choice.criterion {
+                aggregate::Criterion::GoldAccuracy => "gold_accuracy",
+                aggregate::Criterion::HeldOutLikelihood => "held_out_likelihood",
+            }
+            .to_string(),
+            reason: choice.reason(),
+        }
+    }
+}
+
+/// Temperature scaling fitted on gold (see `domain::aggregate`).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CalibrationSummary {
+    pub temperature: f64,
+    pub gold_items: usize,
+    /// Expected calibration error of the out-of-fold gold posteriors, before and after.
+    pub ece_before: f64,
+    pub ece_after: f64,
+}
+
+impl CalibrationSummary {
+    /// From the engine's report.
+    pub fn of(c: &aggregate::Calibration) -> CalibrationSummary {
+        CalibrationSummary {
+            temperature: c.temperature,
+            gold_items: c.gold_items,
+            ece_before: c.ece_before,
+            ece_after: c.ece_after,
+        }
+    }
 }
 
 /// The engine a re-resolution was asked for: a method name (short names `mv`/`ds` too), or
@@ -40,7 +93,7 @@ fn engine_method(task: &Task, asked: Option<&str>) -> Result<(ResolutionMethod, 
         .ok_or_else(|| {
             AppError::bad_request(
                 codes::INVALID_METHOD,
-                "method: majority, wawa, dawid_skene or glad",
+                "method: auto, majority, wawa, dawid_skene, bayesian_dawid_skene, one_coin or glad",
             )
         })
 }
@@ -57,7 +110,11 @@ pub async fn reresolve(
     let task = db::tasks::get(&state.db.pool, task_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (name, method) = engine_method(&task, method)?;
+    let (name, asked) = engine_method(&task, method)?;
+    // What the resolutions record: the asked method, or the one `auto` chose.
+    let mut method = asked;
+    let mut chosen = None;
+    let mut calibration = None;
     let opts = Options::default();
     // item id -> (value, confidence)
     let mut decided: HashMap<i64, (Value, f64)> = HashMap::new();
@@ -65,10 +122,13 @@ pub async fn reresolve(
     match &task.schema {
         LabelSchema::SingleChoice { .. } => {
             let ta = answers::load(state, &task, None).await?;
-            let out = aggregate::aggregate(&ta.answers, method, &ta.gold, &opts)
+            let out = aggregate::aggregate(&ta.answers, asked, &ta.gold, &opts)
                 .map_err(AppError::internal)?;
             iterations = out.iterations;
             converged = out.converged;
+            method = out.method;
+            chosen = out.choice.as_ref().map(ChosenMethod::of);
+            calibration = out.calibration.as_ref().map(CalibrationSummary::of);
             for r in &out.items {
                 let (Some(c), Some(item)) = (r.class, ta.answers.item_name(r.item)) else {
                     continue;
@@ -81,12 +141,16 @@ pub async fn reresolve(
         LabelSchema::MultiChoice { options } => {
             // item -> (chosen options in schema order, product of per-option confidences, all decided)
             let mut per_item: BTreeMap<i64, (Vec<Value>, f64, bool)> = BTreeMap::new();
+            // With `auto` every option chooses for itself; the resolutions record the method
+            // most options chose (the first such option's reason is reported).
+            let mut picks: Vec<(Method, Option<ChosenMethod>)> = Vec::new();
             for o in options {
                 let ta = answers::load(state, &task, Some(&o.value)).await?;
-                let out = aggregate::aggregate(&ta.answers, method, &ta.gold, &opts)
+                let out = aggregate::aggregate(&ta.answers, asked, &ta.gold, &opts)
                     .map_err(AppError::internal)?;
                 iterations = iterations.max(out.iterations);
                 converged &= out.converged;
+                picks.push((out.method, out.choice.as_ref().map(ChosenMethod::of)));
                 for r in &out.items {
                     let Some(id) = ta
                         .answers
@@ -104,14 +168,23 @@ pub async fn reresolve(
                     entry.1 *= r.confidence;
                 }
             }
-            for (id, (chosen, conf, ok)) in per_item {
+            for (id, (values, conf, ok)) in per_item {
                 if ok {
-                    decided.insert(id, (Value::Array(chosen), conf));
+                    decided.insert(id, (Value::Array(values), conf));
                 }
+            }
+            let count = |m: Method| picks.iter().filter(|p| p.0 == m).count();
+            if let Some((m, c)) = picks.iter().max_by_key(|p| count(p.0)).cloned() {
+                method = m;
+                chosen = picks
+                    .iter()
+                    .find(|p| p.0 == m)
+                    .and_then(|p| p.1.clone())
+                    .or(c);
             }
         }
         LabelSchema::FreeText { .. } => {
-            if method != Method::Majority {
+            if !matches!(asked, Method::Majority | Method::Auto) {
                 return Err(AppError::bad_request(
                     codes::INVALID_METHOD,
                     "free-text tasks resolve by exact-match majority only",
@@ -119,6 +192,12 @@ pub async fn reresolve(
             }
         }
     }
+    if matches!(task.schema, LabelSchema::FreeText { .. }) {
+        // Free text resolves by exact-match majority, whatever `auto` would say.
+        method = Method::Majority;
+        chosen = None;
+    }
+    let recorded = ResolutionMethod::from(method);
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let candidates = db::items::resolvable(&mut *tx, task.id).await?;
@@ -148,7 +227,7 @@ pub async fn reresolve(
                     task.id,
                     item,
                     &value.to_string(),
-                    name.as_str(),
+                    recorded.as_str(),
                     confidence,
                     now,
                 )
@@ -158,7 +237,13 @@ pub async fn reresolve(
             None => unresolved += 1,
         }
     }
-    let detail = json!({"method": name, "resolved": resolved, "unresolved": unresolved});
+    let detail = json!({
+        "method": name,
+        "chosen": chosen.as_ref().map(|c| c.method),
+        "reason": chosen.as_ref().map(|c| c.reason.as_str()),
+        "resolved": resolved,
+        "unresolved": unresolved,
+    });
     db::audit::record(
         &mut *tx,
         Some(ctx.user.id),
@@ -176,6 +261,8 @@ pub async fn reresolve(
         unresolved,
         iterations,
         converged,
+        chosen,
+        calibration,
     })
 }
 

@@ -43,7 +43,8 @@ fn zero() -> String {
     "0".into()
 }
 fn majority() -> String {
-    "majority".into()
+    // Re-resolution's default: the method chosen by evidence.
+    "auto".into()
 }
 fn pass() -> String {
     "0.8".into()

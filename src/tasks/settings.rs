@@ -94,7 +94,7 @@ pub fn check_quality(q: &QualitySettings) -> Result<()> {
     {
         return Err(bad(
             codes::INVALID_RESOLUTION_METHOD,
-            "resolution_method: majority, wawa, dawid_skene or glad",
+            format!("resolution_method: one of {}", method_names().join(", ")),
         ));
     }
     if !(0..=1000).contains(&q.qualification_items) {

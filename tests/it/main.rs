@@ -8,6 +8,7 @@ mod support;
 
 mod auth;
 mod authz;
+mod auto_resolution;
 mod bench_api;
 mod browse;
 mod browser;

@@ -244,3 +244,51 @@ fn bad_files_fail_with_the_line_number() {
         stderr(&out)
     );
 }
+
+#[test]
+fn auto_prints_its_choice_and_calibrates_on_gold() {
+    // No gold: chosen by held-out likelihood, said on stderr.
+    let out = aggregate(&[
+        &data("rte", "answers.csv"),
+        &"--method",
+        &"auto",
+        &"--truth",
+        &data("rte", "truth.csv"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("auto chose "))
+        .unwrap_or_else(|| panic!("no choice in stderr:\n{err}"));
+    assert!(line.contains("held-out"), "{line}");
+    let (acc, _, _) = accuracy_line(&out);
+    assert!(acc >= 0.9275 - 0.003, "auto on rte: {acc}");
+    // With every other truth row as gold: chosen on gold accuracy, confidences calibrated.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let truth = std::fs::read_to_string(data("rte", "truth.csv")).expect("truth");
+    let mut gold = String::from("item,label\n");
+    for line in truth.lines().skip(1).step_by(2) {
+        gold.push_str(line);
+        gold.push('\n');
+    }
+    let gold_path = dir.path().join("gold.csv");
+    std::fs::write(&gold_path, gold).expect("write gold");
+    let out = aggregate(&[
+        &data("rte", "answers.csv"),
+        &"--gold",
+        &gold_path,
+        &"--out",
+        &dir.path().join("out.csv"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("auto chose ") && err.contains("gold items"),
+        "{err}"
+    );
+    assert!(
+        err.contains("confidence calibrated on 400 gold items"),
+        "{err}"
+    );
+}

@@ -1,16 +1,36 @@
-//! Dawid-Skene (1979): EM over a full confusion matrix per worker and a class prior.
+//! Dawid-Skene (1979) and its Bayesian variants: EM over a confusion matrix per worker and a
+//! class prior.
 //!
 //! Model: item `i` has a hidden true class `z_i ~ prior`; worker `w` answers `l` with probability
 //! `π_w[z_i][l]`. The E-step computes each item's posterior over `z_i`; the M-step re-estimates
 //! every `π_w` and the prior from posterior-weighted counts. Initialised from majority-vote shares
 //! (the M-step runs first), gold items clamped to their answer in every E-step.
 //!
+//! The three [`Variant`]s share the counts and the E-step and differ only in how counts become
+//! `ln π` (see `priors` for the why):
+//! - `Classic`: maximum a posteriori with a constant pseudo-count (`Options::smoothing`).
+//! - `Bayes`: each rater's row for true class `c` ~ Dirichlet(`s_c · m_c`), `m_c` the pool's row
+//!   (with a diagonal-favouring hyper-prior), `s_c` fitted by empirical Bayes every M-step; the
+//!   E-step uses the variational `E[ln π]` (as iBCC does), so a rater's uncertainty counts too.
+//! - `OneCoin`: one accuracy per rater, Beta-distributed around the pool's with a fitted strength;
+//!   a wrong answer is any other class alike. Two numbers per rater: the model for very sparse
+//!   pools.
+//!
 //! Built for millions of labels: votes grouped by item in one flat array, confusion matrices in one
 //! flat `W × K × K` array laid out `[worker][observed][true]` so that the `K` numbers a vote needs
 //! are contiguous, the E-step in log space, and no allocation or hashing inside the loop.
 
 use super::majority::shares;
-use super::{Fit, Options, Prepared, clamp_gold};
+use super::priors::{DIAGONAL_BONUS, digamma, fit_strength};
+use super::{Fit, Options, Prepared, RaterModel, clamp_gold};
+
+/// Which Dawid-Skene.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Variant {
+    Classic,
+    Bayes,
+    OneCoin,
+}
 
 /// The number of classes, either known at compile time (the common 2–6) or at run time. The hot
 /// loops are generic over it: with a constant `k` the compiler unrolls the per-class loops and
@@ -41,18 +61,18 @@ impl Width for Dynamic {
 
 /// Fits Dawid-Skene and returns posteriors, the fitted prior and `Σ_k prior_k · π_w[k][k]` per
 /// worker.
-pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
+pub(super) fn fit(prep: &Prepared, opts: &Options, variant: Variant) -> Fit {
     match prep.n_classes {
-        2 => fit_with(prep, opts, Fixed::<2>),
-        3 => fit_with(prep, opts, Fixed::<3>),
-        4 => fit_with(prep, opts, Fixed::<4>),
-        5 => fit_with(prep, opts, Fixed::<5>),
-        6 => fit_with(prep, opts, Fixed::<6>),
-        k => fit_with(prep, opts, Dynamic(k)),
+        2 => fit_with(prep, opts, variant, Fixed::<2>),
+        3 => fit_with(prep, opts, variant, Fixed::<3>),
+        4 => fit_with(prep, opts, variant, Fixed::<4>),
+        5 => fit_with(prep, opts, variant, Fixed::<5>),
+        6 => fit_with(prep, opts, variant, Fixed::<6>),
+        k => fit_with(prep, opts, variant, Dynamic(k)),
     }
 }
 
-fn fit_with<W: Width>(prep: &Prepared, opts: &Options, width: W) -> Fit {
+fn fit_with<W: Width>(prep: &Prepared, opts: &Options, variant: Variant, width: W) -> Fit {
     let (k, w) = (width.k(), prep.n_workers);
     if k == 0 {
         return Fit {
@@ -61,11 +81,16 @@ fn fit_with<W: Width>(prep: &Prepared, opts: &Options, width: W) -> Fit {
             class_prior: Vec::new(),
             iterations: 0,
             converged: true,
+            rater_model: RaterModel::None,
         };
     }
     let mut model = Model {
         width,
+        variant,
         smoothing: opts.smoothing,
+        strength: vec![1.0; k],
+        scratch: Vec::new(),
+        pi_mean: Vec::new(),
         counts: vec![0.0; w * k * k],
         log_pi: vec![0.0; w * k * k],
         prior: vec![0.0; k],
@@ -92,10 +117,11 @@ fn fit_with<W: Width>(prep: &Prepared, opts: &Options, width: W) -> Fit {
         previous = log_likelihood;
     }
 
+    let confusion = model.predictive();
     let worker_accuracy = (0..w)
         .map(|wk| {
             (0..k)
-                .map(|c| model.prior[c] * model.log_pi[(wk * k + c) * k + c].exp())
+                .map(|c| model.prior[c] * confusion[(wk * k + c) * k + c])
                 .sum::<f64>()
                 .clamp(0.0, 1.0)
         })
@@ -106,13 +132,22 @@ fn fit_with<W: Width>(prep: &Prepared, opts: &Options, width: W) -> Fit {
         class_prior: model.prior,
         iterations,
         converged,
+        rater_model: RaterModel::Confusion(confusion),
     }
 }
 
 /// The parameters plus the scratch count array (kept to avoid reallocating every iteration).
 struct Model<W: Width> {
     width: W,
+    variant: Variant,
     smoothing: f64,
+    /// Fitted prior strengths: one per true class (`Bayes`), or `[0]` alone (`OneCoin`).
+    strength: Vec<f64>,
+    /// Per-class counts regrouped `[worker][observed]` for the strength fit.
+    scratch: Vec<f64>,
+    /// Bayesian variants: the posterior mean of `π`, `[worker][observed][true]` (the predictive
+    /// distribution of a rater's next answer).
+    pi_mean: Vec<f64>,
     /// Posterior-weighted answer counts, `[worker][observed][true]`.
     counts: Vec<f64>,
     /// `ln π_w[true][observed]`, stored `[worker][observed][true]`.
@@ -122,10 +157,10 @@ struct Model<W: Width> {
 }
 
 impl<W: Width> Model<W> {
-    /// M-step: smoothed maximum a posteriori confusion matrices and class prior.
+    /// M-step: confusion matrices and class prior from posterior-weighted counts, as the variant
+    /// says.
     fn m_step(&mut self, prep: &Prepared, posterior: &[f64]) {
         let k = self.width.k();
-        let s = self.smoothing;
         self.counts.fill(0.0);
         let mut prior_mass = vec![0.0; k];
         let mut labelled = 0usize;
@@ -146,10 +181,21 @@ impl<W: Width> Model<W> {
                 }
             }
         }
+        match self.variant {
+            Variant::Classic => self.classic(prep.n_workers, labelled, &prior_mass),
+            Variant::Bayes => self.bayes(prep.n_workers, labelled, &prior_mass),
+            Variant::OneCoin => self.one_coin(prep.n_workers, labelled, &prior_mass),
+        }
+    }
+
+    /// Classic: smoothed maximum a posteriori confusion matrices and class prior.
+    fn classic(&mut self, workers: usize, labelled: usize, prior_mass: &[f64]) {
+        let k = self.width.k();
+        let s = self.smoothing;
         // Normalise each worker's column "true = c" over the observed answers l. The pseudo-count
         // `s` in every cell is a symmetric Dirichlet prior: it keeps rarely seen (worker, class)
         // pairs away from exact 0/1, which would otherwise veto or force classes.
-        for block in 0..prep.n_workers {
+        for block in 0..workers {
             let counts = &self.counts[block * k * k..(block + 1) * k * k];
             let log_pi = &mut self.log_pi[block * k * k..(block + 1) * k * k];
             for c in 0..k {
@@ -164,10 +210,123 @@ impl<W: Width> Model<W> {
             .prior
             .iter_mut()
             .zip(self.log_prior.iter_mut())
-            .zip(&prior_mass)
+            .zip(prior_mass)
         {
             *p = (m + s) / denom;
             *lp = p.ln();
+        }
+    }
+
+    /// Bayes: rows shrunk towards the pool by fitted strengths; variational `E[ln π]`.
+    fn bayes(&mut self, workers: usize, labelled: usize, prior_mass: &[f64]) {
+        let k = self.width.k();
+        self.scratch.resize(workers * k, 0.0);
+        self.pi_mean.resize(workers * k * k, 0.0);
+        let mut mean = vec![0.0; k];
+        for c in 0..k {
+            // The pool's row for true class c, with the diagonal-favouring hyper-prior.
+            for (l, m) in mean.iter_mut().enumerate() {
+                *m = 1.0 / k as f64 + if l == c { DIAGONAL_BONUS } else { 0.0 };
+            }
+            for wk in 0..workers {
+                for (l, m) in mean.iter_mut().enumerate() {
+                    let n = self.counts[(wk * k + l) * k + c];
+                    self.scratch[wk * k + l] = n;
+                    *m += n;
+                }
+            }
+            let total: f64 = mean.iter().sum();
+            mean.iter_mut().for_each(|m| *m /= total);
+            let s = fit_strength(self.scratch.chunks_exact(k), &mean, self.strength[c]);
+            self.strength[c] = s;
+            for wk in 0..workers {
+                let row = &self.scratch[wk * k..(wk + 1) * k];
+                let n: f64 = row.iter().sum();
+                let psi_total = digamma(n + s);
+                for l in 0..k {
+                    let a = row[l] + s * mean[l];
+                    self.log_pi[(wk * k + l) * k + c] = digamma(a) - psi_total;
+                    self.pi_mean[(wk * k + l) * k + c] = a / (n + s);
+                }
+            }
+        }
+        let psi_total = digamma(labelled as f64 + k as f64);
+        for ((p, lp), &m) in self
+            .prior
+            .iter_mut()
+            .zip(self.log_prior.iter_mut())
+            .zip(prior_mass)
+        {
+            *p = (m + 1.0) / (labelled as f64 + k as f64);
+            *lp = digamma(m + 1.0) - psi_total;
+        }
+    }
+
+    /// One-coin: one Beta-distributed accuracy per rater, shrunk towards the pool's.
+    fn one_coin(&mut self, workers: usize, labelled: usize, prior_mass: &[f64]) {
+        let k = self.width.k();
+        self.scratch.resize(workers * 2, 0.0);
+        self.pi_mean.resize(workers * k * k, 0.0);
+        let (mut right, mut all) = (DIAGONAL_BONUS, DIAGONAL_BONUS + 1.0);
+        for wk in 0..workers {
+            let block = &self.counts[wk * k * k..(wk + 1) * k * k];
+            let n: f64 = block.iter().sum();
+            let t: f64 = (0..k).map(|c| block[c * k + c]).sum();
+            self.scratch[wk * 2] = t;
+            self.scratch[wk * 2 + 1] = (n - t).max(0.0);
+            right += t;
+            all += n;
+        }
+        let mu = right / all;
+        let mean = [mu, 1.0 - mu];
+        let s = fit_strength(self.scratch.chunks_exact(2), &mean, self.strength[0]);
+        self.strength[0] = s;
+        let ln_others = if k > 1 { ((k - 1) as f64).ln() } else { 0.0 };
+        for wk in 0..workers {
+            let (t, f) = (self.scratch[wk * 2], self.scratch[wk * 2 + 1]);
+            let psi_total = digamma(t + f + s);
+            let right = digamma(t + s * mean[0]) - psi_total;
+            let wrong = digamma(f + s * mean[1]) - psi_total - ln_others;
+            let accuracy = (t + s * mean[0]) / (t + f + s);
+            let miss = if k > 1 {
+                (1.0 - accuracy) / (k - 1) as f64
+            } else {
+                0.0
+            };
+            let log_pi = &mut self.log_pi[wk * k * k..(wk + 1) * k * k];
+            let pi_mean = &mut self.pi_mean[wk * k * k..(wk + 1) * k * k];
+            for l in 0..k {
+                for c in 0..k {
+                    log_pi[l * k + c] = if l == c { right } else { wrong };
+                    pi_mean[l * k + c] = if l == c { accuracy } else { miss };
+                }
+            }
+        }
+        let psi_total = digamma(labelled as f64 + k as f64);
+        for ((p, lp), &m) in self
+            .prior
+            .iter_mut()
+            .zip(self.log_prior.iter_mut())
+            .zip(prior_mass)
+        {
+            *p = (m + 1.0) / (labelled as f64 + k as f64);
+            *lp = digamma(m + 1.0) - psi_total;
+        }
+    }
+
+    /// The fitted answer probabilities `P(observed | true)`, `[worker][observed][true]`: what a
+    /// rater is expected to answer next. Classic: `π` itself; the Bayesian variants: the posterior
+    /// mean of `π`. Consumes the buffers (called once, after the last M-step).
+    fn predictive(&mut self) -> Vec<f64> {
+        match self.variant {
+            Variant::Classic => {
+                let mut out = std::mem::take(&mut self.counts);
+                for (o, lp) in out.iter_mut().zip(&self.log_pi) {
+                    *o = lp.exp();
+                }
+                out
+            }
+            Variant::Bayes | Variant::OneCoin => std::mem::take(&mut self.pi_mean),
         }
     }
 

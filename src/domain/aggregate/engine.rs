@@ -6,7 +6,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use super::calibrate::Calibration;
+use super::dawid_skene::Variant;
 use super::outcome::top_class;
+use super::select::{self, Choice};
 use super::{Answers, Method, Options, Outcome, Resolved, dawid_skene, glad, majority, wawa};
 
 /// Why [`aggregate`] refused to run.
@@ -58,6 +61,10 @@ impl std::error::Error for AggregateError {}
 
 /// Aggregates `answers` with `method`. `gold` maps item index → class index of known answers (may
 /// be empty). Deterministic: the same input gives bit-identical output.
+///
+/// [`Method::Auto`] picks the method by evidence (see `select`) and reports how in
+/// [`Outcome::choice`]; [`Outcome::method`] is then the method it picked. With enough gold (and
+/// [`Options::calibrate`]), confidences are calibrated on gold (see `calibrate`).
 pub fn aggregate(
     answers: &Answers,
     method: Method,
@@ -67,12 +74,13 @@ pub fn aggregate(
     let opts = opts.sanitized();
     let prep = Prepared::new(answers, gold)?;
     let (n, k, w) = (prep.n_items, prep.n_classes, prep.n_workers);
-    // Posterior rows always; Dawid-Skene adds two W×K×K arrays. GLAD's extra arrays are O(N + W).
+    // Posterior rows always; the Dawid-Skene variants add up to three W×K×K arrays. GLAD's extra
+    // arrays are O(N + W).
     let cells = match method {
-        Method::DawidSkene => n
+        Method::DawidSkene | Method::BayesianDawidSkene | Method::OneCoin | Method::Auto => n
             .saturating_mul(k)
-            .saturating_add(w.saturating_mul(k).saturating_mul(k).saturating_mul(2)),
-        _ => n.saturating_mul(k),
+            .saturating_add(w.saturating_mul(k).saturating_mul(k).saturating_mul(3)),
+        Method::Majority | Method::Wawa | Method::Glad => n.saturating_mul(k),
     };
     if cells > opts.max_cells {
         return Err(AggregateError::TooLarge {
@@ -80,17 +88,39 @@ pub fn aggregate(
             limit: opts.max_cells,
         });
     }
-    let fit = match method {
-        Method::Majority => majority::fit(&prep),
-        Method::Wawa => wawa::fit(&prep),
-        Method::DawidSkene => dawid_skene::fit(&prep, &opts),
-        Method::Glad => glad::fit(&prep, &opts),
+    if method == Method::Auto {
+        return Ok(select::auto(&prep, &opts));
+    }
+    let fit = fit_method(&prep, method, &opts);
+    let calibration = if opts.calibrate {
+        select::calibration_for(&prep, method, &opts)
+    } else {
+        None
     };
-    Ok(finish(&prep, method, fit))
+    Ok(finish(&prep, method, fit, calibration, None))
 }
 
-/// Turns a fitted posterior into per-item resolutions, applying the shared gold and tie rules.
-fn finish(prep: &Prepared, method: Method, fit: Fit) -> Outcome {
+/// Fits one concrete method (`Auto` is not one: it is treated as Bayesian Dawid-Skene here).
+pub(super) fn fit_method(prep: &Prepared, method: Method, opts: &Options) -> Fit {
+    match method {
+        Method::Majority => majority::fit(prep),
+        Method::Wawa => wawa::fit(prep),
+        Method::DawidSkene => dawid_skene::fit(prep, opts, Variant::Classic),
+        Method::BayesianDawidSkene | Method::Auto => dawid_skene::fit(prep, opts, Variant::Bayes),
+        Method::OneCoin => dawid_skene::fit(prep, opts, Variant::OneCoin),
+        Method::Glad => glad::fit(prep, opts),
+    }
+}
+
+/// Turns a fitted posterior into per-item resolutions, applying the shared gold and tie rules, and
+/// the calibration (which changes confidences, never the resolved class).
+pub(super) fn finish(
+    prep: &Prepared,
+    method: Method,
+    fit: Fit,
+    calibration: Option<Calibration>,
+    choice: Option<Choice>,
+) -> Outcome {
     let k = prep.n_classes;
     let mut posterior = fit.posterior;
     let mut items = Vec::with_capacity(prep.n_items);
@@ -107,7 +137,14 @@ fn finish(prep: &Prepared, method: Method, fit: Fit) -> Outcome {
             });
             continue;
         }
-        let (class, confidence) = top_class(row);
+        let (class, mut confidence) = top_class(row);
+        if let Some(cal) = &calibration {
+            cal.apply(row);
+            confidence = match class {
+                Some(c) => row[c as usize],
+                None => super::row_max(row).unwrap_or(0.0),
+            };
+        }
         items.push(Resolved {
             item,
             class,
@@ -128,6 +165,9 @@ fn finish(prep: &Prepared, method: Method, fit: Fit) -> Outcome {
         class_prior,
         iterations: fit.iterations,
         converged: fit.converged,
+        choice,
+        calibration,
+        duplicates: prep.duplicates,
     }
 }
 
@@ -166,10 +206,15 @@ pub(super) struct Prepared {
     pub(super) start: Vec<usize>,
     pub(super) votes: Vec<Vote>,
     pub(super) gold: Vec<Option<u32>>,
+    /// Answers dropped because the same worker answered the same item again later.
+    pub(super) duplicates: usize,
 }
 
 impl Prepared {
-    fn new(answers: &Answers, gold: &HashMap<u32, u32>) -> Result<Prepared, AggregateError> {
+    pub(super) fn new(
+        answers: &Answers,
+        gold: &HashMap<u32, u32>,
+    ) -> Result<Prepared, AggregateError> {
         let n_items = answers.n_items();
         let n_classes = answers.n_classes();
         // Counting sort by item. `start[i]` first counts item i - 1's votes, then becomes a prefix
@@ -199,6 +244,7 @@ impl Prepared {
         }
         start.rotate_right(1);
         start[0] = 0;
+        let duplicates = keep_last_answer(&mut start, &mut votes, answers.n_workers());
         let mut gold_by_item = vec![None; n_items];
         // Sorted so that the reported error (if several entries are bad) does not depend on hash
         // order.
@@ -220,13 +266,89 @@ impl Prepared {
             start,
             votes,
             gold: gold_by_item,
+            duplicates,
         })
+    }
+
+    /// The same answers without the votes `drop(item, vote)` names, and with `gold` instead: the
+    /// training set of one cross-validation fold. Item and worker numbering stay the same.
+    pub(super) fn without(
+        &self,
+        gold: Vec<Option<u32>>,
+        mut drop: impl FnMut(usize, &Vote) -> bool,
+    ) -> Prepared {
+        let mut start = Vec::with_capacity(self.n_items + 1);
+        let mut votes = Vec::with_capacity(self.votes.len());
+        start.push(0);
+        for i in 0..self.n_items {
+            votes.extend(self.votes_of(i).iter().filter(|v| !drop(i, v)).copied());
+            start.push(votes.len());
+        }
+        Prepared {
+            n_items: self.n_items,
+            n_workers: self.n_workers,
+            n_classes: self.n_classes,
+            start,
+            votes,
+            gold,
+            duplicates: 0,
+        }
     }
 
     /// Item `i`'s votes.
     pub(super) fn votes_of(&self, i: usize) -> &[Vote] {
         &self.votes[self.start[i]..self.start[i + 1]]
     }
+}
+
+/// Keeps only the last answer of each worker on each item (in push order), compacting the CSR
+/// arrays in place; returns how many answers were dropped.
+///
+/// Why last-one-wins rather than counting repeats: every model here assumes a rater's answers
+/// are independent given the truth, and two answers of one rater to one item are not; counting
+/// both would double that rater's weight on that item. On the platform a rater has one label per
+/// item anyway (and a changed answer replaces the old one); files such as public crowd data sets
+/// can repeat rows, and the later row is taken as the rater's final word.
+fn keep_last_answer(start: &mut [usize], votes: &mut Vec<Vote>, n_workers: usize) -> usize {
+    let mut seen = vec![usize::MAX; n_workers];
+    let mut write = 0;
+    let mut group = Vec::new();
+    for i in 0..start.len().saturating_sub(1) {
+        let (from, to) = (start[i], start[i + 1]);
+        start[i] = write;
+        group.clear();
+        // Newest first, so the first vote met of each worker is their last.
+        for j in (from..to).rev() {
+            let v = votes[j];
+            if let Some(s) = seen.get_mut(v.worker as usize) {
+                if *s == i {
+                    continue;
+                }
+                *s = i;
+            }
+            group.push(v);
+        }
+        for v in group.iter().rev() {
+            votes[write] = *v;
+            write += 1;
+        }
+    }
+    if let Some(last) = start.last_mut() {
+        *last = write;
+    }
+    let dropped = votes.len() - write;
+    votes.truncate(write);
+    dropped
+}
+
+/// How a fitted method says a rater answers, for the held-out likelihood of `select`.
+pub(super) enum RaterModel {
+    /// Majority vote and Wawa have none of their own (`select` derives one from agreement).
+    None,
+    /// `P(observed | true)` per worker, `[worker][observed][true]`.
+    Confusion(Vec<f64>),
+    /// GLAD's abilities and log inverse difficulties.
+    Glad { alpha: Vec<f64>, b: Vec<f64> },
 }
 
 /// What each method hands back to [`finish`].
@@ -238,6 +360,7 @@ pub(super) struct Fit {
     pub(super) class_prior: Vec<f64>,
     pub(super) iterations: usize,
     pub(super) converged: bool,
+    pub(super) rater_model: RaterModel,
 }
 
 /// Overwrites gold items' rows with one-hot gold answers (used inside EM loops).

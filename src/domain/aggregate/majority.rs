@@ -3,7 +3,7 @@
 //! Also owns "agreement with the consensus", the worker-accuracy measure that majority vote reports
 //! and that Wawa uses as its worker weight.
 
-use super::{Fit, Prepared, TIE_EPSILON, row_max};
+use super::{Fit, Prepared, RaterModel, TIE_EPSILON, row_max};
 
 /// Vote shares per item, row-major `n_items × n_classes`. An item without votes (not produced by
 /// `Answers`, but cheap to guard) gets a uniform row so every row still sums to 1.
@@ -36,6 +36,7 @@ pub(super) fn fit(prep: &Prepared) -> Fit {
         class_prior: Vec::new(),
         iterations: 0,
         converged: true,
+        rater_model: RaterModel::None,
     }
 }
 

@@ -12,6 +12,41 @@ pub enum Method {
     DawidSkene,
     /// Whitehill et al. (2009) GLAD: per-worker ability × per-item inverse difficulty, multi-class.
     Glad,
+    /// Bayesian Dawid-Skene: every rater's confusion matrix shrunk towards the pool's by a prior
+    /// whose strength is fitted from the data (for pools where many raters give few labels).
+    BayesianDawidSkene,
+    /// One-coin Dawid-Skene: one accuracy per rater, shrunk towards the pool's (very sparse pools).
+    OneCoin,
+    /// Chooses among [`Method::CANDIDATES`] by evidence: cross-validated accuracy on gold when
+    /// there is enough gold, otherwise the held-out likelihood of the raters' answers.
+    Auto,
+}
+
+impl Method {
+    /// What `Auto` chooses from, in the order ties between them are broken: the votes first (the
+    /// simplest), then classic Dawid-Skene (the long-standing default), its Bayesian variant,
+    /// one-coin (too coarse for class-specific confusion, so it must win outright), GLAD.
+    pub const CANDIDATES: [Method; 6] = [
+        Method::Majority,
+        Method::Wawa,
+        Method::DawidSkene,
+        Method::BayesianDawidSkene,
+        Method::OneCoin,
+        Method::Glad,
+    ];
+
+    /// The name stored and shown (`resolutions.method`, the API, `quorum aggregate`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Majority => "majority",
+            Method::Wawa => "wawa",
+            Method::DawidSkene => "dawid_skene",
+            Method::Glad => "glad",
+            Method::BayesianDawidSkene => "bayesian_dawid_skene",
+            Method::OneCoin => "one_coin",
+            Method::Auto => "auto",
+        }
+    }
 }
 
 /// Tuning knobs. [`Options::default`] is what the platform and the accuracy tests use.
@@ -34,21 +69,28 @@ pub struct Options {
     /// confusion matrices). Protects the process from, say, aggregating a free-text column with
     /// millions of distinct "classes". The default, 2^26 cells, is 512 MiB.
     pub max_cells: usize,
+    /// Calibrate confidences on gold when there is enough of it (temperature scaling fitted on
+    /// cross-validated gold posteriors; see `calibrate`). Resolved classes never change.
+    pub calibrate: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            max_iterations: 100,
-            tolerance: 1e-7,
-            smoothing: 0.01,
-            m_step_iterations: 5,
-            max_cells: 1 << 26,
-        }
+        Options::DEFAULT
     }
 }
 
 impl Options {
+    /// The defaults, as a constant (usable in `..Options::DEFAULT` of a `const`).
+    pub const DEFAULT: Options = Options {
+        max_iterations: 100,
+        tolerance: 1e-7,
+        smoothing: 0.01,
+        m_step_iterations: 5,
+        max_cells: 1 << 26,
+        calibrate: true,
+    };
+
     /// Replaces nonsensical values (NaN, negative) by the defaults and caps iteration counts,
     /// rather than failing or looping for ever.
     pub(super) fn sanitized(&self) -> Options {
@@ -67,6 +109,7 @@ impl Options {
             },
             m_step_iterations: self.m_step_iterations.min(1_000),
             max_cells: self.max_cells,
+            calibrate: self.calibrate,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Answers, Method, TIE_EPSILON};
+use super::{Answers, Calibration, Choice, Method, TIE_EPSILON};
 
 /// The resolution of one item.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,6 +40,13 @@ pub struct Outcome {
     /// Whether EM met the tolerance before the iteration cap (always true for non-iterative
     /// methods).
     pub converged: bool,
+    /// With [`Method::Auto`]: which method was chosen, by what evidence, and every candidate's
+    /// score (`method` above is the chosen one).
+    pub choice: Option<Choice>,
+    /// The calibration applied to the confidences, when there was enough gold.
+    pub calibration: Option<Calibration>,
+    /// Answers left out because their worker answered the same item again later (last one wins).
+    pub duplicates: usize,
 }
 
 impl Outcome {

@@ -5,7 +5,7 @@
 //! disagree with everyone else, without fitting a model.
 
 use super::majority::{agreement_with_consensus, shares};
-use super::{Fit, Prepared};
+use super::{Fit, Prepared, RaterModel};
 
 /// Wawa. Gold answers, where given, replace the majority vote when skills are measured.
 pub(super) fn fit(prep: &Prepared) -> Fit {
@@ -33,5 +33,6 @@ pub(super) fn fit(prep: &Prepared) -> Fit {
         class_prior: Vec::new(),
         iterations: 0,
         converged: true,
+        rater_model: RaterModel::None,
     }
 }

@@ -2,9 +2,12 @@
 //! sets in `tests/data/crowd`, tiny hand-made answer sets, the invariants every outcome keeps, and a
 //! deterministic random generator.
 
+mod auto;
 mod crowd_data;
 mod csv_input;
+mod estimators;
 mod methods;
+mod sparse;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -54,11 +57,14 @@ fn answers(rows: &[(&str, &str, &str)]) -> Answers {
     a
 }
 
-const ALL: [Method; 4] = [
+const ALL: [Method; 7] = [
     Method::Majority,
     Method::Wawa,
     Method::DawidSkene,
     Method::Glad,
+    Method::BayesianDawidSkene,
+    Method::OneCoin,
+    Method::Auto,
 ];
 
 fn check_invariants(a: &Answers, out: &Outcome) {
@@ -96,4 +102,49 @@ impl Rng {
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// A sparse rater pool built from a shared set: each answer is kept with probability `keep`, and
+/// each rater's kept answers are dealt out to fresh pseudo-raters of 1 to `max_size` answers
+/// each (fixed seed). Returns the new answers and the truth re-indexed for them.
+fn sparse_pool(
+    a: &Answers,
+    truth: &HashMap<u32, u32>,
+    seed: u64,
+    max_size: u64,
+    keep: f64,
+) -> (Answers, HashMap<u32, u32>) {
+    let mut rng = Rng(seed);
+    let mut out = Answers::new();
+    for c in a.class_names() {
+        out.add_class(c).unwrap();
+    }
+    // rater -> (current pseudo-rater id, answers left for it)
+    let mut current: HashMap<u32, (u64, u64)> = HashMap::new();
+    let mut pseudo = 0u64;
+    for l in a.labels() {
+        if rng.unit() >= keep {
+            continue;
+        }
+        let e = current.entry(l.worker).or_insert((0, 0));
+        if e.1 == 0 {
+            pseudo += 1;
+            *e = (pseudo, 1 + rng.next() % max_size);
+        }
+        e.1 -= 1;
+        out.push(
+            a.item_name(l.item).unwrap(),
+            &format!("p{}", e.0),
+            a.class_name(l.class).unwrap(),
+        )
+        .unwrap();
+    }
+    let truth = truth
+        .iter()
+        .filter_map(|(&i, &c)| {
+            let item = out.item_index(a.item_name(i)?)?;
+            Some((item, out.class_index(a.class_name(c)?)?))
+        })
+        .collect();
+    (out, truth)
 }
