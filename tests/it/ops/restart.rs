@@ -133,9 +133,15 @@ async fn sigterm_under_256_raters_drains_and_loses_no_acknowledged_label() {
         .unwrap()
         .id;
     let admin = client(
-        &quorum::people::tokens::create(store, admin_id, "t", quorum::people::Actor::system())
-            .await
-            .unwrap(),
+        &quorum::people::tokens::create(
+            store,
+            admin_id,
+            "t",
+            quorum::domain::token_scope::TokenScope::Full,
+            quorum::people::Actor::system(),
+        )
+        .await
+        .unwrap(),
     );
     let res = admin
         .post(format!("{base}/api/v1/tasks"))
@@ -164,9 +170,15 @@ async fn sigterm_under_256_raters_drains_and_loses_no_acknowledged_label() {
             .await
             .unwrap();
         tokens.push(
-            quorum::people::tokens::create(store, id, "t", quorum::people::Actor::system())
-                .await
-                .unwrap(),
+            quorum::people::tokens::create(
+                store,
+                id,
+                "t",
+                quorum::domain::token_scope::TokenScope::Full,
+                quorum::people::Actor::system(),
+            )
+            .await
+            .unwrap(),
         );
         let res = admin
             .post(format!("{base}/api/v1/tasks/{task}/members"))
