@@ -160,6 +160,11 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Turn off a user's two-factor sign-in (lost authenticator and recovery codes); audited.
+    MfaReset {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -277,6 +282,14 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("password set for {name}; their sessions have ended");
+            Ok(())
+        }
+        Command::User(UserCommand::MfaReset { username }) => {
+            let (db, hasher) = open_people(&cli.store).await?;
+            let name = crate::people::mfa::reset_by_operator(people_store(&db, &hasher), &username)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("two-factor sign-in turned off for {name}; they enrol again after signing in");
             Ok(())
         }
         Command::Import(args) => import(&cli.store, args).await,

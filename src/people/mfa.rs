@@ -162,19 +162,34 @@ pub async fn disable(
             "the password is not right",
         ));
     }
+    turn_off(store, user.id, "mfa.disable", actor).await
+}
+
+/// The operator's way back in for someone who lost both their authenticator and their recovery
+/// codes (`quorum user mfa-reset`): two-factor sign-in is turned off and audited; they enrol
+/// again after signing in (admins are sent to enrolment when it is required).
+#[tracing::instrument(skip_all)]
+pub async fn reset_by_operator(store: Store<'_>, username: &str) -> Result<String> {
+    let user = db::users::by_username(&store.db.pool, username)
+        .await?
+        .ok_or_else(|| {
+            AppError::bad_request(
+                crate::people::codes::UNKNOWN_USER,
+                format!("no user named {username}"),
+            )
+        })?;
+    turn_off(store, user.id, "mfa.reset", Actor::system()).await?;
+    Ok(user.username)
+}
+
+async fn turn_off(store: Store<'_>, user: UserId, action: &str, actor: Actor<'_>) -> Result<()> {
     let mut tx = store.db.begin_write().await?;
-    db::users::set_totp_secret(&mut *tx, user.id, None, None, store.now).await?;
-    db::mfa::delete_recovery_codes(&mut *tx, user.id).await?;
-    let target = format!("user #{}", user.id);
+    db::users::set_totp_secret(&mut *tx, user, None, None, store.now).await?;
+    db::mfa::delete_recovery_codes(&mut *tx, user).await?;
+    let target = format!("user #{}", user);
     let detail = serde_json::json!({});
     db::audit::record(
-        &mut *tx,
-        actor.user,
-        "mfa.disable",
-        &target,
-        &detail,
-        actor.ip,
-        store.now,
+        &mut *tx, actor.user, action, &target, &detail, actor.ip, store.now,
     )
     .await?;
     tx.commit().await?;

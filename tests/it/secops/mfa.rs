@@ -241,3 +241,54 @@ async fn admins_without_mfa_are_sent_to_enrolment_when_required() {
     let res = rita.post_form("/admin/settings/mfa", &[]).await;
     assert_eq!(res.status(), 403);
 }
+
+#[tokio::test]
+async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    enrol(&admin, &app).await;
+    // Authenticator and recovery codes lost: the password alone no longer signs in.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    password_step(&client, &app, "admin", ADMIN_PASSWORD).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quorum"))
+        .args(["user", "mfa-reset", "--username", "admin", "--data-dir"])
+        .arg(app.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("turned off for admin"));
+    // The password alone signs in again, and the reset is in the audit log.
+    let res = client
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "signed in without a code");
+    assert!(audit_actions(&app).await.contains(&"mfa.reset".to_string()));
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    // An unknown name is a clear error.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quorum"))
+        .args(["user", "mfa-reset", "--username", "nobody", "--data-dir"])
+        .arg(app.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user named nobody"));
+    app.stop().await;
+}
