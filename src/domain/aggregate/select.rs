@@ -196,7 +196,35 @@ fn sample(prep: &Prepared) -> (Option<Prepared>, bool) {
     let sampled = prep.without(prep.gold.clone(), |i, _| {
         prep.gold[i].is_none() && !mix(i as u64).is_multiple_of(keep_one_in)
     });
-    (Some(sampled), true)
+    // Only the sampled items take part: renumbered, so every comparison fit walks the sample's
+    // items and not all of the input's (the choice, not the item ids, is what comes out).
+    (Some(compact(&sampled)), true)
+}
+
+/// The input without its items that have no answer, items renumbered in order.
+fn compact(prep: &Prepared) -> Prepared {
+    let mut start = Vec::with_capacity(prep.n_items + 1);
+    let mut votes = Vec::with_capacity(prep.votes.len());
+    let mut gold = Vec::new();
+    start.push(0);
+    for i in 0..prep.n_items {
+        let v = prep.votes_of(i);
+        if v.is_empty() {
+            continue;
+        }
+        votes.extend_from_slice(v);
+        start.push(votes.len());
+        gold.push(prep.gold[i]);
+    }
+    Prepared {
+        n_items: gold.len(),
+        n_workers: prep.n_workers,
+        n_classes: prep.n_classes,
+        start,
+        votes,
+        gold,
+        duplicates: 0,
+    }
 }
 
 /// One candidate's cross-validated result on gold.
