@@ -59,7 +59,7 @@ pub struct Quality {
     /// Ten buckets of final-label confidence: [0, 0.1), …, [0.9, 1.0].
     pub confidence_histogram: Vec<u64>,
     /// The method `auto` chooses for this task's labels now, and why (single-choice tasks with
-    /// labels; `null` otherwise).
+    /// labels, up to 200,000 of them; `null` otherwise: re-resolving reports the choice).
     pub auto_choice: Option<ChosenMethod>,
     /// The confidence calibration `auto` would apply (`null` without enough gold).
     pub calibration: Option<CalibrationSummary>,
@@ -252,7 +252,13 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     }
     let mut distribution: Vec<(String, u64)> = dist.into_iter().collect();
     distribution.sort_by_key(|d| std::cmp::Reverse(d.1));
-    let (auto_choice, calibration) = auto_choice(state, task).await;
+    // `auto` compares six methods over every answer again: on a page view that is only worth it
+    // for tasks of moderate size (larger ones see the choice when they are re-resolved).
+    let (auto_choice, calibration) = if labels.len() <= MAX_LIVE_AUTO_ANSWERS {
+        auto_choice(state, task).await
+    } else {
+        (None, None)
+    };
     Ok(Quality {
         labels: labels.len(),
         raters: rater_index.len(),
@@ -270,6 +276,10 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         calibration,
     })
 }
+
+/// Above this many labels the quality figures leave out what `auto` would choose (it would
+/// re-read and re-fit every answer on each view); `POST /api/v1/tasks/{id}/resolve` reports it.
+pub const MAX_LIVE_AUTO_ANSWERS: usize = 200_000;
 
 /// What `auto` would choose for the task's labels now. A figure on a page: a failure (or a task
 /// that is not single choice) shows nothing rather than failing the page.
