@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::Api;
+use crate::support::{Api, assert_acknowledged_labels_kept};
 
 /// How long the workload may take to get its first 60 submissions answered before the kill. Far
 /// more than it needs; a debug build on a loaded machine, with the import holding the write lock,
@@ -248,28 +248,7 @@ async fn sigkill_loses_no_answered_label_and_no_half_import() {
         .await
         .unwrap();
     assert!(fk.is_empty());
-    let keys: Vec<String> = sqlx::query_scalar("SELECT submission_key FROM submissions")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    let keys: std::collections::HashSet<String> = keys.into_iter().collect();
-    for k in &answered {
-        assert!(keys.contains(k), "an answered submission was lost: {k}");
-    }
-    let labels: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM labels")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        labels as usize,
-        keys.len(),
-        "one label per stored submission"
-    );
-    let counters_off: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items i WHERE label_count <> (SELECT COUNT(*) FROM labels l WHERE l.item_id = i.id)")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(counters_off, 0, "label counters match the labels");
+    assert_acknowledged_labels_kept(&db.pool, &answered).await;
     let bulk: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items WHERE external_id LIKE 'big%'")
         .fetch_one(&db.pool)
         .await

@@ -559,3 +559,36 @@ pub fn assert_security_headers(res: &reqwest::Response, what: &str) {
     );
     assert!(h.get("x-powered-by").is_none(), "{what}: X-Powered-By");
 }
+
+/// After a crash or a restart: every acknowledged submission (by key) is stored, one label per
+/// stored submission, and every item's label counter matches its labels. Returns the stored keys.
+pub async fn assert_acknowledged_labels_kept<'a>(
+    pool: &sqlx::SqlitePool,
+    answered: impl IntoIterator<Item = &'a String>,
+) -> Vec<String> {
+    let keys: Vec<String> = sqlx::query_scalar("SELECT submission_key FROM submissions")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let stored: std::collections::HashSet<&String> = keys.iter().collect();
+    for k in answered {
+        assert!(stored.contains(k), "an acknowledged label was lost: {k}");
+    }
+    let labels: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM labels")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        labels as usize,
+        stored.len(),
+        "one label per stored submission"
+    );
+    let counters_off: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM items i WHERE label_count <> (SELECT COUNT(*) FROM labels l WHERE l.item_id = i.id)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(counters_off, 0, "label counters match the labels");
+    keys
+}
