@@ -103,10 +103,30 @@ pub async fn create(db: &Db, data_dir: &Path, out: &Path, now_ms: i64) -> Result
     let schema_version = db::backup::schema_version(&db.pool)
         .await
         .map_err(|e| format!("cannot read the schema version: {e}"))?;
-    db::backup::vacuum_into(&db.pool, &staged_db)
-        .await
-        .map_err(|e| format!("cannot copy the database: {e}"))?;
-    let exports = crate::export::store::exports_dir(data_dir);
+    let staging = sibling(out, ".staging");
+    let exports = match db.backend {
+        db::Backend::Sqlite => {
+            db::backup::vacuum_into(&db.pool, &staged_db)
+                .await
+                .map_err(|e| format!("cannot copy the database: {e}"))?;
+            crate::export::store::exports_dir(data_dir)
+        }
+        // PostgreSQL: the archive holds the same SQLite database and files as on SQLite, made by
+        // `quorum copy` from one consistent snapshot, so a backup restores anywhere (and goes
+        // back to PostgreSQL with `quorum copy`). `pg_dump` is the native alternative.
+        db::Backend::Postgres => {
+            let _ = std::fs::remove_dir_all(&staging);
+            std::fs::create_dir_all(&staging)
+                .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+            let copied = stage_postgres(db, data_dir, &staging, &staged_db).await;
+            if let Err(e) = copied {
+                let _ = std::fs::remove_dir_all(&staging);
+                let _ = std::fs::remove_file(&staged_db);
+                return Err(e);
+            }
+            crate::export::store::exports_dir(&staging)
+        }
+    };
     let (staged, part, target) = (staged_db.clone(), partial.clone(), out.to_path_buf());
     let written = tokio::task::spawn_blocking(move || {
         write_archive(&staged, &exports, &part, schema_version, now_ms)
@@ -116,10 +136,33 @@ pub async fn create(db: &Db, data_dir: &Path, out: &Path, now_ms: i64) -> Result
     .map_err(|e| format!("backup failed: {e}"))
     .and_then(|r| r.map_err(|e| format!("backup failed: {e}")));
     let _ = std::fs::remove_file(&staged_db);
+    let _ = std::fs::remove_dir_all(&staging);
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     written
+}
+
+/// Copies a PostgreSQL deployment into the SQLite file `staged_db`, its snapshot files into
+/// `staging/exports/`.
+async fn stage_postgres(
+    db: &Db,
+    data_dir: &Path,
+    staging: &Path,
+    staged_db: &Path,
+) -> Result<(), String> {
+    let target = Db::open(&format!("sqlite://{}", staged_db.display()))
+        .await
+        .map_err(|e| format!("cannot make the database copy: {e}"))?;
+    let ends = crate::copy::Ends {
+        from: db,
+        from_dir: data_dir,
+        to: &target,
+        to_dir: staging,
+    };
+    let result = crate::copy::run(&ends, &|_| {}).await;
+    target.pool.close().await;
+    result.map(|_| ())
 }
 
 fn write_archive(

@@ -72,6 +72,12 @@ pub enum Command {
     Aggregate(crate::review::offline::AggregateArgs),
     /// Export a task's labels as a versioned snapshot.
     Export(crate::export::cli::ExportArgs),
+    /// Apply the embedded migrations of the database's dialect (every start does too); with
+    /// --check, change nothing and fail unless the schema is exactly this binary's.
+    Migrate(crate::cli_db::MigrateArgs),
+    /// Copy a whole deployment (people, tasks, items, labels, leases, audit log, snapshots) into a
+    /// new, empty database, e.g. from SQLite to PostgreSQL; verifies counts and checksums.
+    Copy(crate::cli_db::CopyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -300,6 +306,13 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let db = open_store(&cli.store).await?;
             crate::export::cli::run_export(&db, &cli.store.data_dir, args).await
         }
+        Command::Migrate(args) => {
+            crate::cli_db::migrate(&config_for(&cli.store).database_url(), args).await
+        }
+        Command::Copy(args) => {
+            let from = config_for(&cli.store).database_url();
+            crate::cli_db::copy(&from, &cli.store.data_dir, args).await
+        }
         Command::Token(TokenCommand::Create {
             username,
             name,
@@ -432,6 +445,14 @@ async fn backup(store: &StoreArgs, out: &std::path::Path) -> Result<(), String> 
         ));
     }
     let db = open_store(store).await?;
+    if db.backend != db::Backend::Sqlite {
+        return Err(format!(
+            "{} names a bare SQLite file, but this deployment runs on {}: write an archive \
+             (--out quorum.tar.gz) or use pg_dump",
+            out.display(),
+            db.backend.name()
+        ));
+    }
     let started = std::time::Instant::now();
     db::backup::vacuum_into(&db.pool, out)
         .await

@@ -106,10 +106,10 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
     };
     crate::sweep::startup_sweep(&state)
         .await
-        .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+        .map_err(|e| StartError::Bootstrap(format!("{e:?}")))?;
     let setup_link = crate::people::users::bootstrap_admin(&state)
         .await
-        .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+        .map_err(|e| StartError::Bootstrap(format!("{e:?}")))?;
     let sweeper = crate::sweep::spawn_sweeper(state.clone());
     let (tx, rx) = oneshot::channel();
     let app = crate::app::app(state.clone());

@@ -1,6 +1,6 @@
 //! The `audit_log` table: who did what to whom, for admin actions and security events.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::UserId;
 
@@ -16,7 +16,7 @@ pub struct AuditEntry {
 }
 
 pub async fn record(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     actor: Option<UserId>,
     action: &str,
     target: &str,
@@ -40,7 +40,7 @@ pub async fn record(
 
 /// The newest entries first, `limit` at most, older than `before_id` when paging.
 pub async fn list(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {

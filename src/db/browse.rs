@@ -1,7 +1,7 @@
 //! Reading items as reviewers and admins browse them: a filtered, keyset-paged list of a task's
 //! items, and one item with its labels, skips, resolution and lease history.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::db::review::WAITING;
 use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
@@ -57,7 +57,7 @@ const ITEM: &str = "SELECT i.id, i.task_id, i.external_id, i.data_json, i.gold_j
 
 /// Up to `limit` items of `task` after the id `after`, in id order, that pass `f`.
 pub async fn items(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     f: &ItemFilter,
     after: Option<i64>,
@@ -71,7 +71,7 @@ pub async fn items(
             AND ($4 IS NULL OR $4 = {WAITING})
             AND ($5 IS NULL OR ($5 = (i.gold_json IS NOT NULL)))
             AND ($6 IS NULL OR i.external_id = $6)
-            AND ($7 IS NULL OR i.data_json LIKE $7 ESCAPE '\\')
+            AND ($7 IS NULL OR LOWER(i.data_json) LIKE LOWER($7) ESCAPE '\\')
             AND ($8 IS NULL OR EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.user_id = $8))
             AND ($9 IS NULL OR ($9 = (i.excluded_at IS NOT NULL)))
          ORDER BY i.id LIMIT $10"
@@ -91,7 +91,7 @@ pub async fn items(
         .await
 }
 
-pub async fn item(ex: impl SqliteExecutor<'_>, id: ItemId) -> Result<Option<ItemRow>, sqlx::Error> {
+pub async fn item(ex: impl AnyExecutor<'_>, id: ItemId) -> Result<Option<ItemRow>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("{ITEM} WHERE i.id = $1"));
     sqlx::query_as(sql).bind(id).fetch_optional(ex).await
 }
@@ -110,10 +110,7 @@ pub struct LabelRow {
     pub updated_at: i64,
 }
 
-pub async fn labels(
-    ex: impl SqliteExecutor<'_>,
-    item: ItemId,
-) -> Result<Vec<LabelRow>, sqlx::Error> {
+pub async fn labels(ex: impl AnyExecutor<'_>, item: ItemId) -> Result<Vec<LabelRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.id, l.user_id, u.username, l.shard_id, l.value_json, l.duration_ms,
             l.instruction_version, l.revision, l.created_at, l.updated_at
@@ -133,7 +130,7 @@ pub struct SkipRow {
     pub created_at: i64,
 }
 
-pub async fn skips(ex: impl SqliteExecutor<'_>, item: ItemId) -> Result<Vec<SkipRow>, sqlx::Error> {
+pub async fn skips(ex: impl AnyExecutor<'_>, item: ItemId) -> Result<Vec<SkipRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.user_id, u.username, s.reason, s.flagged, s.created_at
          FROM skips s JOIN users u ON u.id = s.user_id WHERE s.item_id = $1 ORDER BY s.created_at, s.user_id",
@@ -154,10 +151,7 @@ pub struct LeaseRow {
 }
 
 /// Every lease of the item: who had it, from when, and how it ended.
-pub async fn leases(
-    ex: impl SqliteExecutor<'_>,
-    item: ItemId,
-) -> Result<Vec<LeaseRow>, sqlx::Error> {
+pub async fn leases(ex: impl AnyExecutor<'_>, item: ItemId) -> Result<Vec<LeaseRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id AS shard_id, u.username, a.username AS assigned_by, s.created_at, s.expires_at, si.state
          FROM shard_items si JOIN shards s ON s.id = si.shard_id JOIN users u ON u.id = s.user_id
@@ -237,7 +231,7 @@ pub async fn unset_gold(tx: &mut super::Tx, item: ItemId) -> Result<(), sqlx::Er
 
 /// Leaves an item out of exports from `at` (by `by`), or, with `None`, takes it back in.
 pub async fn set_excluded(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     item: ItemId,
     excluded: Option<(UserId, i64)>,
 ) -> Result<(), sqlx::Error> {
@@ -261,7 +255,7 @@ pub struct ActionRow {
 /// What reviewers and admins did to an item from its page or the API (the audit log entries
 /// whose target is the item, `item #<id>`), oldest first.
 pub async fn actions(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     item: ItemId,
 ) -> Result<Vec<ActionRow>, sqlx::Error> {
     sqlx::query_as(

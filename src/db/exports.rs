@@ -2,12 +2,12 @@
 //! rows. The row reads run inside one read transaction made by the caller, so every batch, the
 //! count and the label figures come from the same database snapshot.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{ExportId, ItemId, TaskId, UserId};
 
 /// A task's export settings.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct TaskExportSettings {
     pub reviewers_can_export: bool,
     pub drift_threshold: f64,
@@ -20,20 +20,28 @@ impl TaskExportSettings {
 }
 
 pub async fn settings(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
 ) -> Result<Option<TaskExportSettings>, sqlx::Error> {
-    sqlx::query_as(
+    // The flag is an integer column on both dialects: read as a number, then made a bool.
+    let row: Option<(i64, f64, String)> = sqlx::query_as(
         "SELECT reviewers_can_export, drift_threshold, rater_salt FROM task_export_settings WHERE task_id = $1",
     )
     .bind(task.0)
     .fetch_optional(ex)
-    .await
+    .await?;
+    Ok(
+        row.map(|(flag, drift_threshold, rater_salt)| TaskExportSettings {
+            reviewers_can_export: flag != 0,
+            drift_threshold,
+            rater_salt,
+        }),
+    )
 }
 
 /// Makes the settings row with the defaults and `salt` unless it exists.
 pub async fn ensure_settings(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     salt: &str,
     now: i64,
@@ -52,7 +60,7 @@ pub async fn ensure_settings(
 
 /// Changes the settings (the row must exist: see [`ensure_settings`]).
 pub async fn update_settings(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     reviewers_can_export: bool,
     drift_threshold: f64,
@@ -61,7 +69,7 @@ pub async fn update_settings(
     sqlx::query(
         "UPDATE task_export_settings SET reviewers_can_export = $1, drift_threshold = $2, updated_at = $3 WHERE task_id = $4",
     )
-    .bind(reviewers_can_export)
+    .bind(reviewers_can_export as i64)
     .bind(drift_threshold)
     .bind(now)
     .bind(task.0)
@@ -111,11 +119,11 @@ pub struct ItemRow {
 }
 
 /// How many rows the filter selects.
-pub async fn count_rows(ex: impl SqliteExecutor<'_>, f: &RowFilter) -> Result<i64, sqlx::Error> {
+pub async fn count_rows(ex: impl AnyExecutor<'_>, f: &RowFilter) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(concat!("SELECT COUNT(*)", exported_items!("i.task_id")))
         .bind(f.task.0)
-        .bind(f.only_resolved)
-        .bind(f.include_gold)
+        .bind(f.only_resolved as i64)
+        .bind(f.include_gold as i64)
         .bind(f.min_confidence)
         .fetch_one(ex)
         .await
@@ -138,28 +146,43 @@ pub struct JsonBatch {
 /// The next `limit` rows after item id `after`, in item id order (keyset pagination: each batch
 /// is one range read of the primary key, however far into the task). `None` after the last row.
 pub async fn rows_after(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
+    backend: super::Backend,
     f: &RowFilter,
     after: i64,
     limit: i64,
 ) -> Result<Option<JsonBatch>, sqlx::Error> {
     // The confidence travels as 17 significant digits, which give back the stored double exactly.
-    let row: (Option<String>, i64, Option<i64>, Option<i64>) = sqlx::query_as(concat!(
-        "SELECT json_group_array(json_array(id, external_id, data_json, is_gold, value_json, method, confidence, votes_json)
+    // SQLite: the confidence travels as 17 significant digits, which give back the stored double
+    // exactly; PostgreSQL's `float8::text` is already the shortest exact form.
+    let sql = match backend {
+        super::Backend::Sqlite => concat!(
+            "SELECT json_group_array(json_array(id, external_id, data_json, is_gold, value_json, method, confidence, votes_json)
                 ORDER BY id), COUNT(*), MIN(id), MAX(id)
-         FROM (SELECT i.id, i.external_id, i.data_json, i.gold_json IS NOT NULL AS is_gold, r.value_json, r.method,
+         FROM (SELECT i.id, i.external_id, i.data_json, CASE WHEN i.gold_json IS NULL THEN 0 ELSE 1 END AS is_gold,
+                r.value_json, r.method,
                 CASE WHEN r.confidence IS NULL THEN NULL ELSE printf('%.17g', r.confidence) END AS confidence, r.votes_json",
-        exported_items!("+i.task_id"),
-        " AND i.id > $5 ORDER BY i.id LIMIT $6)"
-    ))
-    .bind(f.task.0)
-    .bind(f.only_resolved)
-    .bind(f.include_gold)
-    .bind(f.min_confidence)
-    .bind(after)
-    .bind(limit)
-    .fetch_one(ex)
-    .await?;
+            exported_items!("+i.task_id"),
+            " AND i.id > $5 ORDER BY i.id LIMIT $6) AS b"
+        ),
+        super::Backend::Postgres => concat!(
+            "SELECT json_agg(json_build_array(id, external_id, data_json, is_gold, value_json, method, confidence, votes_json)
+                ORDER BY id)::text, COUNT(*), MIN(id), MAX(id)
+         FROM (SELECT i.id, i.external_id, i.data_json, CASE WHEN i.gold_json IS NULL THEN 0 ELSE 1 END AS is_gold,
+                r.value_json, r.method, r.confidence::text AS confidence, r.votes_json",
+            exported_items!("i.task_id"),
+            " AND i.id > $5 ORDER BY i.id LIMIT $6) AS b"
+        ),
+    };
+    let row: (Option<String>, i64, Option<i64>, Option<i64>) = sqlx::query_as(sql)
+        .bind(f.task.0)
+        .bind(f.only_resolved as i64)
+        .bind(f.include_gold as i64)
+        .bind(f.min_confidence)
+        .bind(after)
+        .bind(limit)
+        .fetch_one(ex)
+        .await?;
     Ok(match row {
         (Some(json), rows, Some(first), Some(last)) if rows > 0 => Some(JsonBatch {
             json,
@@ -224,20 +247,28 @@ pub struct LabelRow {
 /// The labels of a task's items with ids in `lo..=hi`, by item and then submission order, as a
 /// JSON array of `[item_id, user_id, value_json, instruction_version]` (see [`JsonBatch`]).
 pub async fn labels_between(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
+    backend: super::Backend,
     task: TaskId,
     lo: i64,
     hi: i64,
 ) -> Result<String, sqlx::Error> {
-    let json: Option<String> = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(item_id, user_id, value_json, instruction_version) ORDER BY item_id, id)
-         FROM labels WHERE task_id = $1 AND item_id >= $2 AND item_id <= $3",
-    )
-    .bind(task.0)
-    .bind(lo)
-    .bind(hi)
-    .fetch_one(ex)
-    .await?;
+    let sql = match backend {
+        super::Backend::Sqlite => {
+            "SELECT json_group_array(json_array(item_id, user_id, value_json, instruction_version) ORDER BY item_id, id)
+             FROM labels WHERE task_id = $1 AND item_id >= $2 AND item_id <= $3"
+        }
+        super::Backend::Postgres => {
+            "SELECT json_agg(json_build_array(item_id, user_id, value_json, instruction_version) ORDER BY item_id, id)::text
+             FROM labels WHERE task_id = $1 AND item_id >= $2 AND item_id <= $3"
+        }
+    };
+    let json: Option<String> = sqlx::query_scalar(sql)
+        .bind(task.0)
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(ex)
+        .await?;
     Ok(json.unwrap_or_else(|| "[]".into()))
 }
 
@@ -260,7 +291,7 @@ pub fn parse_labels(json: &str) -> Result<Vec<LabelRow>, String> {
 
 /// Labels behind the exported rows, by rater and instruction version: `(user, version, labels)`.
 pub async fn label_stats(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     f: &RowFilter,
 ) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -269,8 +300,8 @@ pub async fn label_stats(
         ") GROUP BY l.user_id, l.instruction_version"
     ))
     .bind(f.task.0)
-    .bind(f.only_resolved)
-    .bind(f.include_gold)
+    .bind(f.only_resolved as i64)
+    .bind(f.include_gold as i64)
     .bind(f.min_confidence)
     .fetch_all(ex)
     .await
@@ -293,10 +324,7 @@ pub struct NewExport<'a> {
     pub schema_json: &'a str,
 }
 
-pub async fn insert(
-    ex: impl SqliteExecutor<'_>,
-    e: &NewExport<'_>,
-) -> Result<ExportId, sqlx::Error> {
+pub async fn insert(ex: impl AnyExecutor<'_>, e: &NewExport<'_>) -> Result<ExportId, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO exports (task_id, format, settings_json, rows, bytes, sha256, file_name, created_by, created_at,
             previous_id, diff_json, card_json, schema_json)
@@ -344,14 +372,14 @@ const COLUMNS: &str = "e.id, e.task_id, e.format, e.settings_json, e.rows, e.byt
     e.created_by, u.username AS created_by_name, e.created_at, e.previous_id, e.diff_json, e.card_json, e.schema_json
     FROM exports e LEFT JOIN users u ON u.id = e.created_by";
 
-pub async fn get(ex: impl SqliteExecutor<'_>, id: ExportId) -> Result<Option<Export>, sqlx::Error> {
+pub async fn get(ex: impl AnyExecutor<'_>, id: ExportId) -> Result<Option<Export>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} WHERE e.id = $1"));
     sqlx::query_as(sql).bind(id.0).fetch_optional(ex).await
 }
 
 /// A task's snapshots, newest first.
 pub async fn list_for_task(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     limit: i64,
 ) -> Result<Vec<Export>, sqlx::Error> {
@@ -368,7 +396,7 @@ pub async fn list_for_task(
 /// A page of a task's snapshots, newest first: the `limit` snapshots older than `before` (all
 /// the newest with `None`; keyset on the id).
 pub async fn page_for_task(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     before: Option<i64>,
     limit: i64,

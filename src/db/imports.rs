@@ -1,6 +1,6 @@
 //! The `imports` table and the bulk insert of checked items.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{ImportId, TaskId, UserId};
 
@@ -21,7 +21,7 @@ pub struct ImportRow {
 }
 
 pub async fn start(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     user: Option<UserId>,
     format: &str,
@@ -42,7 +42,7 @@ pub async fn start(
 }
 
 pub async fn fail(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: ImportId,
     rows_read: u64,
     line: Option<u64>,
@@ -61,7 +61,7 @@ pub async fn fail(
 }
 
 pub async fn succeed(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: ImportId,
     rows_read: u64,
     imported: u64,
@@ -80,7 +80,7 @@ pub async fn succeed(
 }
 
 /// Imports left `pending` by a crash are marked failed at start-up (their items were never committed).
-pub async fn fail_interrupted(ex: impl SqliteExecutor<'_>, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn fail_interrupted(ex: impl AnyExecutor<'_>, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE imports SET status = 'failed', error = 'interrupted: the server stopped during the import; nothing was stored', finished_at = $1
          WHERE status = 'pending'",
@@ -92,7 +92,7 @@ pub async fn fail_interrupted(ex: impl SqliteExecutor<'_>, now: i64) -> Result<u
 }
 
 pub async fn list(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     limit: i64,
 ) -> Result<Vec<ImportRow>, sqlx::Error> {
@@ -109,7 +109,7 @@ pub async fn list(
 
 /// One page of a task's imports, newest first: those with an id below `before` (all when `None`).
 pub async fn list_page(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     before: Option<i64>,
     limit: i64,
@@ -150,24 +150,27 @@ pub async fn insert_batch(
     if items.is_empty() {
         return Ok(0);
     }
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "INSERT INTO items (task_id, external_id, data_json, gold_json, state, target, import_id, created_at) ",
+    let sql = format!(
+        "INSERT INTO items (task_id, external_id, data_json, gold_json, state, target, import_id, created_at)
+         VALUES {} ON CONFLICT (task_id, external_id) DO NOTHING",
+        super::values_list(items.len(), 8)
     );
-    qb.push_values(items, |mut b, it| {
-        b.push_bind(task.0)
-            .push_bind(&it.external_id)
-            .push_bind(&it.data_json)
-            .push_bind(&it.gold_json)
-            .push_bind(if it.gold_json.is_some() {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for it in items {
+        q = q
+            .bind(task.0)
+            .bind(&it.external_id)
+            .bind(&it.data_json)
+            .bind(&it.gold_json)
+            .bind(if it.gold_json.is_some() {
                 "resolved"
             } else {
                 "open"
             })
-            .push_bind(target)
-            .push_bind(import.0)
-            .push_bind(now);
-    });
-    qb.push(" ON CONFLICT (task_id, external_id) DO NOTHING");
-    let done = qb.build().execute(&mut **tx).await?;
+            .bind(target)
+            .bind(import.0)
+            .bind(now);
+    }
+    let done = q.execute(&mut **tx).await?;
     Ok(done.rows_affected())
 }

@@ -1,6 +1,6 @@
 //! The `invites` table: recruitment links, stored by the sha256 of their token.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{InviteId, TaskId, UserId};
 use crate::domain::role::Role;
@@ -34,7 +34,7 @@ pub struct NewInvite<'a> {
 }
 
 pub async fn create(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     new: &NewInvite<'_>,
     now: i64,
 ) -> Result<InviteId, sqlx::Error> {
@@ -56,7 +56,7 @@ pub async fn create(
 }
 
 pub async fn by_token_hash(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     token_hash: &str,
 ) -> Result<Option<Invite>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE i.token_hash = $1"));
@@ -66,7 +66,7 @@ pub async fn by_token_hash(
         .await
 }
 
-pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Invite>, sqlx::Error> {
+pub async fn list(ex: impl AnyExecutor<'_>) -> Result<Vec<Invite>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY i.created_at DESC, i.id DESC"));
     sqlx::query_as(sql).fetch_all(ex).await
 }
@@ -74,7 +74,7 @@ pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Invite>, sqlx::Erro
 /// Up to `limit` invites, newest first, after the invite `after_id` (keyset on
 /// `(created_at, id)`, named by the id of the last row seen).
 pub async fn list_page(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Invite>, sqlx::Error> {
@@ -93,7 +93,7 @@ pub async fn list_page(
 /// Takes one use of the invite if it is still usable; false when it is not (checked and counted
 /// in one statement, so two people cannot both take the last use).
 pub async fn take_use(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: InviteId,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -108,11 +108,7 @@ pub async fn take_use(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn revoke(
-    ex: impl SqliteExecutor<'_>,
-    id: InviteId,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn revoke(ex: impl AnyExecutor<'_>, id: InviteId, now: i64) -> Result<bool, sqlx::Error> {
     let done =
         sqlx::query("UPDATE invites SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)

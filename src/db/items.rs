@@ -1,6 +1,6 @@
 //! Items: progress counts, single items, their counters, states and resolutions.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{ItemId, TaskId, UserId};
 use crate::domain::states::ItemState;
@@ -43,14 +43,14 @@ pub struct Waiting {
 }
 
 pub async fn waiting(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     raters: i64,
 ) -> Result<Waiting, sqlx::Error> {
     let (unlabeled, partly_labeled, short_of_raters): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN label_count > 0 THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN target > $2 THEN 1 ELSE 0 END), 0)
+        "SELECT CAST(COALESCE(SUM(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN label_count > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN target > $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
          FROM items WHERE task_id = $1 AND state = 'open'",
     )
     .bind(task.0)
@@ -65,12 +65,12 @@ pub async fn waiting(
 }
 
 pub async fn progress(
-    ex: impl SqliteExecutor<'_> + Copy,
+    ex: impl AnyExecutor<'_> + Copy,
     task: TaskId,
     now: i64,
 ) -> Result<Progress, sqlx::Error> {
     let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT state, COUNT(*), COALESCE(SUM(label_count), 0), COALESCE(SUM(active_leases), 0) FROM items WHERE task_id = $1 GROUP BY state",
+        "SELECT state, COUNT(*), CAST(COALESCE(SUM(label_count), 0) AS BIGINT), CAST(COALESCE(SUM(active_leases), 0) AS BIGINT) FROM items WHERE task_id = $1 GROUP BY state",
     )
     .bind(task.0)
     .fetch_all(ex)
@@ -111,7 +111,7 @@ pub async fn progress(
 
 /// How many labels a user has made in a task.
 pub async fn labels_by(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     user: crate::domain::ids::UserId,
 ) -> Result<i64, sqlx::Error> {
@@ -134,7 +134,7 @@ pub struct LabelRow {
 /// Every label of a task (for checks and exports), in item order; labels of items excluded from
 /// exports are left out, as from every figure.
 pub async fn labels_of_task(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<LabelRow>, sqlx::Error> {
     sqlx::query_as("SELECT item_id, user_id, value_json, instruction_version, duration_ms FROM labels WHERE task_id = $1
@@ -146,7 +146,7 @@ pub async fn labels_of_task(
 
 /// Gold answers of a task: (item id, gold JSON), without items excluded from exports.
 pub async fn gold_of_task(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<(i64, String)>, sqlx::Error> {
     sqlx::query_as("SELECT id, gold_json FROM items WHERE task_id = $1 AND gold_json IS NOT NULL AND excluded_at IS NULL")
@@ -159,10 +159,7 @@ pub async fn gold_of_task(
 /// decided by a reviewer, not excluded from exports. Items waiting for adjudication are included:
 /// a tie the votes cannot break may be broken by the engine's posterior (what it cannot break
 /// stays in the queue).
-pub async fn resolvable(
-    ex: impl SqliteExecutor<'_>,
-    task: TaskId,
-) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn resolvable(ex: impl AnyExecutor<'_>, task: TaskId) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT i.id FROM items i LEFT JOIN resolutions r ON r.item_id = i.id
          WHERE i.task_id = $1 AND i.state IN ('complete', 'resolved', 'adjudication') AND i.gold_json IS NULL AND i.flagged = 0
@@ -176,7 +173,7 @@ pub async fn resolvable(
 }
 
 /// The label values of one item.
-pub async fn values_of(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn values_of(ex: impl AnyExecutor<'_>, item: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT value_json FROM labels WHERE item_id = $1 ORDER BY id")
         .bind(item)
         .fetch_all(ex)
@@ -229,7 +226,7 @@ pub struct NewResolution<'a> {
 
 /// Stores (or replaces) an item's resolution.
 pub async fn upsert_resolution(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     r: &NewResolution<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -252,7 +249,7 @@ pub async fn upsert_resolution(
 }
 
 /// Forgets an item's resolution (it needs more labels or a reviewer).
-pub async fn delete_resolution(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+pub async fn delete_resolution(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM resolutions WHERE item_id = $1")
         .bind(item)
         .execute(ex)
@@ -269,7 +266,7 @@ pub struct Counts {
     pub target: i64,
 }
 
-pub async fn counts(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Counts, sqlx::Error> {
+pub async fn counts(ex: impl AnyExecutor<'_>, item: i64) -> Result<Counts, sqlx::Error> {
     sqlx::query_as("SELECT state, label_count, active_leases, target FROM items WHERE id = $1")
         .bind(item)
         .fetch_one(ex)
@@ -277,7 +274,7 @@ pub async fn counts(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Counts, sq
 }
 
 pub async fn set_state(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     item: i64,
     state: ItemState,
 ) -> Result<(), sqlx::Error> {
@@ -290,7 +287,7 @@ pub async fn set_state(
 }
 
 /// One more label asked of the item (adaptive overlap).
-pub async fn raise_target(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+pub async fn raise_target(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE items SET target = target + 1 WHERE id = $1")
         .bind(item)
         .execute(ex)
@@ -299,7 +296,7 @@ pub async fn raise_target(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), 
 }
 
 /// A label that used a live lease: one more label, one lease fewer.
-pub async fn count_leased_label(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+pub async fn count_leased_label(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE items SET label_count = label_count + 1, active_leases = active_leases - 1 WHERE id = $1")
         .bind(item)
         .execute(ex)
@@ -308,7 +305,7 @@ pub async fn count_leased_label(ex: impl SqliteExecutor<'_>, item: i64) -> Resul
 }
 
 /// A label that came without a live lease (late, or after a skip).
-pub async fn count_label(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+pub async fn count_label(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE items SET label_count = label_count + 1 WHERE id = $1")
         .bind(item)
         .execute(ex)
@@ -317,7 +314,7 @@ pub async fn count_label(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), s
 }
 
 /// A lease given back before it was used (a skip).
-pub async fn release_lease(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+pub async fn release_lease(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE items SET active_leases = active_leases - 1 WHERE id = $1")
         .bind(item)
         .execute(ex)
@@ -326,7 +323,7 @@ pub async fn release_lease(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(),
 }
 
 /// Sends an item to a reviewer; gold items are never flagged (they are settled already).
-pub async fn flag(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
+pub async fn flag(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE items SET flagged = 1 WHERE id = $1 AND gold_json IS NULL")
         .bind(item)
         .execute(ex)
@@ -336,7 +333,7 @@ pub async fn flag(ex: impl SqliteExecutor<'_>, item: i64) -> Result<(), sqlx::Er
 
 /// Final labels of a task: (item, value JSON, method, confidence), without items excluded from exports.
 pub async fn resolutions_of_task(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<(i64, String, String, f64)>, sqlx::Error> {
     sqlx::query_as(
@@ -350,7 +347,7 @@ pub async fn resolutions_of_task(
 
 /// Skips per rater in a task.
 pub async fn skips_by_rater(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
 ) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
@@ -364,7 +361,7 @@ pub async fn skips_by_rater(
 
 /// Pause state per rater in a task: user -> (paused, reason).
 pub async fn rater_statuses(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
 ) -> Result<std::collections::HashMap<i64, (i64, String)>, sqlx::Error> {
     let rows: Vec<(i64, i64, String)> =
@@ -377,7 +374,7 @@ pub async fn rater_statuses(
 
 /// Every (external id, item id) of a task.
 pub async fn external_ids(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT external_id, id FROM items WHERE task_id = $1")
@@ -414,7 +411,8 @@ pub async fn insert_imported_label(
 pub async fn add_imported_count(tx: &mut super::Tx, item: i64, n: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE items SET label_count = label_count + $1,
-            target = MAX(target, label_count + $1 + active_leases) WHERE id = $2",
+            target = CASE WHEN target > label_count + $1 + active_leases THEN target
+                          ELSE label_count + $1 + active_leases END WHERE id = $2",
     )
     .bind(n)
     .bind(item)

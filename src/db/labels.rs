@@ -2,7 +2,7 @@
 //! skip. The rules that decide which of them run live in `crate::labeling` (`submit`, `settle`,
 //! `skip`); every function here is one statement.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{ShardId, TaskId, UserId};
 use crate::domain::states::{ItemState, ShardItemState};
@@ -17,7 +17,7 @@ pub struct StoredAnswer {
 
 /// The answer a user got for a submission key, if they used it before.
 pub async fn stored_answer(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     key: &str,
 ) -> Result<Option<StoredAnswer>, sqlx::Error> {
@@ -32,7 +32,7 @@ pub async fn stored_answer(
 
 /// Records the answer to a submission under its key, for replays.
 pub async fn store_answer(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     key: &str,
     request_hash: &str,
@@ -66,7 +66,7 @@ pub struct LeaseRow {
 
 /// The shard and the item's place in it, in one read (the submit path is hot).
 pub async fn lease_of(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     shard: ShardId,
     item: i64,
 ) -> Result<Option<LeaseRow>, sqlx::Error> {
@@ -95,12 +95,12 @@ pub struct ItemForRater {
 
 /// The item and the rater's label on it, in one read.
 pub async fn item_for_rater(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     item: i64,
     user: UserId,
 ) -> Result<Option<ItemForRater>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT i.task_id, i.state, i.label_count, i.active_leases, i.target, (i.gold_json IS NOT NULL) AS gold,
+        "SELECT i.task_id, i.state, i.label_count, i.active_leases, i.target, CASE WHEN i.gold_json IS NULL THEN 0 ELSE 1 END AS gold,
             l.id AS label_id, l.revision AS revision
          FROM items i LEFT JOIN labels l ON l.item_id = i.id AND l.user_id = $2 WHERE i.id = $1",
     )
@@ -120,7 +120,7 @@ pub struct Revision<'a> {
 }
 
 pub async fn revise(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     r: &Revision<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -149,7 +149,7 @@ pub struct NewLabel<'a> {
 
 /// Inserts a label; returns its id.
 pub async fn insert(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     l: &NewLabel<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
@@ -180,7 +180,7 @@ pub struct NewSkip<'a> {
 
 /// Records a skip (a second skip of the same item replaces the reason and flag).
 pub async fn upsert_skip(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     s: &NewSkip<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -201,7 +201,7 @@ pub async fn upsert_skip(
 
 /// Forgets a rater's skip of an item (they answered it after all).
 pub async fn delete_skip(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     item: i64,
     user: UserId,
 ) -> Result<(), sqlx::Error> {

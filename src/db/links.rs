@@ -1,6 +1,6 @@
 //! The `password_links` table: one-time links to set a password (first-admin setup, resets).
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::UserId;
 
@@ -41,7 +41,7 @@ pub async fn create(
 }
 
 pub async fn by_token_hash(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     token_hash: &str,
 ) -> Result<Option<PasswordLink>, sqlx::Error> {
     sqlx::query_as("SELECT id, user_id, purpose, expires_at, used_at FROM password_links WHERE token_hash = $1")
@@ -51,7 +51,7 @@ pub async fn by_token_hash(
 }
 
 /// Marks the link used; false when it was used (or invalidated) already.
-pub async fn consume(ex: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn consume(ex: impl AnyExecutor<'_>, id: i64, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE password_links SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1")
         .bind(now)
         .bind(id)
@@ -62,7 +62,7 @@ pub async fn consume(ex: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<b
 
 /// Invalidates every open link of a user (after a password change).
 pub async fn invalidate_for_user(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     now: i64,
 ) -> Result<(), sqlx::Error> {

@@ -1,6 +1,6 @@
 //! The counts behind `GET /metrics`: one read per gauge, nothing decided here.
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 /// The platform's gauges at one moment (each count read on its own, so they may be a few
 /// milliseconds apart: fine for monitoring).
@@ -16,12 +16,12 @@ pub struct Counts {
     pub sessions: i64,
 }
 
-async fn scalar(pool: &SqlitePool, sql: &'static str) -> Result<i64, sqlx::Error> {
+async fn scalar(pool: &AnyPool, sql: &'static str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
 }
 
 /// Reads every gauge.
-pub async fn counts(pool: &SqlitePool) -> Result<Counts, sqlx::Error> {
+pub async fn counts(pool: &AnyPool) -> Result<Counts, sqlx::Error> {
     let items_by_state =
         sqlx::query_as("SELECT state, COUNT(*) FROM items GROUP BY state ORDER BY state")
             .fetch_all(pool)
@@ -31,7 +31,11 @@ pub async fn counts(pool: &SqlitePool) -> Result<Counts, sqlx::Error> {
         tasks: scalar(pool, "SELECT COUNT(*) FROM tasks").await?,
         items_by_state,
         labels: scalar(pool, "SELECT COUNT(*) FROM labels").await?,
-        active_leases: scalar(pool, "SELECT COALESCE(SUM(active_leases), 0) FROM items").await?,
+        active_leases: scalar(
+            pool,
+            "SELECT CAST(COALESCE(SUM(active_leases), 0) AS BIGINT) FROM items",
+        )
+        .await?,
         adjudication_queue: sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM items WHERE {}",
             super::review::WAITING

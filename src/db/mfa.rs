@@ -1,13 +1,13 @@
 //! Two-factor sign-in: recovery codes, pending second steps (`mfa_challenges`) and the
 //! server-wide `settings` table. The TOTP columns of `users` are in `db/users.rs`.
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::domain::ids::UserId;
 
 /// Replaces a user's recovery codes with these (hashes).
 pub async fn delete_recovery_codes(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
@@ -18,7 +18,7 @@ pub async fn delete_recovery_codes(
 }
 
 pub async fn add_recovery_code(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     code_hash: &str,
     now: i64,
@@ -34,7 +34,7 @@ pub async fn add_recovery_code(
 
 /// Marks an unused recovery code of the user used; false when there is none of that hash.
 pub async fn use_recovery_code(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     code_hash: &str,
     now: i64,
@@ -53,7 +53,7 @@ pub async fn use_recovery_code(
 
 /// How many unused recovery codes a user has left.
 pub async fn recovery_codes_left(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
@@ -63,7 +63,7 @@ pub async fn recovery_codes_left(
 }
 
 pub async fn create_challenge(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     token_hash: &str,
     user: UserId,
     now: i64,
@@ -83,7 +83,7 @@ pub async fn create_challenge(
 
 /// The user of a live challenge.
 pub async fn challenge_user(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     token_hash: &str,
     now: i64,
 ) -> Result<Option<UserId>, sqlx::Error> {
@@ -99,7 +99,7 @@ pub async fn challenge_user(
 
 /// Ends a challenge, and drops every expired one.
 pub async fn end_challenge(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     token_hash: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -111,10 +111,7 @@ pub async fn end_challenge(
     Ok(())
 }
 
-pub async fn setting(
-    ex: impl SqliteExecutor<'_>,
-    key: &str,
-) -> Result<Option<String>, sqlx::Error> {
+pub async fn setting(ex: impl AnyExecutor<'_>, key: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_optional(ex)
@@ -122,7 +119,7 @@ pub async fn setting(
 }
 
 pub async fn set_setting(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     key: &str,
     value: &str,
     now: i64,

@@ -9,7 +9,9 @@
 
 pub mod audit;
 pub mod backup;
+pub mod blobs;
 pub mod browse;
+pub mod copy;
 pub mod exports;
 pub mod ids;
 pub mod imports;
@@ -30,26 +32,68 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Transaction};
 
-/// A write transaction (on SQLite, begun with `BEGIN IMMEDIATE`).
-pub type Tx = Transaction<'static, Sqlite>;
+/// A transaction: a write transaction from [`Db::begin_write`] or a read snapshot from
+/// [`Db::begin_read`].
+pub type Tx = Transaction<'static, Any>;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The two SQL dialects Quorum speaks. The statements in this module keep to their shared subset;
+/// the few places that differ (durability settings, the write lock, backups, schema files) ask
+/// [`Db::backend`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, or `None` for any other scheme.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
+
+/// The key of the PostgreSQL advisory lock every write transaction takes (see
+/// [`Db::begin_write`]); an arbitrary constant, "QRM" and a 1.
+const WRITE_LOCK_KEY: i64 = 0x5152_4d01;
 
 /// The database handle shared by every request.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
+    pub backend: Backend,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("unsupported database URL {0:?}: this build speaks sqlite:// only")]
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://USER@HOST/DB")]
     Unsupported(String),
     #[error("cannot open the database: {0}")]
     Sqlx(#[from] sqlx::Error),
@@ -57,66 +101,242 @@ pub enum OpenError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("durability check failed: {0}")]
     Durability(String),
+    #[error("{0}")]
+    Schema(String),
+}
+
+/// How a database's applied migrations compare with the ones built into this binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaStatus {
+    pub backend: Backend,
+    /// Embedded migrations not yet applied (version, description).
+    pub pending: Vec<(i64, String)>,
+    /// Applied migrations this binary does not know, or whose checksum differs.
+    pub unexpected: Vec<String>,
+}
+
+impl SchemaStatus {
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty() && self.unexpected.is_empty()
+    }
 }
 
 impl Db {
-    /// Opens (creating if missing) the database, sets WAL + `synchronous=FULL`, checks that they
-    /// took effect, and applies the embedded migrations.
+    /// Opens the database and applies the embedded migrations of its dialect. SQLite: creates
+    /// the file if missing, sets WAL + `synchronous=FULL` and checks that they took effect.
     pub async fn open(url: &str) -> Result<Db, OpenError> {
-        if !url.starts_with("sqlite:") {
-            return Err(OpenError::Unsupported(url.to_string()));
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
-        let db = Db { pool };
-        db.check_durability().await?;
-        MIGRATOR.run(&db.pool).await?;
+        let db = Db::connect(url).await?;
+        db.backend.migrator().run(&db.pool).await?;
         Ok(db)
     }
 
-    /// Fails unless the connection really runs WAL with `synchronous=FULL` and foreign keys on.
-    pub async fn check_durability(&self) -> Result<(), OpenError> {
-        let mut conn = self.pool.acquire().await?;
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *conn)
-            .await?;
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await?;
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await?;
-        if !mode.eq_ignore_ascii_case("wal") || sync != 2 || fk != 1 {
-            return Err(OpenError::Durability(format!(
-                "journal_mode={mode} synchronous={sync} foreign_keys={fk}; expected wal, 2 (FULL), 1"
-            )));
+    /// Opens the database without touching its schema (for `quorum migrate --check`).
+    pub async fn connect(url: &str) -> Result<Db, OpenError> {
+        sqlx::any::install_default_drivers();
+        let backend =
+            Backend::of_url(url).ok_or_else(|| OpenError::Unsupported(redact_url(url)))?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                // `mode=rwc` creates a missing file; the pragmas go on every new connection.
+                let url = if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?
+            }
+        };
+        let db = Db { pool, backend };
+        db.check_durability().await?;
+        Ok(db)
+    }
+
+    /// Compares the applied migrations with the embedded ones.
+    pub async fn schema_status(&self) -> Result<SchemaStatus, OpenError> {
+        let migrator = self.backend.migrator();
+        let applied = backup::applied_migrations(&self.pool).await?;
+        let mut pending = Vec::new();
+        let mut unexpected = Vec::new();
+        for m in migrator.iter() {
+            match applied.iter().find(|(v, _)| *v == m.version) {
+                None => pending.push((m.version, m.description.to_string())),
+                Some((_, sum)) if sum.as_slice() != &*m.checksum => unexpected.push(format!(
+                    "migration {} was changed after it was applied",
+                    m.version
+                )),
+                Some(_) => {}
+            }
         }
-        tracing::info!(journal_mode = %mode, synchronous = sync, "database durability checked");
+        for (v, _) in &applied {
+            if !migrator.iter().any(|m| m.version == *v) {
+                unexpected.push(format!(
+                    "migration {v} is applied but unknown to this binary (a newer Quorum?)"
+                ));
+            }
+        }
+        Ok(SchemaStatus {
+            backend: self.backend,
+            pending,
+            unexpected,
+        })
+    }
+
+    /// Applies the embedded migrations that are missing.
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        self.backend.migrator().run(&self.pool).await?;
         Ok(())
     }
 
-    /// Begins a write transaction that takes the write lock at once.
+    /// SQLite: fails unless the connection really runs WAL with `synchronous=FULL` and foreign
+    /// keys on. PostgreSQL: fails unless commits wait for the WAL flush (`fsync` and
+    /// `synchronous_commit` on).
+    pub async fn check_durability(&self) -> Result<(), OpenError> {
+        let mut conn = self.pool.acquire().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if !mode.eq_ignore_ascii_case("wal") || sync != 2 || fk != 1 {
+                    return Err(OpenError::Durability(format!(
+                        "journal_mode={mode} synchronous={sync} foreign_keys={fk}; expected wal, 2 (FULL), 1"
+                    )));
+                }
+                tracing::info!(journal_mode = %mode, synchronous = sync, "database durability checked");
+            }
+            Backend::Postgres => {
+                let fsync: String = sqlx::query_scalar("SELECT current_setting('fsync')")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let sync: String =
+                    sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                if fsync != "on" || sync == "off" {
+                    return Err(OpenError::Durability(format!(
+                        "fsync={fsync} synchronous_commit={sync}; expected fsync=on and synchronous_commit not off"
+                    )));
+                }
+                tracing::info!(fsync = %fsync, synchronous_commit = %sync, "database durability checked");
+            }
+        }
+        Ok(())
+    }
+
+    /// Begins a write transaction that holds the write lock from its first statement.
+    ///
+    /// SQLite: `BEGIN IMMEDIATE`. PostgreSQL: `BEGIN` and a transaction-scoped advisory lock
+    /// shared by every instance, so write transactions run one at a time across all of them, as
+    /// on SQLite: every invariant argued for one writer (lease counters, one label per rater,
+    /// replay by submission key) holds unchanged, and each statement after the lock sees every
+    /// write committed before it (READ COMMITTED takes a fresh snapshot per statement). The
+    /// group-commit writer keeps the cost at one lock per batch, not per submission.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin_with("BEGIN").await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Begins a read-only transaction that sees one consistent snapshot throughout (exports).
+    pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin().await,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+            }
+        }
     }
 
     /// A cheap query proving the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query_scalar::<_, i64>("SELECT 1")
+        sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)")
             .fetch_one(&self.pool)
             .await
             .map(|_| ())
     }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// `($1, $2, …), ($n+1, …)…`: the VALUES list of a multi-row INSERT with `rows` rows of `cols`
+/// placeholders, in the `$n` form both dialects read (sqlx's `QueryBuilder` writes `?` for the Any
+/// driver, which PostgreSQL does not accept).
+pub fn values_list(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        }
+        out.push(')');
+    }
+    out
 }
 
 /// True when the error is a unique-constraint violation (the one place this is decided).

@@ -1,6 +1,6 @@
 //! Gold answers, rater status (paused, qualification waived) and the reads behind the quality page.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{TaskId, UserId};
 
@@ -12,7 +12,7 @@ pub struct RaterStatus {
 }
 
 pub async fn status(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     user: UserId,
 ) -> Result<RaterStatus, sqlx::Error> {
@@ -29,7 +29,7 @@ pub async fn status(
 /// Pauses a rater in a task, or lifts the pause (and with `waive`, the qualification).
 #[allow(clippy::too_many_arguments)] // one row's columns; a struct would only rename them
 pub async fn set_status(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     user: UserId,
     paused: bool,
@@ -43,7 +43,8 @@ pub async fn set_status(
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (task_id, user_id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,
             changed_at = excluded.changed_at, changed_by = excluded.changed_by,
-            qualification_waived = MAX(rater_status.qualification_waived, excluded.qualification_waived)",
+            qualification_waived = CASE WHEN rater_status.qualification_waived > excluded.qualification_waived
+                THEN rater_status.qualification_waived ELSE excluded.qualification_waived END",
     )
     .bind(task.0)
     .bind(user.0)
@@ -59,26 +60,26 @@ pub async fn set_status(
 
 /// Whether each of a rater's gold answers was right, oldest first (`first`) or newest first.
 pub async fn gold_answers(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     user: UserId,
     oldest_first: bool,
     limit: i64,
 ) -> Result<Vec<bool>, sqlx::Error> {
     let sql = if oldest_first {
-        "SELECT l.value_json = i.gold_json FROM labels l JOIN items i ON i.id = l.item_id
+        "SELECT CASE WHEN l.value_json = i.gold_json THEN 1 ELSE 0 END FROM labels l JOIN items i ON i.id = l.item_id
          WHERE l.task_id = $1 AND l.user_id = $2 AND i.gold_json IS NOT NULL ORDER BY l.id ASC LIMIT $3"
     } else {
-        "SELECT l.value_json = i.gold_json FROM labels l JOIN items i ON i.id = l.item_id
+        "SELECT CASE WHEN l.value_json = i.gold_json THEN 1 ELSE 0 END FROM labels l JOIN items i ON i.id = l.item_id
          WHERE l.task_id = $1 AND l.user_id = $2 AND i.gold_json IS NOT NULL ORDER BY l.id DESC LIMIT $3"
     };
-    let rows: Vec<bool> = sqlx::query_scalar(sql)
+    let rows: Vec<i64> = sqlx::query_scalar(sql)
         .bind(task.0)
         .bind(user.0)
         .bind(limit)
         .fetch_all(ex)
         .await?;
-    Ok(rows)
+    Ok(rows.into_iter().map(|right| right != 0).collect())
 }
 
 /// Gold items this rater has not labeled, skipped or leased yet, in a per-rater pseudo-random order.

@@ -1,6 +1,6 @@
 //! The adjudication queue and reviewer decisions.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{ItemId, TaskId, UserId};
 use crate::domain::states::ItemState;
@@ -25,7 +25,7 @@ pub const WAITING: &str = "(state = 'adjudication' OR (flagged = 1 AND state <> 
 
 /// Items waiting for a reviewer, by id, after item id `after` (keyset pagination).
 pub async fn queue(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     after: Option<i64>,
     limit: i64,
@@ -43,7 +43,7 @@ pub async fn queue(
 
 /// How many items wait for a reviewer, by task (tasks with none are left out).
 pub async fn queue_lengths(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
 ) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT task_id, COUNT(*) FROM items WHERE {WAITING} GROUP BY task_id"
@@ -53,14 +53,14 @@ pub async fn queue_lengths(
 }
 
 /// How many items of the task wait for a reviewer.
-pub async fn queue_len(ex: impl SqliteExecutor<'_>, task: TaskId) -> Result<i64, sqlx::Error> {
+pub async fn queue_len(ex: impl AnyExecutor<'_>, task: TaskId) -> Result<i64, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM items WHERE task_id = $1 AND {WAITING}"
     ));
     sqlx::query_scalar(sql).bind(task.0).fetch_one(ex).await
 }
 
-pub async fn item(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<QueueItem>, sqlx::Error> {
+pub async fn item(ex: impl AnyExecutor<'_>, id: i64) -> Result<Option<QueueItem>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("{QUEUE} WHERE id = $1"));
     sqlx::query_as(sql).bind(id).fetch_optional(ex).await
 }
@@ -73,7 +73,7 @@ pub struct Vote {
     pub duration_ms: i64,
 }
 
-pub async fn votes(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Vote>, sqlx::Error> {
+pub async fn votes(ex: impl AnyExecutor<'_>, item: i64) -> Result<Vec<Vote>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.user_id, u.username, l.value_json, l.duration_ms FROM labels l JOIN users u ON u.id = l.user_id
          WHERE l.item_id = $1 ORDER BY l.id",
@@ -93,7 +93,7 @@ pub struct ItemVote {
 
 /// The votes on the task's items with ids in `lo..=hi`, by item and then submission order.
 pub async fn votes_between(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     lo: ItemId,
     hi: ItemId,
@@ -118,7 +118,7 @@ pub struct Flag {
 }
 
 /// Skip reasons of raters who flagged the item.
-pub async fn flags(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Flag>, sqlx::Error> {
+pub async fn flags(ex: impl AnyExecutor<'_>, item: i64) -> Result<Vec<Flag>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.item_id, u.username, s.reason FROM skips s JOIN users u ON u.id = s.user_id
          WHERE s.item_id = $1 AND s.flagged = 1",
@@ -130,7 +130,7 @@ pub async fn flags(ex: impl SqliteExecutor<'_>, item: i64) -> Result<Vec<Flag>, 
 
 /// The flags on the task's items with ids in `lo..=hi`, by item.
 pub async fn flags_between(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     lo: ItemId,
     hi: ItemId,
@@ -158,7 +158,7 @@ pub struct Resolution {
 }
 
 pub async fn resolution(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     item: i64,
 ) -> Result<Option<Resolution>, sqlx::Error> {
     sqlx::query_as(

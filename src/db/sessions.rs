@@ -1,6 +1,6 @@
 //! The `sessions` table: server-side sessions keyed by the sha256 of the cookie value.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::UserId;
 
@@ -14,7 +14,7 @@ pub struct Session {
 }
 
 pub async fn create(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id_hash: &str,
     user: UserId,
     csrf_token: &str,
@@ -35,10 +35,7 @@ pub async fn create(
     Ok(())
 }
 
-pub async fn get(
-    ex: impl SqliteExecutor<'_>,
-    id_hash: &str,
-) -> Result<Option<Session>, sqlx::Error> {
+pub async fn get(ex: impl AnyExecutor<'_>, id_hash: &str) -> Result<Option<Session>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id_hash, user_id, csrf_token, created_at, last_seen_at FROM sessions WHERE id_hash = $1",
     )
@@ -47,11 +44,7 @@ pub async fn get(
     .await
 }
 
-pub async fn touch(
-    ex: impl SqliteExecutor<'_>,
-    id_hash: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn touch(ex: impl AnyExecutor<'_>, id_hash: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
         .bind(now)
         .bind(id_hash)
@@ -60,7 +53,7 @@ pub async fn touch(
     Ok(())
 }
 
-pub async fn delete(ex: impl SqliteExecutor<'_>, id_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn delete(ex: impl AnyExecutor<'_>, id_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(ex)
@@ -70,7 +63,7 @@ pub async fn delete(ex: impl SqliteExecutor<'_>, id_hash: &str) -> Result<(), sq
 
 /// Ends every session of a user, except optionally the one making the change.
 pub async fn delete_for_user(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     keep: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
@@ -84,7 +77,7 @@ pub async fn delete_for_user(
 
 /// Removes sessions past their idle or absolute limit.
 pub async fn purge_expired(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     idle_before: i64,
     created_before: i64,
 ) -> Result<u64, sqlx::Error> {

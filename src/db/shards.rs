@@ -6,7 +6,7 @@
 //! together with the rows they count, so the pool query is a single indexed comparison and stays
 //! fast however many items a task has.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
 use crate::domain::states::ShardItemState;
@@ -71,7 +71,7 @@ pub async fn sweep_expired(tx: &mut super::Tx, now: i64) -> Result<u64, sqlx::Er
     Ok(expired.len() as u64)
 }
 
-pub async fn get(ex: impl SqliteExecutor<'_>, id: ShardId) -> Result<Option<Shard>, sqlx::Error> {
+pub async fn get(ex: impl AnyExecutor<'_>, id: ShardId) -> Result<Option<Shard>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, task_id, user_id, created_at, expires_at, swept FROM shards WHERE id = $1",
     )
@@ -82,7 +82,7 @@ pub async fn get(ex: impl SqliteExecutor<'_>, id: ShardId) -> Result<Option<Shar
 
 /// The rater's live shard in a task that still has leased items, if any.
 pub async fn live_for(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     task: TaskId,
     user: UserId,
     now: i64,
@@ -162,7 +162,7 @@ pub async fn create(
 
 /// Every item of a shard in order, with its state and the owner's current answer.
 pub async fn items(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     shard: ShardId,
     user: UserId,
 ) -> Result<Vec<ShardItem>, sqlx::Error> {
@@ -179,7 +179,7 @@ pub async fn items(
 }
 
 pub async fn item_state(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     shard: ShardId,
     item: i64,
 ) -> Result<Option<ShardItemState>, sqlx::Error> {
@@ -191,7 +191,7 @@ pub async fn item_state(
 }
 
 pub async fn set_item_state(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     shard: ShardId,
     item: i64,
     state: ShardItemState,
@@ -207,7 +207,7 @@ pub async fn set_item_state(
 
 /// Keeps an active rater's shard alive: each answer pushes the expiry to a full lease from now.
 pub async fn extend(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     shard: ShardId,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {

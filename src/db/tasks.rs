@@ -1,6 +1,6 @@
 //! Tasks, their versioned instructions, acknowledgements and members.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{TaskId, UserId};
 use crate::domain::role::Role;
@@ -249,13 +249,13 @@ pub async fn add_instructions(
     Ok(())
 }
 
-pub async fn get(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<Option<Task>, sqlx::Error> {
+pub async fn get(ex: impl AnyExecutor<'_>, id: TaskId) -> Result<Option<Task>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tasks WHERE id = $1"));
     let row: Option<Row> = sqlx::query_as(sql).bind(id.0).fetch_optional(ex).await?;
     row.map(Task::try_from).transpose()
 }
 
-pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Task>, sqlx::Error> {
+pub async fn list(ex: impl AnyExecutor<'_>) -> Result<Vec<Task>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tasks ORDER BY id DESC"));
     let rows: Vec<Row> = sqlx::query_as(sql).fetch_all(ex).await?;
     rows.into_iter().map(Task::try_from).collect()
@@ -263,7 +263,7 @@ pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Task>, sqlx::Error>
 
 /// Tasks a user is a member of.
 pub async fn list_for_member(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
 ) -> Result<Vec<Task>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
@@ -276,7 +276,7 @@ pub async fn list_for_member(
 /// One page of every task, newest first: those with an id below `before` (all when `None`), at
 /// most `limit` rows.
 pub async fn list_page(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Task>, sqlx::Error> {
@@ -293,7 +293,7 @@ pub async fn list_page(
 
 /// One page of the tasks a user belongs to that are in one of `states`, newest first.
 pub async fn list_page_for_member(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     states: [TaskState; 2],
     before: Option<i64>,
@@ -323,7 +323,7 @@ pub struct Instructions {
 }
 
 pub async fn instructions(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     version: i64,
 ) -> Result<Option<Instructions>, sqlx::Error> {
@@ -335,7 +335,7 @@ pub async fn instructions(
 }
 
 pub async fn acked_version(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     user: UserId,
 ) -> Result<Option<i64>, sqlx::Error> {
@@ -347,7 +347,7 @@ pub async fn acked_version(
 }
 
 pub async fn ack(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     user: UserId,
     version: i64,
@@ -367,7 +367,7 @@ pub async fn ack(
 }
 
 pub async fn is_member(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     user: UserId,
 ) -> Result<bool, sqlx::Error> {
@@ -382,7 +382,7 @@ pub async fn is_member(
 
 /// Adds a member; false when they were one already.
 pub async fn add_member(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     user: UserId,
     now: i64,
@@ -397,7 +397,7 @@ pub async fn add_member(
 }
 
 pub async fn remove_member(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     user: UserId,
 ) -> Result<bool, sqlx::Error> {
@@ -422,13 +422,13 @@ pub struct Member {
 
 /// Active members of a task, and how many of them acknowledged instructions `version`.
 pub async fn rater_counts(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     version: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM instruction_acks a
-                 WHERE a.task_id = m.task_id AND a.user_id = u.id AND a.version = $2) THEN 1 ELSE 0 END), 0)
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM instruction_acks a
+                 WHERE a.task_id = m.task_id AND a.user_id = u.id AND a.version = $2) THEN 1 ELSE 0 END), 0) AS BIGINT)
          FROM task_members m JOIN users u ON u.id = m.user_id WHERE m.task_id = $1 AND u.active = 1",
     )
     .bind(id.0)
@@ -437,7 +437,7 @@ pub async fn rater_counts(
     .await
 }
 
-pub async fn members(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<Vec<Member>, sqlx::Error> {
+pub async fn members(ex: impl AnyExecutor<'_>, id: TaskId) -> Result<Vec<Member>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id AS user_id, u.username, u.role, u.active, m.added_at,
             (SELECT COUNT(*) FROM labels l WHERE l.task_id = m.task_id AND l.user_id = u.id) AS labels,
@@ -452,7 +452,7 @@ pub async fn members(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<Vec<Memb
 /// One page of a task's members in username order, after the member whose user id is `after`
 /// (usernames are unique, so the cursor can name the user by id).
 pub async fn members_page(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: TaskId,
     after: Option<i64>,
     limit: i64,
@@ -473,7 +473,7 @@ pub async fn members_page(
 }
 
 /// Whether any label exists in the task (the schema is frozen from then on).
-pub async fn has_labels(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<bool, sqlx::Error> {
+pub async fn has_labels(ex: impl AnyExecutor<'_>, id: TaskId) -> Result<bool, sqlx::Error> {
     let n: Option<i64> = sqlx::query_scalar("SELECT 1 FROM labels WHERE task_id = $1 LIMIT 1")
         .bind(id.0)
         .fetch_optional(ex)
@@ -483,7 +483,7 @@ pub async fn has_labels(ex: impl SqliteExecutor<'_>, id: TaskId) -> Result<bool,
 
 /// The task of a shard, if the shard belongs to `user`: one read for the submit path.
 pub async fn of_users_shard(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     shard: crate::domain::ids::ShardId,
     user: UserId,
 ) -> Result<Option<Task>, sqlx::Error> {

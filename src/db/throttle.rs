@@ -1,10 +1,10 @@
 //! The `login_throttle` table: failed-login counters per account and per client address.
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 /// Failures counted in the current window for `key` and when that window started (0, 0 when it has passed).
 pub async fn failures(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     key: &str,
     window_start_after: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
@@ -20,7 +20,7 @@ pub async fn failures(
 
 /// Counts one failure atomically; starts a new window when the old one has passed.
 pub async fn record_failure(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     key: &str,
     now: i64,
     window_start_after: i64,
@@ -39,7 +39,7 @@ pub async fn record_failure(
     Ok(())
 }
 
-pub async fn clear(ex: impl SqliteExecutor<'_>, key: &str) -> Result<(), sqlx::Error> {
+pub async fn clear(ex: impl AnyExecutor<'_>, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_throttle WHERE key = $1")
         .bind(key)
         .execute(ex)
@@ -48,7 +48,7 @@ pub async fn clear(ex: impl SqliteExecutor<'_>, key: &str) -> Result<(), sqlx::E
 }
 
 /// Takes back one counted attempt (a login that succeeded was not a failure).
-pub async fn forgive_one(ex: impl SqliteExecutor<'_>, key: &str) -> Result<(), sqlx::Error> {
+pub async fn forgive_one(ex: impl AnyExecutor<'_>, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
     )
@@ -61,7 +61,7 @@ pub async fn forgive_one(ex: impl SqliteExecutor<'_>, key: &str) -> Result<(), s
 /// Deletes the counters whose window started at or before `window_start_after` (they count
 /// nothing any more); returns how many.
 pub async fn purge_stale(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     window_start_after: i64,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM login_throttle WHERE window_start <= $1")

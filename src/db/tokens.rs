@@ -1,6 +1,6 @@
 //! The `api_tokens` table: bearer tokens for scripts and pipelines, stored by their sha256.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::{TokenId, UserId};
 use crate::domain::token_scope::TokenScope;
@@ -30,7 +30,7 @@ const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.prefix, t.cr
     FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
 pub async fn create(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: UserId,
     name: &str,
     token_hash: &str,
@@ -52,17 +52,14 @@ pub async fn create(
     Ok(TokenId(id))
 }
 
-pub async fn by_id(
-    ex: impl SqliteExecutor<'_>,
-    id: TokenId,
-) -> Result<Option<ApiToken>, sqlx::Error> {
+pub async fn by_id(ex: impl AnyExecutor<'_>, id: TokenId) -> Result<Option<ApiToken>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.id = $1"));
     sqlx::query_as(sql).bind(id.0).fetch_optional(ex).await
 }
 
 /// Every token (for admins) or one user's tokens.
 pub async fn list(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     user: Option<UserId>,
 ) -> Result<Vec<ApiToken>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
@@ -75,7 +72,7 @@ pub async fn list(
 }
 
 /// Records use at most once a minute, so reads do not turn into writes on every request.
-pub async fn touch(ex: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn touch(ex: impl AnyExecutor<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
         .bind(now)
         .bind(id)
@@ -85,11 +82,7 @@ pub async fn touch(ex: impl SqliteExecutor<'_>, id: i64, now: i64) -> Result<(),
     Ok(())
 }
 
-pub async fn revoke(
-    ex: impl SqliteExecutor<'_>,
-    id: TokenId,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn revoke(ex: impl AnyExecutor<'_>, id: TokenId, now: i64) -> Result<bool, sqlx::Error> {
     let done =
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)

@@ -1,6 +1,6 @@
 //! The `users` table.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 use crate::domain::ids::UserId;
 use crate::domain::role::Role;
@@ -43,10 +43,10 @@ impl From<Row> for User {
     }
 }
 
-const COLUMNS: &str = "id, username, role, active, can_login, (password_hash IS NOT NULL) AS has_password, created_at";
+const COLUMNS: &str = "id, username, role, active, can_login, CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password, created_at";
 
 pub async fn create(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     username: &str,
     role: Role,
     password_hash: Option<&str>,
@@ -67,7 +67,7 @@ pub async fn create(
 
 /// Creates a rater that cannot log in (a worker from imported vendor labels).
 pub async fn create_external(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     username: &str,
     now: i64,
 ) -> Result<UserId, sqlx::Error> {
@@ -82,14 +82,14 @@ pub async fn create_external(
     Ok(UserId(id))
 }
 
-pub async fn by_id(ex: impl SqliteExecutor<'_>, id: UserId) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_id(ex: impl AnyExecutor<'_>, id: UserId) -> Result<Option<User>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = $1"));
     let row: Option<Row> = sqlx::query_as(sql).bind(id.0).fetch_optional(ex).await?;
     Ok(row.map(User::from))
 }
 
 pub async fn by_username(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     username: &str,
 ) -> Result<Option<User>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE username = $1"));
@@ -102,7 +102,7 @@ pub async fn by_username(
 
 /// The user and their password hash, for login.
 pub async fn credentials(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     username: &str,
 ) -> Result<Option<(User, Option<String>)>, sqlx::Error> {
     #[derive(FromRow)]
@@ -122,7 +122,7 @@ pub async fn credentials(
 }
 
 pub async fn password_hash(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: UserId,
 ) -> Result<Option<String>, sqlx::Error> {
     let hash: Option<Option<String>> =
@@ -133,7 +133,7 @@ pub async fn password_hash(
     Ok(hash.flatten())
 }
 
-pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<User>, sqlx::Error> {
+pub async fn list(ex: impl AnyExecutor<'_>) -> Result<Vec<User>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users ORDER BY username"));
     let rows: Vec<Row> = sqlx::query_as(sql).fetch_all(ex).await?;
     Ok(rows.into_iter().map(User::from).collect())
@@ -142,7 +142,7 @@ pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<User>, sqlx::Error>
 /// Up to `limit` users by username, after the user `after_id` (keyset on the unique username,
 /// named by the id of the last row seen; users are never deleted, so the id always resolves).
 pub async fn list_page(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<User>, sqlx::Error> {
@@ -160,7 +160,7 @@ pub async fn list_page(
 }
 
 pub async fn set_password(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: UserId,
     hash: &str,
     now: i64,
@@ -175,7 +175,7 @@ pub async fn set_password(
 }
 
 pub async fn set_role(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: UserId,
     role: Role,
     now: i64,
@@ -190,7 +190,7 @@ pub async fn set_role(
 }
 
 pub async fn set_active(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: UserId,
     active: bool,
     now: i64,
@@ -205,7 +205,7 @@ pub async fn set_active(
 }
 
 /// Active admins, to stop the last one from being demoted or deactivated.
-pub async fn count_active_admins(ex: impl SqliteExecutor<'_>) -> Result<i64, sqlx::Error> {
+pub async fn count_active_admins(ex: impl AnyExecutor<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1")
         .fetch_one(ex)
         .await
@@ -223,7 +223,7 @@ pub struct LiveToken {
 
 /// The owner of a live API token, with the token's id, last use and scope: one read per request.
 pub async fn by_live_token(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     token_hash: &str,
 ) -> Result<Option<LiveToken>, sqlx::Error> {
     #[derive(FromRow)]
@@ -235,7 +235,7 @@ pub async fn by_live_token(
         scope: String,
     }
     let row: Option<WithToken> = sqlx::query_as(
-        "SELECT u.id, u.username, u.role, u.active, u.can_login, (u.password_hash IS NOT NULL) AS has_password,
+        "SELECT u.id, u.username, u.role, u.active, u.can_login, CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS has_password,
             u.created_at, t.id AS token_id, t.last_used_at, t.scope
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
     )
@@ -258,7 +258,7 @@ pub struct Totp {
     pub totp_last_step: Option<i64>,
 }
 
-pub async fn totp(ex: impl SqliteExecutor<'_>, id: UserId) -> Result<Totp, sqlx::Error> {
+pub async fn totp(ex: impl AnyExecutor<'_>, id: UserId) -> Result<Totp, sqlx::Error> {
     let row: Option<Totp> =
         sqlx::query_as("SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE id = $1")
             .bind(id.0)
@@ -269,7 +269,7 @@ pub async fn totp(ex: impl SqliteExecutor<'_>, id: UserId) -> Result<Totp, sqlx:
 
 /// Stores a secret being set up (not yet required at sign-in).
 pub async fn set_totp_pending(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: UserId,
     secret_hex: Option<&str>,
     now: i64,
@@ -285,7 +285,7 @@ pub async fn set_totp_pending(
 
 /// Confirms (or, with `None`, removes) the user's secret; the pending one goes either way.
 pub async fn set_totp_secret(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: UserId,
     secret_hex: Option<&str>,
     last_step: Option<i64>,
@@ -307,7 +307,7 @@ pub async fn set_totp_secret(
 /// Records the step of an accepted code, only when it is later than the last: false when another
 /// request used this step (or a later one) first, so a code is good once even in a race.
 pub async fn advance_totp_step(
-    ex: impl SqliteExecutor<'_>,
+    ex: impl AnyExecutor<'_>,
     id: UserId,
     step: i64,
 ) -> Result<bool, sqlx::Error> {

@@ -11,6 +11,7 @@
 //! else, and to them every export route answers 404, as if nothing were there.
 
 pub mod api;
+pub mod blobs;
 pub mod card;
 pub mod cli;
 pub mod codes;

@@ -110,6 +110,16 @@ pub async fn download(state: &AppState, ctx: &AuthCtx, id: ExportId) -> Result<D
             e.id
         )));
     }
+    // Made on another instance: fetched from the database into this one's cache first.
+    let here = super::blobs::ensure_local(&state.db, &state.config.data_dir, &e.file_name)
+        .await
+        .map_err(|err| AppError::internal(format!("export {}: {err}", e.id)))?;
+    if !here {
+        return Err(AppError::internal(format!(
+            "export {}: its file {} is missing from the snapshot store",
+            e.id, e.file_name
+        )));
+    }
     let path = store::exports_dir(&state.config.data_dir).join(&e.file_name);
     Ok(Download {
         export: e,

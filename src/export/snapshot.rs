@@ -116,6 +116,12 @@ async fn run_create(
     let (index_tmp, index_file) = TempFile::create(data_dir, "idx-part").map_err(io_error)?;
     let mut enc =
         encoder(settings.format, Sink::new(data_file), shape.clone()).map_err(io_error)?;
+    // The previous snapshot's row index may have been made by another instance.
+    if let Some(p) = &previous {
+        super::blobs::ensure_local(db, data_dir, &format!("{}.idx", p.sha256))
+            .await
+            .map_err(io_error)?;
+    }
     let previous_index = previous
         .as_ref()
         .and_then(|p| IndexReader::open(data_dir, &p.sha256));
@@ -181,14 +187,15 @@ async fn run_create(
     let streamed = async {
         // One read transaction: every batch, the count and the label figures see the same
         // instant of the database, whatever raters submit meanwhile.
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_read().await?;
         let total = db::exports::count_rows(&mut *tx, &filter).await?;
         let total = u64::try_from(total).unwrap_or(0);
         let (mut after, mut sent) = (0i64, 0u64);
         // The first batch is small; later ones are sized from the bytes per row seen so far.
         let mut limit = 256i64;
         loop {
-            let Some(batch) = db::exports::rows_after(&mut *tx, &filter, after, limit).await?
+            let Some(batch) =
+                db::exports::rows_after(&mut *tx, db.backend, &filter, after, limit).await?
             else {
                 break;
             };
@@ -198,7 +205,16 @@ async fn run_create(
                 .unwrap_or(BATCH)
                 .clamp(16, BATCH);
             let labels = if need_labels {
-                Some(db::exports::labels_between(&mut *tx, task.id, batch.first, batch.last).await?)
+                Some(
+                    db::exports::labels_between(
+                        &mut *tx,
+                        db.backend,
+                        task.id,
+                        batch.first,
+                        batch.last,
+                    )
+                    .await?,
+                )
             } else {
                 None
             };
@@ -233,6 +249,14 @@ async fn run_create(
     data_tmp.persist(data_dir, &file_name).map_err(io_error)?;
     index_tmp
         .persist(data_dir, &format!("{sha256}.idx"))
+        .map_err(io_error)?;
+    // Every instance can serve it (PostgreSQL): the files go to the database before the row
+    // that names them.
+    super::blobs::publish(db, data_dir, &file_name)
+        .await
+        .map_err(io_error)?;
+    super::blobs::publish(db, data_dir, &format!("{sha256}.idx"))
+        .await
         .map_err(io_error)?;
 
     let settings_json = serde_json::to_value(&settings).map_err(AppError::internal)?;

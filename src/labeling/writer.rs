@@ -224,7 +224,7 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
     if let Some(e) = broken {
         // The transaction may hold half a job: nothing of this batch is kept.
         let _ = tx.rollback().await;
-        tracing::error!(error = %e, "label batch failed");
+        tracing::error!(error = ?e, "label batch failed");
         let message = e.to_string();
         let full = matches!(e, AppError::StorageFull);
         for q in batch {

@@ -4,6 +4,7 @@
 // helper is a failed test with its line: the production lints don't apply here.
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)]
 
+mod backend;
 mod support;
 
 mod auth;
@@ -16,6 +17,7 @@ mod browser_admin;
 mod browser_label;
 mod browser_review;
 mod cli;
+mod copy;
 mod crash;
 mod csrf;
 mod export;
@@ -26,6 +28,7 @@ mod http;
 mod import;
 mod items;
 mod labeling;
+mod multi_instance;
 mod offline;
 mod ops;
 mod parts;

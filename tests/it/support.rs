@@ -38,7 +38,22 @@ impl TestApp {
         let mut config = Config::new(dir.path().join("data"));
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         config.admin_password = Some(ADMIN_PASSWORD.to_string());
+        // QUORUM_TEST_LOG=warn (an env filter) shows the servers' logs in the test output.
+        if let Ok(filter) = std::env::var("QUORUM_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         tweak(&mut config);
+        // On PostgreSQL a database of its own; unless the test pointed the server at another data
+        // directory (e.g. one a backup was restored into, which holds its SQLite file).
+        if crate::backend::on_postgres()
+            && config.database.is_none()
+            && config.data_dir == dir.path().join("data")
+        {
+            config.database = Some(crate::backend::database_for(&config.data_dir).await);
+        }
         let clock = Clock::default();
         let running = quorum::server::spawn(config, clock.clone())
             .await
@@ -244,34 +259,27 @@ impl TestApp {
     /// no request changed anything (security.md §6: "no DB change").
     pub async fn fingerprint(&self) -> String {
         const USE_STAMPS: &[&str] = &["last_seen_at", "last_used_at"];
-        let pool = &self.state.db.pool;
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name",
-        )
-        .fetch_all(pool)
-        .await
-        .expect("table list");
+        use futures_util::TryStreamExt;
+        use quorum::db::copy;
+        let db = &self.state.db;
+        let tables = copy::table_names(&db.pool, db.backend)
+            .await
+            .expect("table list");
         let mut out = String::new();
-        for table in tables {
-            let columns: Vec<String> =
-                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
-                    .bind(&table)
-                    .fetch_all(pool)
-                    .await
-                    .expect("column list");
-            let row: Vec<String> = columns
-                .iter()
-                .filter(|c| !USE_STAMPS.contains(&c.as_str()))
-                .map(|c| format!("quote(\"{c}\")"))
-                .collect();
-            let sql = format!(
-                "SELECT r FROM (SELECT {} AS r FROM \"{table}\") ORDER BY r",
-                row.join(" || ',' || ")
-            );
-            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_all(pool)
+        for table in tables.into_iter().filter(|t| !t.starts_with("_sqlx")) {
+            let columns: Vec<(String, copy::Kind)> = copy::columns(&db.pool, db.backend, &table)
                 .await
-                .expect("fingerprint query");
+                .expect("column list")
+                .into_iter()
+                .filter(|(c, _)| !USE_STAMPS.contains(&c.as_str()))
+                .collect();
+            let mut rows: Vec<String> = copy::rows(&db.pool, &table, &columns)
+                .expect("fingerprint query")
+                .map_ok(|r| format!("{r:?}"))
+                .try_collect()
+                .await
+                .expect("fingerprint rows");
+            rows.sort();
             out.push_str(&format!("{table}[{}]: {}\n", rows.len(), rows.join(" | ")));
         }
         out
@@ -563,7 +571,7 @@ pub fn assert_security_headers(res: &reqwest::Response, what: &str) {
 /// After a crash or a restart: every acknowledged submission (by key) is stored, one label per
 /// stored submission, and every item's label counter matches its labels. Returns the stored keys.
 pub async fn assert_acknowledged_labels_kept<'a>(
-    pool: &sqlx::SqlitePool,
+    pool: &sqlx::AnyPool,
     answered: impl IntoIterator<Item = &'a String>,
 ) -> Vec<String> {
     let keys: Vec<String> = sqlx::query_scalar("SELECT submission_key FROM submissions")

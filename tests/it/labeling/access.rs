@@ -119,10 +119,11 @@ async fn a_removed_rater_loses_the_shard_and_cannot_answer() {
         .await;
     assert_eq!(res.status(), 204);
     // The other two items went back to the pool, and her answers are refused like a stranger's.
-    let leases: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(active_leases), 0) FROM items")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let leases: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(active_leases), 0) AS BIGINT) FROM items")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
     assert_eq!(leases, 0);
     let next = shard["items"][1]["id"].as_i64().unwrap();
     assert_eq!(submit(&a, sid, next, "pos", "after").await.status(), 404);

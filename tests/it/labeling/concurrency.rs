@@ -77,14 +77,14 @@ async fn fifty_concurrent_raters_keep_every_invariant() {
     );
     let pool = &app.state.db.pool;
     let over: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT item_id FROM labels GROUP BY item_id HAVING COUNT(*) > 3)",
+        "SELECT COUNT(*) FROM (SELECT item_id FROM labels GROUP BY item_id HAVING COUNT(*) > 3) AS d",
     )
     .fetch_one(pool)
     .await
     .unwrap();
     assert_eq!(over, 0, "no item may exceed k labels");
     let twice: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT item_id, user_id FROM labels GROUP BY item_id, user_id HAVING COUNT(*) > 1)")
+        sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT item_id, user_id FROM labels GROUP BY item_id, user_id HAVING COUNT(*) > 1) AS d")
             .fetch_one(pool)
             .await
             .unwrap();
@@ -116,10 +116,11 @@ async fn fifty_concurrent_raters_keep_every_invariant() {
     .await
     .unwrap();
     assert_eq!(open, 0, "every item is complete");
-    let leases: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(active_leases), 0) FROM items")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let leases: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(active_leases), 0) AS BIGINT) FROM items")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     assert_eq!(leases, 0);
     let progress: Value = admin
         .get(&format!("/api/v1/tasks/{task}/progress"))

@@ -11,6 +11,7 @@ fn start(
     data: &std::path::Path,
 ) -> (std::process::Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_quorum"));
+    crate::backend::command_env(&mut cmd, data);
     cmd.args(args)
         .env("QUORUM_DATA_DIR", data)
         .env("QUORUM_ADMIN_PASSWORD", "admin-password-for-env")
@@ -33,8 +34,23 @@ fn start(
     (child, addr)
 }
 
+/// Stops the server with SIGTERM (a clean drain, so everything it meant to print is printed:
+/// SIGKILL could land between `LISTENING` and the banner that follows it) and returns its stderr.
 fn stop(mut child: std::process::Child) -> String {
-    let _ = child.kill();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let mut exited = false;
+    for _ in 0..300 {
+        if child.try_wait().ok().flatten().is_some() {
+            exited = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !exited {
+        let _ = child.kill();
+    }
     let _ = child.wait();
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {

@@ -29,6 +29,10 @@ fn start(data: &std::path::Path, log: &std::path::Path) -> (Child, String) {
         ])
         .arg("--data-dir")
         .arg(data)
+        .env(
+            "QUORUM_DATABASE_URL",
+            crate::backend::database_for_blocking(data),
+        )
         .env("QUORUM_ADMIN_PASSWORD", "admin-password-for-restart")
         .env("RUST_LOG", "warn,quorum::server=info")
         .stdout(Stdio::piped())
@@ -118,9 +122,7 @@ async fn sigterm_under_256_raters_drains_and_loses_no_acknowledged_label() {
     let data = dir.path().join("data");
     let log = dir.path().join("server.log");
     let (mut srv, base) = start(&data, &log);
-    let db = quorum::db::Db::open(&format!("sqlite://{}", data.join("quorum.db").display()))
-        .await
-        .unwrap();
+    let db = crate::backend::open_store(&data).await;
     let hasher = quorum::auth::password::Hasher::new(None, 1);
     let store = quorum::people::Store {
         db: &db,

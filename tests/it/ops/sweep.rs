@@ -58,7 +58,11 @@ async fn the_sweeper_clears_what_expired_while_the_server_runs() {
             "SELECT COUNT(*) FROM shard_items WHERE state = 'leased'",
         )
         .await;
-        let active = count(&app, "SELECT COALESCE(SUM(active_leases), 0) FROM items").await;
+        let active = count(
+            &app,
+            "SELECT CAST(COALESCE(SUM(active_leases), 0) AS BIGINT) FROM items",
+        )
+        .await;
         if sessions == 0 && throttle == 0 && leased == 0 && active == 0 {
             cleared = true;
             break;
@@ -91,7 +95,11 @@ async fn sweeps_running_at_once_clear_everything_exactly_once() {
     assert_eq!(total.throttle_rows, 1, "{total:?}");
     assert_eq!(total.leases, 1, "one shard given back once: {total:?}");
     assert_eq!(
-        count(&app, "SELECT COALESCE(SUM(active_leases), 0) FROM items").await,
+        count(
+            &app,
+            "SELECT CAST(COALESCE(SUM(active_leases), 0) AS BIGINT) FROM items"
+        )
+        .await,
         0
     );
     assert_eq!(

@@ -12,10 +12,10 @@ use crate::labeling::{rater, task_with_items};
 use crate::support::*;
 
 fn quorum(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_quorum"))
-        .args(args)
-        .output()
-        .expect("quorum runs");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quorum"));
+    cmd.args(args);
+    crate::backend::command_env_from_args(&mut cmd, args);
+    let out = cmd.output().expect("quorum runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

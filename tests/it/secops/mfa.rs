@@ -256,6 +256,10 @@ async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_quorum"))
         .args(["user", "mfa-reset", "--username", "admin", "--data-dir"])
         .arg(app.dir.path().join("data"))
+        .env(
+            "QUORUM_DATABASE_URL",
+            crate::backend::database_for_blocking(&app.dir.path().join("data")),
+        )
         .output()
         .unwrap();
     assert!(
@@ -286,6 +290,10 @@ async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_quorum"))
         .args(["user", "mfa-reset", "--username", "nobody", "--data-dir"])
         .arg(app.dir.path().join("data"))
+        .env(
+            "QUORUM_DATABASE_URL",
+            crate::backend::database_for_blocking(&app.dir.path().join("data")),
+        )
         .output()
         .unwrap();
     assert!(!out.status.success());

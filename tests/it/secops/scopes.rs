@@ -244,7 +244,9 @@ async fn the_cli_makes_scoped_tokens() {
     let app = TestApp::spawn().await;
     let data = app.dir.path().join("data").display().to_string();
     let run = |args: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quorum"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quorum"));
+        crate::backend::command_env_from_args(&mut cmd, args);
+        let mut child = cmd
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
