@@ -114,6 +114,7 @@ fn all_routes() -> Routes {
         .merge(crate::review::routes())
         .merge(crate::items::routes())
         .merge(crate::export::routes())
+        .merge(crate::sampling::routes())
 }
 
 /// Every route the server answers, for the authorization matrix test.

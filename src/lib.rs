@@ -21,6 +21,7 @@ pub mod items;
 pub mod labeling;
 pub mod people;
 pub mod review;
+pub mod sampling;
 pub mod server;
 pub mod state;
 pub mod sweep;

@@ -29,6 +29,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("task_members", "task_id, user_id"),
     ("imports", "id"),
     ("items", "id"),
+    ("predictions", "id"),
     ("shards", "id"),
     ("shard_items", "shard_id, item_id"),
     ("labels", "id"),
@@ -37,6 +38,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("resolutions", "item_id"),
     ("rater_status", "task_id, user_id"),
     ("task_export_settings", "task_id"),
+    ("task_sampling", "task_id"),
     ("exports", "id"),
 ];
 

@@ -132,6 +132,7 @@ pub struct NewItem {
     pub external_id: String,
     pub data_json: String,
     pub gold_json: Option<String>,
+    pub priority: f64,
 }
 
 /// Rows per INSERT statement: few enough to stay far below SQLite's parameter limit, many enough
@@ -151,9 +152,9 @@ pub async fn insert_batch(
         return Ok(0);
     }
     let sql = format!(
-        "INSERT INTO items (task_id, external_id, data_json, gold_json, state, target, import_id, created_at)
+        "INSERT INTO items (task_id, external_id, data_json, gold_json, state, target, import_id, created_at, priority)
          VALUES {} ON CONFLICT (task_id, external_id) DO NOTHING",
-        super::values_list(items.len(), 8)
+        super::values_list(items.len(), 9)
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for it in items {
@@ -169,7 +170,8 @@ pub async fn insert_batch(
             })
             .bind(target)
             .bind(import.0)
-            .bind(now);
+            .bind(now)
+            .bind(it.priority);
     }
     let done = q.execute(&mut **tx).await?;
     Ok(done.rows_affected())

@@ -24,6 +24,7 @@ pub mod mfa;
 pub mod quality;
 pub mod review;
 pub mod role;
+pub mod sampling;
 pub mod sessions;
 pub mod shards;
 pub mod states;

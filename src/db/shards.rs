@@ -100,29 +100,60 @@ pub async fn live_for(
     .await
 }
 
+/// The order items are handed out in: a task's sampling strategy (and uncertainty measure), each
+/// an `ORDER BY` that one of the `items_*` indexes serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickOrder {
+    FullestFirst,
+    Fifo,
+    Random,
+    Priority,
+    LeastConfidence,
+    Margin,
+    Entropy,
+}
+
+impl PickOrder {
+    fn sql(self) -> &'static str {
+        match self {
+            PickOrder::FullestFirst => "i.label_count DESC, i.id",
+            PickOrder::Fifo => "i.id",
+            PickOrder::Random => "i.random_key, i.id",
+            PickOrder::Priority => "i.priority DESC, i.id",
+            PickOrder::LeastConfidence => "i.unc_least_confidence DESC, i.id",
+            PickOrder::Margin => "i.unc_margin DESC, i.id",
+            PickOrder::Entropy => "i.unc_entropy DESC, i.id",
+        }
+    }
+}
+
 /// Picks up to `limit` items for `user`: open, below target counting live leases, not labeled,
-/// skipped or held by this rater already; fullest first so finished items accumulate.
+/// skipped or held by this rater already; in the task's order (fullest first by default, so
+/// finished items accumulate).
 pub async fn pick_items(
     tx: &mut super::Tx,
     task: TaskId,
     user: UserId,
     limit: i64,
+    order: PickOrder,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    let sql = format!(
         "SELECT i.id FROM items i
          WHERE i.task_id = $1 AND i.state = 'open' AND i.label_count + i.active_leases < i.target
            AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.user_id = $2)
            AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.item_id = i.id AND k.user_id = $2)
            AND NOT EXISTS (SELECT 1 FROM shard_items si JOIN shards s ON s.id = si.shard_id
                            WHERE si.item_id = i.id AND si.state = 'leased' AND s.user_id = $2)
-         ORDER BY i.label_count DESC, i.id
+         ORDER BY {}
          LIMIT $3",
-    )
-    .bind(task.0)
-    .bind(user.0)
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await
+        order.sql()
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(task.0)
+        .bind(user.0)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await
 }
 
 /// Creates a shard holding `items` and counts their leases.

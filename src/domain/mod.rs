@@ -12,6 +12,7 @@ pub mod redirect;
 pub mod resolution_method;
 pub mod resolve;
 pub mod role;
+pub mod sampling;
 pub mod schema;
 pub mod split;
 pub mod states;

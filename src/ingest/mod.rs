@@ -23,6 +23,7 @@ use crate::db::tasks::Task;
 use crate::db::{self, Db};
 use crate::domain::ids::{ImportId, UserId};
 use crate::domain::import::{self, Format, LineError, Record};
+use crate::domain::sampling::Prediction;
 use crate::error::AppError;
 
 /// What an import did.
@@ -256,10 +257,17 @@ fn spool_records<R: Read>(
                     ),
                 });
             }
+            let predictions = if r.predictions.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::to_value(&r.predictions).unwrap_or(serde_json::Value::Null)
+            };
             let line = json!([
                 r.external_id,
                 serde_json::Value::Object(r.data).to_string(),
-                r.gold.map(|g| g.to_string())
+                r.gold.map(|g| g.to_string()),
+                predictions,
+                r.priority
             ]);
             if let Err(e) = serde_json::to_writer(&mut out, &line)
                 .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
@@ -299,16 +307,23 @@ async fn insert_spool(
     let mut tx = db.begin_write().await?;
     let mut imported = 0u64;
     let mut batch: Vec<NewItem> = Vec::with_capacity(BATCH);
+    let mut predicted: Vec<(String, Vec<Prediction>)> = Vec::new();
     loop {
         batch.clear();
+        predicted.clear();
         for line in lines.by_ref().take(BATCH) {
             let line = line.map_err(AppError::internal)?;
-            let (external_id, data_json, gold_json): (String, String, Option<String>) =
+            type SpoolLine = (String, String, Option<String>, Option<Vec<Prediction>>, f64);
+            let (external_id, data_json, gold_json, predictions, priority): SpoolLine =
                 serde_json::from_str(&line).map_err(AppError::internal)?;
+            if let Some(p) = predictions {
+                predicted.push((external_id.clone(), p));
+            }
             batch.push(NewItem {
                 external_id,
                 data_json,
                 gold_json,
+                priority,
             });
         }
         if batch.is_empty() {
@@ -317,7 +332,12 @@ async fn insert_spool(
         imported +=
             db::imports::insert_batch(&mut tx, task.id, import_id, task.overlap, &batch, now)
                 .await?;
+        for (external_id, predictions) in &predicted {
+            crate::sampling::store_predictions(&mut tx, task, external_id, predictions, now)
+                .await?;
+        }
     }
+    crate::sampling::place_imported(&mut tx, task.id, import_id).await?;
     // Gold items are resolved to their gold answer from the start: they measure raters, not the other way round.
     db::quality::resolve_gold(&mut tx, import_id, now).await?;
     db::imports::succeed(&mut *tx, import_id, rows, imported, rows - imported, now).await?;

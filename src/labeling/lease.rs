@@ -195,7 +195,9 @@ async fn pick_mix(tx: &mut Tx, task: &Task, user: UserId) -> Result<Vec<i64>> {
     } else {
         0
     };
-    let real = db::shards::pick_items(tx, task.id, user, size - want_gold.min(size - 1)).await?;
+    let order = crate::sampling::pick_order(&mut **tx, task.id).await?;
+    let real =
+        db::shards::pick_items(tx, task.id, user, size - want_gold.min(size - 1), order).await?;
     if real.is_empty() {
         // Never hand out a shard of gold alone once real work has run out.
         return Ok(real);

@@ -37,6 +37,11 @@ pub struct ShardItemView {
     /// Full view only: this rater's current answer, `null` when there is none yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
+    /// The model's prediction, to pre-fill the answer, when the task shows predictions (absent
+    /// otherwise, and on tasks that hide them for unbiased labels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub prediction: Option<Value>,
 }
 
 /// The shard `id` of `user`; with `all`, every item with its state and the rater's answer,
@@ -45,7 +50,7 @@ pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Res
     let shard = db::shards::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let items = db::shards::items(&state.db.pool, id, user)
+    let mut items: Vec<ShardItemView> = db::shards::items(&state.db.pool, id, user)
         .await?
         .into_iter()
         .filter(|i| all || i.state == ShardItemState::Leased)
@@ -58,8 +63,17 @@ pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Res
                     .and_then(|s| serde_json::from_str(&s).ok())
                     .unwrap_or(Value::Null)
             }),
+            prediction: None,
         })
         .collect();
+    let ids: Vec<crate::domain::ids::ItemId> = items
+        .iter()
+        .map(|i| crate::domain::ids::ItemId(i.id))
+        .collect();
+    let shown = crate::sampling::service::shown(&state.db.pool, shard.task_id, &ids).await?;
+    for (item, prediction) in items.iter_mut().zip(shown) {
+        item.prediction = prediction;
+    }
     Ok(ShardView {
         id: shard.id.0,
         task_id: shard.task_id.0,

@@ -15,7 +15,7 @@ use crate::auth::AuthCtx;
 use crate::db::labels::{NewLabel, Revision, StoredAnswer};
 use crate::db::tasks::Task;
 use crate::db::{self, Tx};
-use crate::domain::ids::{ShardId, UserId};
+use crate::domain::ids::{ItemId, ShardId, UserId};
 use crate::domain::states::{ItemState, ShardItemState, TaskState};
 use crate::error::{AppError, Result};
 use crate::labeling::codes;
@@ -302,6 +302,8 @@ async fn first_answer(
         instruction_version: task.instructions_version,
     };
     let label_id = db::labels::insert(&mut **tx, &label, now).await?;
+    crate::sampling::service::record_kept(tx, task.id, ItemId(s.item), user, label.value_json)
+        .await?;
     // Only the label that completes an item can change its resolution.
     if c.label_count + 1 >= c.target {
         super::settle::settle(tx, task, s.item, now).await?;

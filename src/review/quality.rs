@@ -63,6 +63,8 @@ pub struct Quality {
     pub auto_choice: Option<ChosenMethod>,
     /// The confidence calibration `auto` would apply (`null` without enough gold).
     pub calibration: Option<CalibrationSummary>,
+    /// Model predictions against the final labels, and how often raters kept the one shown.
+    pub predictions: crate::sampling::service::PredictionFigures,
 }
 
 /// Raters sharing fewer items than this get no pairwise kappa.
@@ -273,6 +275,7 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         methods: methods.into_iter().collect(),
         confidence_histogram: hist,
         auto_choice,
+        predictions: crate::sampling::service::figures(&state.db.pool, task.id).await?,
         calibration,
     })
 }

@@ -34,6 +34,7 @@ mod ops;
 mod parts;
 mod quality;
 mod recruit;
+mod sampling;
 mod schemathesis;
 mod secops;
 mod webdriver;

@@ -85,6 +85,10 @@ pub struct Record {
     pub data: Map<String, Value>,
     /// The gold answer, already checked against the schema.
     pub gold: Option<Value>,
+    /// Model predictions, already checked against the schema.
+    pub predictions: Vec<crate::domain::sampling::Prediction>,
+    /// The item's priority for `priority` sampling (higher first; 0 when not given).
+    pub priority: f64,
 }
 
 /// A problem with the input, and where it is.

@@ -29,11 +29,13 @@ pub fn record_from_value(
     };
     let external = obj.remove("external_id");
     let gold = obj.remove("gold");
+    let predictions = obj.remove("predictions");
+    let priority = obj.remove("priority");
     let data = match obj.remove("data") {
         Some(Value::Object(d)) => {
             if let Some(k) = obj.keys().next() {
                 return Err(err(format!(
-                    "unknown field {k:?} (next to \"data\" only external_id and gold are allowed)"
+                    "unknown field {k:?} (next to \"data\" only external_id, gold, predictions and priority are allowed)"
                 )));
             }
             d
@@ -67,11 +69,33 @@ pub fn record_from_value(
                 .map_err(|e| err(format!("gold: {e}")))?,
         ),
     };
+    let predictions = match predictions {
+        None | Some(Value::Null) => Vec::new(),
+        Some(p) => crate::domain::sampling::parse_predictions(&p, schema).map_err(err)?,
+    };
+    let priority = match priority {
+        None | Some(Value::Null) => 0.0,
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+        // CSV cells arrive as text.
+        Some(Value::String(s)) if s.trim().is_empty() => 0.0,
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| err(format!("priority: {s:?} is not a number")))?,
+        Some(_) => return Err(err("priority: must be a number".into())),
+    };
+    if !priority.is_finite() {
+        return Err(err("priority: must be a finite number".into()));
+    }
     Ok(Record {
         line,
         external_id,
         data,
         gold,
+        predictions,
+        priority,
     })
 }
 
