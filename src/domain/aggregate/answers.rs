@@ -135,6 +135,11 @@ impl Answers {
         self.items.index(name)
     }
 
+    /// Index of an item name, trying item `hint` first (see `Names::index_near`).
+    pub(super) fn item_index_near(&self, name: &str, hint: u32) -> Option<u32> {
+        self.items.index_near(name, hint)
+    }
+
     /// Index of a worker name.
     pub fn worker_index(&self, name: &str) -> Option<u32> {
         self.workers.index(name)

@@ -51,10 +51,13 @@ impl Answers {
     /// an error.
     pub fn read_gold_csv<R: BufRead>(&mut self, r: R) -> Result<HashMap<u32, u32>, ParseError> {
         let mut gold = HashMap::new();
+        // Truth files usually list items in the answers' order: guess the next one.
+        let mut next = 0u32;
         read_csv(r, &["item", "label"], |line, f| {
-            let Some(item) = self.item_index(f[0]) else {
+            let Some(item) = self.item_index_near(f[0], next) else {
                 return Ok(());
             };
+            next = item.wrapping_add(1);
             let class = self.add_class(f[1]).map_err(|e| ParseError {
                 line,
                 message: e.to_string(),
@@ -71,63 +74,84 @@ impl Answers {
     }
 }
 
-/// Splits one CSV line into fields (RFC 4180 quoting, single line). Fields are written unescaped
-/// into `buf` and addressed by `ends` (end offsets), so a million-line file allocates nothing per
-/// line.
-fn split_record(line: &str, buf: &mut String, ends: &mut Vec<usize>) -> Result<(), &'static str> {
+/// Where one field of a line is: a range of the line itself (unquoted fields, the common case,
+/// are never copied), or of the buffer that quoted fields are unescaped into.
+#[derive(Clone, Copy)]
+enum Span {
+    Line(usize, usize),
+    Buf(usize, usize),
+}
+
+/// Splits one CSV line into fields (RFC 4180 quoting, single line), addressed by `spans`; quoted
+/// fields are written unescaped into `buf`. A million-line file allocates nothing per line. Works
+/// on bytes: every delimiter (`,`, `"`, blank) is ASCII, so each slice taken between them falls on
+/// a character boundary.
+fn split_record(line: &str, buf: &mut String, spans: &mut Vec<Span>) -> Result<(), &'static str> {
     buf.clear();
-    ends.clear();
-    let mut chars = line.chars().peekable();
+    spans.clear();
+    let bytes = line.as_bytes();
+    let mut pos = 0;
     loop {
         // Skip leading blanks; an unquoted field is trimmed anyway and a quoted one may be
         // indented.
-        while matches!(chars.peek(), Some(' ' | '\t')) {
-            chars.next();
+        while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
+            pos += 1;
         }
-        if chars.peek() == Some(&'"') {
-            chars.next();
+        if bytes.get(pos) == Some(&b'"') {
+            pos += 1;
+            let start = buf.len();
             loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        buf.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => buf.push(c),
-                    None => {
-                        return Err(
-                            "unterminated quoted field (fields spanning lines are not supported)",
-                        );
-                    }
+                let Some(quote) = line.get(pos..).and_then(|rest| rest.find('"')) else {
+                    return Err(
+                        "unterminated quoted field (fields spanning lines are not supported)",
+                    );
+                };
+                if buf.len() == start && bytes.get(pos + quote + 1) != Some(&b'"') {
+                    // No escaped quote inside: the field is a plain slice of the line.
+                    spans.push(Span::Line(pos, pos + quote));
+                    pos += quote + 1;
+                    break;
+                }
+                buf.push_str(line.get(pos..pos + quote).unwrap_or_default());
+                pos += quote + 1;
+                if bytes.get(pos) == Some(&b'"') {
+                    buf.push('"');
+                    pos += 1;
+                } else {
+                    spans.push(Span::Buf(start, buf.len()));
+                    break;
                 }
             }
-            while matches!(chars.peek(), Some(' ' | '\t')) {
-                chars.next();
+            while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
+                pos += 1;
             }
-            ends.push(buf.len());
-            match chars.next() {
+            match bytes.get(pos) {
                 None => return Ok(()),
-                Some(',') => continue,
+                Some(b',') => {
+                    pos += 1;
+                    continue;
+                }
                 Some(_) => return Err("unexpected character after a closing quote"),
             }
         }
-        let start = buf.len();
-        let mut at_end = true;
-        for c in chars.by_ref() {
-            if c == ',' {
-                at_end = false;
-                break;
-            }
-            buf.push(c);
-        }
-        let trimmed_len = buf[start..].trim_end_matches([' ', '\t']).len();
-        buf.truncate(start + trimmed_len);
-        ends.push(buf.len());
-        if at_end {
-            return Ok(());
+        let rest = line.get(pos..).unwrap_or_default();
+        let (field, next) = match rest.find(',') {
+            Some(comma) => (&rest[..comma], Some(pos + comma + 1)),
+            None => (rest, None),
+        };
+        spans.push(Span::Line(
+            pos,
+            pos + field.trim_end_matches([' ', '\t']).len(),
+        ));
+        match next {
+            Some(next) => pos = next,
+            None => return Ok(()),
         }
     }
 }
+
+/// The most columns a reader requires (`item,worker,label`).
+const MAX_REQUIRED: usize = 3;
 
 /// Reads a headed CSV whose header must contain `required` columns (case-insensitive, any order)
 /// and calls `row` with those columns' values, in `required` order, for every data line.
@@ -138,7 +162,7 @@ fn read_csv<R: BufRead>(
 ) -> Result<(), ParseError> {
     let mut line = String::new();
     let mut buf = String::new();
-    let mut ends = Vec::new();
+    let mut spans = Vec::new();
     // Once the header is read: (position of each required column, number of fields per line).
     let mut columns: Option<(Vec<usize>, usize)> = None;
     let mut line_no = 0usize;
@@ -163,17 +187,19 @@ fn read_csv<R: BufRead>(
         if text.trim().is_empty() {
             continue;
         }
-        split_record(text, &mut buf, &mut ends).map_err(|m| ParseError {
+        split_record(text, &mut buf, &mut spans).map_err(|m| ParseError {
             line: line_no,
             message: m.to_owned(),
         })?;
         let field = |i: usize| -> &str {
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            &buf[start..ends[i]]
+            match spans[i] {
+                Span::Line(start, end) => text.get(start..end).unwrap_or_default(),
+                Span::Buf(start, end) => buf.get(start..end).unwrap_or_default(),
+            }
         };
         match &columns {
             None => {
-                let names: Vec<String> = (0..ends.len())
+                let names: Vec<String> = (0..spans.len())
                     .map(|i| field(i).to_ascii_lowercase())
                     .collect();
                 let mut positions = Vec::with_capacity(required.len());
@@ -201,20 +227,21 @@ fn read_csv<R: BufRead>(
                         }
                     }
                 }
-                columns = Some((positions, ends.len()));
+                columns = Some((positions, spans.len()));
             }
             Some((positions, count)) => {
-                if ends.len() != *count {
+                if spans.len() != *count {
                     return Err(ParseError {
                         line: line_no,
                         message: format!(
                             "expected {count} fields as in the header, found {}",
-                            ends.len()
+                            spans.len()
                         ),
                     });
                 }
-                let mut values: Vec<&str> = Vec::with_capacity(required.len());
-                for (want, &pos) in required.iter().zip(positions) {
+                // A fixed array rather than a Vec: no allocation per line.
+                let mut values = [""; MAX_REQUIRED];
+                for (slot, (want, &pos)) in values.iter_mut().zip(required.iter().zip(positions)) {
                     let v = field(pos);
                     if v.is_empty() {
                         return Err(ParseError {
@@ -222,9 +249,9 @@ fn read_csv<R: BufRead>(
                             message: format!("empty {want}"),
                         });
                     }
-                    values.push(v);
+                    *slot = v;
                 }
-                row(line_no, &values)?;
+                row(line_no, &values[..required.len().min(MAX_REQUIRED)])?;
             }
         }
     }

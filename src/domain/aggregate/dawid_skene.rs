@@ -20,6 +20,7 @@
 //! flat `W × K × K` array laid out `[worker][observed][true]` so that the `K` numbers a vote needs
 //! are contiguous, the E-step in log space, and no allocation or hashing inside the loop.
 
+use super::engine::Vote;
 use super::majority::shares;
 use super::priors::{DIAGONAL_BONUS, digamma, fit_strength};
 use super::{Fit, Options, Prepared, RaterModel, clamp_gold};
@@ -105,8 +106,7 @@ fn fit_with<W: Width>(prep: &Prepared, opts: &Options, variant: Variant, width: 
     let mut row = vec![0.0; k];
     let (mut iterations, mut converged) = (0, false);
     while iterations < opts.max_iterations {
-        let log_likelihood = model.e_step(prep, &mut posterior, &mut row);
-        model.m_step(prep, &posterior);
+        let log_likelihood = model.em_step(prep, &mut posterior, &mut row);
         iterations += 1;
         // EM never decreases the likelihood, so a small change means we reached a fixed point.
         // Per label, so one tolerance fits 100 labels and 3 million alike.
@@ -171,20 +171,17 @@ impl<W: Width> Model<W> {
             }
             labelled += 1;
             let p = &posterior[i * k..(i + 1) * k];
-            for (m, &x) in prior_mass.iter_mut().zip(p) {
-                *m += x;
-            }
-            for v in votes {
-                let base = (v.worker as usize * k + v.class as usize) * k;
-                for (c, &x) in self.counts[base..base + k].iter_mut().zip(p) {
-                    *c += x;
-                }
-            }
+            count(self.width, &mut self.counts, &mut prior_mass, votes, p);
         }
+        self.estimate(prep.n_workers, labelled, &prior_mass);
+    }
+
+    /// Turns the counts into parameters, as the variant says.
+    fn estimate(&mut self, workers: usize, labelled: usize, prior_mass: &[f64]) {
         match self.variant {
-            Variant::Classic => self.classic(prep.n_workers, labelled, &prior_mass),
-            Variant::Bayes => self.bayes(prep.n_workers, labelled, &prior_mass),
-            Variant::OneCoin => self.one_coin(prep.n_workers, labelled, &prior_mass),
+            Variant::Classic => self.classic(workers, labelled, prior_mass),
+            Variant::Bayes => self.bayes(workers, labelled, prior_mass),
+            Variant::OneCoin => self.one_coin(workers, labelled, prior_mass),
         }
     }
 
@@ -330,14 +327,27 @@ impl<W: Width> Model<W> {
         }
     }
 
-    /// E-step: posterior of every item's true class; returns the log-likelihood of the data (with
-    /// gold items' classes observed).
-    fn e_step(&self, prep: &Prepared, posterior: &mut [f64], row: &mut [f64]) -> f64 {
+    /// One EM iteration in one pass over the votes: the E-step (posterior of every item's true
+    /// class from the current parameters) and, item by item as each posterior is ready, the next
+    /// M-step's counts; then the new parameters. Returns the log-likelihood of the data under the
+    /// parameters the E-step used (gold items' classes observed).
+    ///
+    /// Same arithmetic, in the same order, as an E-step followed by [`Model::m_step`], with half
+    /// the passes over memory. The log-likelihood's `Σ ln(row sum)` is taken as the log of a
+    /// running product (each factor is in `[1, K]`; flushed long before it could overflow): one
+    /// `ln` per few hundred items instead of one per item.
+    fn em_step(&mut self, prep: &Prepared, posterior: &mut [f64], row: &mut [f64]) -> f64 {
         let k = self.width.k();
+        // The E-step reads only `log_pi` and `log_prior`, so the counts can be refilled as we go.
+        self.counts.fill(0.0);
+        let mut prior_mass = vec![0.0; k];
+        let mut labelled = 0usize;
         let mut log_likelihood = 0.0;
+        let mut norm_product = 1.0f64;
         for i in 0..prep.n_items {
+            let votes = prep.votes_of(i);
             row.copy_from_slice(&self.log_prior);
-            for v in prep.votes_of(i) {
+            for v in votes {
                 let base = (v.worker as usize * k + v.class as usize) * k;
                 for (r, &lp) in row.iter_mut().zip(&self.log_pi[base..base + k]) {
                     *r += lp;
@@ -348,20 +358,53 @@ impl<W: Width> Model<W> {
                 log_likelihood += row[g as usize];
                 out.fill(0.0);
                 out[g as usize] = 1.0;
-                continue;
+            } else {
+                // Shift by the row maximum before exponentiating: products of many probabilities
+                // underflow, differences of logs do not.
+                let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let mut sum = 0.0;
+                for (o, &r) in out.iter_mut().zip(row.iter()) {
+                    // exp(0) = 1 for the top class: skipping it saves half the exps when k = 2.
+                    *o = if r == max { 1.0 } else { (r - max).exp() };
+                    sum += *o;
+                }
+                out.iter_mut().for_each(|o| *o /= sum);
+                log_likelihood += max;
+                norm_product *= sum;
+                if norm_product > 1e250 {
+                    log_likelihood += norm_product.ln();
+                    norm_product = 1.0;
+                }
             }
-            // Shift by the row maximum before exponentiating: products of many probabilities
-            // underflow, differences of logs do not.
-            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let mut sum = 0.0;
-            for (o, &r) in out.iter_mut().zip(row.iter()) {
-                // exp(0) = 1 for the top class: skipping it saves half the exps when k = 2.
-                *o = if r == max { 1.0 } else { (r - max).exp() };
-                sum += *o;
+            if votes.is_empty() {
+                continue; // carries no evidence; don't let it pull the prior towards itself
             }
-            out.iter_mut().for_each(|o| *o /= sum);
-            log_likelihood += max + sum.ln();
+            labelled += 1;
+            count(self.width, &mut self.counts, &mut prior_mass, votes, out);
         }
-        log_likelihood
+        self.estimate(prep.n_workers, labelled, &prior_mass);
+        log_likelihood + norm_product.ln()
+    }
+}
+
+/// Adds one item's posterior `p` to the prior mass and, for each of its votes, to the voter's
+/// counts `[worker][observed][true]`.
+#[inline(always)]
+fn count<W: Width>(
+    width: W,
+    counts: &mut [f64],
+    prior_mass: &mut [f64],
+    votes: &[Vote],
+    p: &[f64],
+) {
+    let k = width.k();
+    for (m, &x) in prior_mass.iter_mut().zip(p) {
+        *m += x;
+    }
+    for v in votes {
+        let base = (v.worker as usize * k + v.class as usize) * k;
+        for (c, &x) in counts[base..base + k].iter_mut().zip(p) {
+            *c += x;
+        }
     }
 }

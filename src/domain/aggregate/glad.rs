@@ -17,7 +17,8 @@
 //! and low item difficulties explain the same disagreements, and EM settles on the wrong trade-off.
 //!
 //! Everything is O(labels) per pass over flat arrays; `ln σ − ln((1 − σ)/(K − 1)) = x + ln(K − 1)`
-//! lets the E-step get away with one `softplus` per vote.
+//! lets the E-step get away with one `softplus` per vote, and the softplus sums are taken as logs
+//! of products (`LogSum`), so a pass over the votes costs one `exp` per vote.
 
 use super::{Fit, Options, Prepared, RaterModel};
 
@@ -29,21 +30,58 @@ const B_BOUND: f64 = 10.0;
 const ALPHA_MEAN: f64 = 1.0;
 const B_MEAN: f64 = 1.0;
 
-/// `ln(1 + e^x)` without overflow or loss of precision.
-fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
+/// A sum of many terms `linear + ln(factor)` with `factor ≥ 1`, taken as `Σ linear + ln Π factor`:
+/// one `ln` per few hundred terms instead of one each (the passes over every vote are GLAD's hot
+/// loops). The product is flushed into the sum long before it could overflow.
+struct LogSum {
+    linear: f64,
+    product: f64,
+}
+
+impl Default for LogSum {
+    fn default() -> Self {
+        LogSum {
+            linear: 0.0,
+            product: 1.0,
+        }
+    }
+}
+
+impl LogSum {
+    /// Adds `ln(factor)` (`factor` ≥ 1, finite).
+    #[inline(always)]
+    fn add_ln(&mut self, factor: f64) {
+        self.product *= factor;
+        if self.product > 1e250 {
+            self.linear += self.product.ln();
+            self.product = 1.0;
+        }
+    }
+
+    /// Adds `softplus(x) + extra`, where `softplus(x) = ln(1 + e^x) = max(x, 0) + ln(1 + e^−|x|)`
+    /// (no overflow), given `e = e^−|x|`.
+    #[inline(always)]
+    fn add_softplus(&mut self, x: f64, e: f64, extra: f64) {
+        self.linear += x.max(0.0) + extra;
+        self.add_ln(1.0 + e);
+    }
+
+    fn total(&self) -> f64 {
+        self.linear + self.product.ln()
     }
 }
 
 /// The logistic function, stable for large `|x|`.
 fn sigmoid(x: f64) -> f64 {
+    sigmoid_given(x, (-x.abs()).exp())
+}
+
+/// [`sigmoid`] of `x` given `e = e^−|x|`.
+#[inline(always)]
+fn sigmoid_given(x: f64, e: f64) -> f64 {
     if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
+        1.0 / (1.0 + e)
     } else {
-        let e = x.exp();
         e / (1.0 + e)
     }
 }
@@ -75,7 +113,8 @@ pub(super) fn fit(prep: &Prepared, opts: &Options) -> Fit {
     let mut previous = f64::NEG_INFINITY;
     loop {
         // E-step last, so the returned posterior always matches the returned parameters.
-        let objective = (g.e_step(prep, &mut posterior) + g.param_log_prior()) / per_label;
+        let objective =
+            (g.e_step(prep, &mut posterior, &mut scratch) + g.param_log_prior()) / per_label;
         if (objective - previous).abs() < opts.tolerance {
             converged = true;
             break;
@@ -143,6 +182,17 @@ struct Scratch {
     curv_b: Vec<f64>,
     trial_alpha: Vec<f64>,
     trial_b: Vec<f64>,
+    /// `exp(b)` of the current and of the trial `b`, per item.
+    beta: Vec<f64>,
+    trial_beta: Vec<f64>,
+    /// `exp(−|α_w β_i|)` of every vote under the current and the trial parameters: the one
+    /// transcendental that the E-step's softplus, `Q`'s softplus and the gradient's sigmoid all
+    /// need, computed once per parameter value instead of once per use.
+    e_vote: Vec<f64>,
+    trial_e_vote: Vec<f64>,
+    /// Whether `beta` and `e_vote` hold the current `α` and `b` (set by the first pass that
+    /// computes them; the M-step swaps in trial arrays together with the trial parameters).
+    cached: bool,
 }
 
 impl Scratch {
@@ -156,6 +206,11 @@ impl Scratch {
             curv_b: vec![0.0; n],
             trial_alpha: vec![0.0; w],
             trial_b: vec![0.0; n],
+            beta: vec![0.0; n],
+            trial_beta: vec![0.0; n],
+            e_vote: vec![0.0; prep.votes.len()],
+            trial_e_vote: vec![0.0; prep.votes.len()],
+            cached: false,
         }
     }
 }
@@ -172,24 +227,28 @@ impl Glad {
     }
 
     /// E-step; returns the marginal log-likelihood of the answers (gold classes observed).
-    fn e_step(&self, prep: &Prepared, posterior: &mut [f64]) -> f64 {
+    fn e_step(&self, prep: &Prepared, posterior: &mut [f64], s: &mut Scratch) -> f64 {
         let k = self.log_prior.len();
+        if !s.cached {
+            self.transcendentals(prep, &self.alpha, &self.b, &mut s.beta, &mut s.e_vote);
+            s.cached = true;
+        }
+        // Every vote is first scored as "wrong" for all classes, then its own class gets the
+        // difference ln σ(x) − ln((1 − σ(x))/(K − 1)) = x + ln(K − 1). The "wrong" part is the
+        // same for every class of an item, so it cancels from the posterior: it is only summed
+        // into the log-likelihood, through `LogSum` (one `ln` per few hundred votes).
+        let mut wrong = LogSum::default();
+        let mut norm = LogSum::default();
         let mut log_likelihood = 0.0;
         for i in 0..prep.n_items {
-            let beta = self.b[i].exp();
-            let votes = prep.votes_of(i);
-            // Every vote is first scored as "wrong" for all classes, then its own class gets the
-            // difference ln σ(x) − ln((1 − σ(x))/(K − 1)) = x + ln(K − 1).
-            let mut wrong = 0.0;
-            for v in votes {
-                wrong -= softplus(self.alpha[v.worker as usize] * beta) + self.ln_others;
-            }
+            let beta = s.beta[i];
+            let range = prep.start[i]..prep.start[i + 1];
             let row = &mut posterior[i * k..(i + 1) * k];
-            for (r, &lp) in row.iter_mut().zip(&self.log_prior) {
-                *r = lp + wrong;
-            }
-            for v in votes {
-                row[v.class as usize] += self.alpha[v.worker as usize] * beta + self.ln_others;
+            row.copy_from_slice(&self.log_prior);
+            for (v, &e) in prep.votes[range.clone()].iter().zip(&s.e_vote[range]) {
+                let x = self.alpha[v.worker as usize] * beta;
+                wrong.add_softplus(x, e, self.ln_others);
+                row[v.class as usize] += x + self.ln_others;
             }
             if let Some(g) = prep.gold[i] {
                 log_likelihood += row[g as usize];
@@ -204,26 +263,52 @@ impl Glad {
                 sum += *r;
             }
             row.iter_mut().for_each(|r| *r /= sum);
-            log_likelihood += max + sum.ln();
+            log_likelihood += max;
+            norm.add_ln(sum);
         }
-        log_likelihood
+        log_likelihood + norm.total() - wrong.total()
     }
 
-    /// Expected complete-data log-likelihood `Q(α, b)` plus the parameter log-prior.
-    fn q(&self, prep: &Prepared, p_vote: &[f64], alpha: &[f64], b: &[f64]) -> f64 {
-        let mut q = 0.0;
-        for (i, &bi) in b.iter().enumerate().take(prep.n_items) {
-            let beta = bi.exp();
+    /// `β_i = exp(b_i)` per item and `exp(−|α_w β_i|)` per vote, for parameters `alpha`, `b`.
+    fn transcendentals(
+        &self,
+        prep: &Prepared,
+        alpha: &[f64],
+        b: &[f64],
+        beta: &mut [f64],
+        e_vote: &mut [f64],
+    ) {
+        for (i, (&bi, beta_i)) in b.iter().zip(beta.iter_mut()).enumerate().take(prep.n_items) {
+            *beta_i = bi.exp();
             let range = prep.start[i]..prep.start[i + 1];
-            for (v, &p) in prep.votes[range.clone()].iter().zip(&p_vote[range]) {
-                let x = alpha[v.worker as usize] * beta;
-                // p·ln σ(x) + (1 − p)·(ln(1 − σ(x)) − ln(K − 1)), using −ln σ(x) = softplus(−x) and
-                // −ln(1 − σ(x)) = softplus(x) = x + softplus(−x): one transcendental per vote.
-                let minus_log_sigma = softplus(-x);
-                q -= minus_log_sigma + (1.0 - p) * (x + self.ln_others);
+            for (v, e) in prep.votes[range.clone()].iter().zip(&mut e_vote[range]) {
+                *e = (-(alpha[v.worker as usize] * *beta_i).abs()).exp();
             }
         }
-        q - 0.5 * alpha.iter().map(|a| (a - ALPHA_MEAN).powi(2)).sum::<f64>()
+    }
+
+    /// Expected complete-data log-likelihood `Q(α, b)` plus the parameter log-prior, given the
+    /// parameters' [`Glad::transcendentals`].
+    fn q(
+        &self,
+        prep: &Prepared,
+        p_vote: &[f64],
+        (alpha, b): (&[f64], &[f64]),
+        (beta, e_vote): (&[f64], &[f64]),
+    ) -> f64 {
+        let mut minus_q = LogSum::default();
+        for (i, &beta_i) in beta.iter().enumerate().take(prep.n_items) {
+            let range = prep.start[i]..prep.start[i + 1];
+            let votes = prep.votes[range.clone()].iter();
+            for ((v, &p), &e) in votes.zip(&p_vote[range.clone()]).zip(&e_vote[range]) {
+                let x = alpha[v.worker as usize] * beta_i;
+                // p·ln σ(x) + (1 − p)·(ln(1 − σ(x)) − ln(K − 1)), using −ln σ(x) = softplus(−x) and
+                // −ln(1 − σ(x)) = softplus(x) = x + softplus(−x).
+                minus_q.add_softplus(-x, e, (1.0 - p) * (x + self.ln_others));
+            }
+        }
+        -minus_q.total()
+            - 0.5 * alpha.iter().map(|a| (a - ALPHA_MEAN).powi(2)).sum::<f64>()
             - 0.5 * b.iter().map(|x| (x - B_MEAN).powi(2)).sum::<f64>()
     }
 
@@ -236,7 +321,16 @@ impl Glad {
             }
         }
         let per_label = prep.votes.len().max(1) as f64;
-        let mut q_now = self.q(prep, &s.p_vote, &self.alpha, &self.b);
+        if !s.cached {
+            self.transcendentals(prep, &self.alpha, &self.b, &mut s.beta, &mut s.e_vote);
+            s.cached = true;
+        }
+        let mut q_now = self.q(
+            prep,
+            &s.p_vote,
+            (&self.alpha, &self.b),
+            (&s.beta, &s.e_vote),
+        );
         for _ in 0..opts.m_step_iterations {
             // Gradient and a positive diagonal curvature (Fisher information + prior precision).
             // dQ/dx = p − σ(x) per vote, with x = α·β, ∂x/∂α = β, ∂x/∂b = α·β.
@@ -245,12 +339,12 @@ impl Glad {
             }
             s.curv_alpha.fill(1.0);
             for i in 0..prep.n_items {
-                let beta = self.b[i].exp();
+                let beta = s.beta[i];
                 let (mut gb, mut hb) = (-(self.b[i] - B_MEAN), 1.0);
                 for j in prep.start[i]..prep.start[i + 1] {
                     let wk = prep.votes[j].worker as usize;
                     let ab = self.alpha[wk] * beta;
-                    let sig = sigmoid(ab);
+                    let sig = sigmoid_given(ab, s.e_vote[j]);
                     let resid = s.p_vote[j] - sig;
                     let info = sig * (1.0 - sig);
                     s.grad_alpha[wk] += resid * beta;
@@ -295,7 +389,19 @@ impl Glad {
                 {
                     *tb = (b + t * g / h).clamp(-B_BOUND, B_BOUND);
                 }
-                let q_trial = self.q(prep, &s.p_vote, &s.trial_alpha, &s.trial_b);
+                self.transcendentals(
+                    prep,
+                    &s.trial_alpha,
+                    &s.trial_b,
+                    &mut s.trial_beta,
+                    &mut s.trial_e_vote,
+                );
+                let q_trial = self.q(
+                    prep,
+                    &s.p_vote,
+                    (&s.trial_alpha, &s.trial_b),
+                    (&s.trial_beta, &s.trial_e_vote),
+                );
                 if q_trial.is_finite() && q_trial >= q_now + 1e-4 * t * slope {
                     accepted = Some(q_trial);
                     break;
@@ -305,6 +411,8 @@ impl Glad {
             let Some(q_new) = accepted else { break };
             std::mem::swap(&mut self.alpha, &mut s.trial_alpha);
             std::mem::swap(&mut self.b, &mut s.trial_b);
+            std::mem::swap(&mut s.beta, &mut s.trial_beta);
+            std::mem::swap(&mut s.e_vote, &mut s.trial_e_vote);
             let gain = q_new - q_now;
             q_now = q_new;
             if gain / per_label < opts.tolerance {
@@ -345,7 +453,7 @@ mod tests {
             log_prior: vec![-(3f64.ln()); 3],
         };
         let mut post = vec![0.0; 3];
-        g.e_step(&p, &mut post);
+        g.e_step(&p, &mut post, &mut Scratch::new(&p));
         let (s0, s1) = (sigmoid(2.0), sigmoid(0.5));
         let a = s0 * (1.0 - s1) / 2.0;
         let b = (1.0 - s0) / 2.0 * s1;
@@ -376,15 +484,20 @@ mod tests {
         let mut s = Scratch::new(&p);
         let opts = Options::default();
         for _ in 0..5 {
-            g.e_step(&p, &mut post);
+            g.e_step(&p, &mut post, &mut s);
             for i in 0..p.n_items {
                 for j in p.start[i]..p.start[i + 1] {
                     s.p_vote[j] = post[i * 3 + p.votes[j].class as usize];
                 }
             }
-            let before = g.q(&p, &s.p_vote, &g.alpha, &g.b);
+            let q = |g: &Glad, p_vote: &[f64]| {
+                let (mut beta, mut e) = (vec![0.0; p.n_items], vec![0.0; p.votes.len()]);
+                g.transcendentals(&p, &g.alpha, &g.b, &mut beta, &mut e);
+                g.q(&p, p_vote, (&g.alpha, &g.b), (&beta, &e))
+            };
+            let before = q(&g, &s.p_vote);
             g.m_step(&p, &post, &mut s, &opts);
-            let after = g.q(&p, &s.p_vote, &g.alpha, &g.b);
+            let after = q(&g, &s.p_vote);
             assert!(after >= before - 1e-9, "{before} -> {after}");
         }
         // The most reliable rater (w0 agrees with the majority most) ends with the top ability.

@@ -36,6 +36,7 @@ mod interner;
 mod majority;
 mod options;
 mod outcome;
+mod parallel;
 mod priors;
 mod select;
 mod wawa;

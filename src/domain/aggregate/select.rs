@@ -21,7 +21,7 @@
 
 use super::calibrate::{Calibration, MIN_GOLD, top_and_credit};
 use super::engine::{Prepared, Vote, finish, fit_method};
-use super::{Fit, Method, Options, Outcome, RaterModel};
+use super::{Fit, Method, Options, Outcome, RaterModel, parallel};
 
 /// Folds of the cross-validation (fewer when there are fewer gold items).
 const FOLDS: usize = 5;
@@ -158,6 +158,10 @@ pub(super) fn calibration_for(
     method: Method,
     opts: &Options,
 ) -> Option<Calibration> {
+    // The sample keeps every gold item: without enough gold, skip building it.
+    if gold_with_votes(prep).len() < MIN_GOLD {
+        return None;
+    }
     let (sample, _) = sample(prep);
     let base = sample.as_ref().unwrap_or(prep);
     let gold_voted = gold_with_votes(base);
@@ -257,26 +261,37 @@ fn cross_validate(
             rows: Vec::with_capacity(gold_voted.len()),
         })
         .collect();
-    for f in 0..folds {
-        let held: Vec<(usize, u32)> = order
-            .iter()
-            .enumerate()
-            .filter(|(n, _)| n % folds == f)
-            .map(|(_, &(_, i, g))| (i, g))
-            .collect();
-        let mut gold = prep.gold.clone();
-        for &(i, _) in &held {
-            gold[i] = None;
-        }
-        let train = prep.without(gold, |_, _| false);
-        for (m, result) in methods.iter().zip(results.iter_mut()) {
-            let fit = fit_method(&train, *m, opts);
-            for &(i, g) in &held {
-                let row = fit.posterior[i * k..(i + 1) * k].to_vec();
-                let (_, credit) = top_and_credit(&row, g);
-                result.accuracy += credit;
-                result.rows.push((row, g));
+    let trains: Vec<(Vec<(usize, u32)>, Prepared)> = (0..folds)
+        .map(|f| {
+            let held: Vec<(usize, u32)> = order
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| n % folds == f)
+                .map(|(_, &(_, i, g))| (i, g))
+                .collect();
+            let mut gold = prep.gold.clone();
+            for &(i, _) in &held {
+                gold[i] = None;
             }
+            let train = prep.without(gold, |_, _| false);
+            (held, train)
+        })
+        .collect();
+    // Every (fold, method) fit is independent: in parallel, merged below in the serial order.
+    let rows = parallel::map(folds * methods.len(), |j| {
+        let (f, m) = (j / methods.len(), j % methods.len());
+        let (held, train) = &trains[f];
+        let fit = fit_method(train, methods[m], opts);
+        held.iter()
+            .map(|&(i, g)| (fit.posterior[i * k..(i + 1) * k].to_vec(), g))
+            .collect::<Vec<_>>()
+    });
+    for (j, job_rows) in rows.into_iter().enumerate() {
+        let result = &mut results[j % methods.len()];
+        for (row, g) in job_rows {
+            let (_, credit) = top_and_credit(&row, g);
+            result.accuracy += credit;
+            result.rows.push((row, g));
         }
     }
     let n = gold_voted.len().max(1) as f64;
@@ -287,22 +302,45 @@ fn cross_validate(
 }
 
 /// Mean log-likelihood per held-out answer of every candidate, in [`Method::CANDIDATES`] order.
+///
+/// The folds × candidates fits are independent: they run in parallel ([`parallel::map`]), and
+/// each returns its held-out terms, added up afterwards in the serial order (fold by fold, answer
+/// by answer), so the scores are bit-identical on any number of cores.
 fn held_out_likelihood(prep: &Prepared, opts: &Options) -> Vec<f64> {
     let fold_of = |i: usize, v: &Vote| {
         (mix(((i as u64) << 32) ^ u64::from(v.worker)) % LIKELIHOOD_FOLDS as u64) as usize
     };
-    let mut total = vec![0.0; Method::CANDIDATES.len()];
-    for f in 0..LIKELIHOOD_FOLDS {
-        let train = prep.without(prep.gold.clone(), |i, v| fold_of(i, v) == f);
-        for (m, sum) in Method::CANDIDATES.iter().zip(total.iter_mut()) {
-            let fit = fit_method(&train, *m, opts);
-            let model = Predictor::new(&train, *m, &fit);
-            for i in 0..prep.n_items {
-                for v in prep.votes_of(i) {
-                    if fold_of(i, v) == f {
-                        *sum += model.probability(&fit, i, v).max(FLOOR).ln();
-                    }
+    let trains: Vec<Prepared> = (0..LIKELIHOOD_FOLDS)
+        .map(|f| prep.without(prep.gold.clone(), |i, v| fold_of(i, v) == f))
+        .collect();
+    let methods = Method::CANDIDATES.len();
+    // Slowest candidates first (GLAD, then the Dawid-Skene variants) so no thread is left with a
+    // long fit at the end.
+    let jobs: Vec<(usize, usize)> = (0..methods)
+        .rev()
+        .flat_map(|m| (0..LIKELIHOOD_FOLDS).map(move |f| (f, m)))
+        .collect();
+    let terms = parallel::map(jobs.len(), |j| {
+        let (f, m) = jobs[j];
+        let (train, method) = (&trains[f], Method::CANDIDATES[m]);
+        let fit = fit_method(train, method, opts);
+        let model = Predictor::new(train, method, &fit);
+        let mut terms = Vec::new();
+        for i in 0..prep.n_items {
+            for v in prep.votes_of(i) {
+                if fold_of(i, v) == f {
+                    terms.push(model.probability(&fit, i, v).max(FLOOR).ln());
                 }
+            }
+        }
+        terms
+    });
+    let mut total = vec![0.0; methods];
+    for f in 0..LIKELIHOOD_FOLDS {
+        for (m, sum) in total.iter_mut().enumerate() {
+            let j = (methods - 1 - m) * LIKELIHOOD_FOLDS + f;
+            for t in &terms[j] {
+                *sum += t;
             }
         }
     }
