@@ -90,6 +90,13 @@ pub struct ImportArgs {
     /// Force the format: jsonl, csv or json.
     #[arg(long)]
     pub format: Option<String>,
+    /// Keep reading (JSONL): import new lines as they are appended to FILE (like `tail -f`), or
+    /// as they arrive on standard input, in batches, until SIGTERM/Ctrl-C or the input closes.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: the most lines in one batch (a batch also ends after a second).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
 }
 
 /// `quorum serve`: every flag can also be set by its `QUORUM_…` environment variable, and a plain
@@ -351,6 +358,20 @@ fn people_store<'a>(db: &'a Db, hasher: &'a Hasher) -> Store<'a> {
 
 async fn import(store: &StoreArgs, args: ImportArgs) -> Result<(), String> {
     use crate::domain::import::Format;
+    if args.follow {
+        if args.format.as_deref().is_some_and(|f| f != "jsonl") {
+            return Err("--follow reads JSON lines only (--format jsonl)".into());
+        }
+        let db = open_store(store).await?;
+        return crate::cli_follow::follow(
+            &db,
+            &store.data_dir,
+            crate::domain::ids::TaskId(args.task),
+            args.file,
+            args.batch as usize,
+        )
+        .await;
+    }
     let format = match args.format.as_deref() {
         Some(name) => crate::ingest::format_named(name).map_err(|e| e.to_string())?,
         None => Format::from_filename(&args.file.to_string_lossy())

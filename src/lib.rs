@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backup;
 pub mod cli;
 pub mod cli_db;
+pub mod cli_follow;
 pub mod clock;
 pub mod config;
 pub mod copy;

@@ -23,6 +23,7 @@ mod csrf;
 mod export;
 mod export_live;
 mod first_hour;
+mod follow;
 mod fuzz;
 mod http;
 mod import;
