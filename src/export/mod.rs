@@ -18,6 +18,7 @@ pub mod csv;
 pub mod jsonl;
 pub mod pages;
 pub mod parquet;
+pub mod preference;
 pub mod range;
 pub mod row;
 pub mod schema;
@@ -69,6 +70,7 @@ pub fn encoder(format: Format, out: Sink, shape: Arc<Shape>) -> io::Result<Box<d
         Format::Csv => Box::new(csv::Csv::new(out, shape)?),
         Format::Parquet => Box::new(parquet::Parquet::new(out, shape)?),
         Format::Tfrecord => Box::new(tfrecord::TfRecord::new(out, shape)),
+        Format::Preference => Box::new(preference::Preference::new(out, shape)),
     })
 }
 

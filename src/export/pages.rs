@@ -96,7 +96,8 @@ impl ExportRowView {
             id: e.id.0,
             when: format_ms(e.created_at),
             by: e.created_by_name.clone().unwrap_or_else(|| "cli".into()),
-            format: e.format.clone(),
+            format: Format::of_export(&e.format, &e.settings_json)
+                .map_or_else(|| e.format.clone(), |f| f.as_str().to_string()),
             rows: e.rows,
             size: size(e.bytes),
             sha_short: e.sha256.chars().take(12).collect(),

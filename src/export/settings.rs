@@ -13,14 +13,17 @@ pub enum Format {
     Csv,
     Parquet,
     Tfrecord,
+    /// Pairwise tasks: JSONL of `{"prompt", "chosen", "rejected"}` (DPO/RLHF trainers' input).
+    Preference,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 5] = [
         Format::Jsonl,
         Format::Csv,
         Format::Parquet,
         Format::Tfrecord,
+        Format::Preference,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -33,12 +36,52 @@ impl Format {
             Format::Csv => "csv",
             Format::Parquet => "parquet",
             Format::Tfrecord => "tfrecord",
+            Format::Preference => "preference",
         }
     }
 
     /// The file extension (also the stored file's).
     pub fn extension(self) -> &'static str {
-        self.as_str()
+        match self {
+            Format::Preference => "preference.jsonl",
+            other => other.as_str(),
+        }
+    }
+
+    /// What the snapshot's `format` column records: the format itself, or for a kind's own
+    /// format the container it is written in (`jsonl` for preference pairs), so the stored
+    /// rows keep to the formats the database has always accepted. The exact format is in the
+    /// snapshot's settings; [`Format::of_export`] reads it back.
+    pub fn stored_as(self) -> &'static str {
+        match self {
+            Format::Preference => "jsonl",
+            other => other.as_str(),
+        }
+    }
+
+    /// The format of a stored snapshot: its settings' `format`, else its `format` column.
+    pub fn of_export(column: &str, settings_json: &str) -> Option<Format> {
+        serde_json::from_str::<serde_json::Value>(settings_json)
+            .ok()
+            .and_then(|v| {
+                v.get("format")
+                    .and_then(|f| f.as_str())
+                    .and_then(Format::parse)
+            })
+            .or_else(|| Format::parse(column))
+    }
+
+    /// Why this format cannot export a task of `schema` (formats made for one label kind).
+    pub fn unfit_for(self, schema: &crate::domain::schema::LabelSchema) -> Option<String> {
+        use crate::domain::schema::LabelSchema;
+        match (self, schema) {
+            (Format::Preference, LabelSchema::Pairwise(_)) => None,
+            (Format::Preference, s) => Some(format!(
+                "format: preference pairs are made from pairwise tasks; this task is {}",
+                s.kind()
+            )),
+            _ => None,
+        }
     }
 
     /// The `Content-Type` a download is served with.
@@ -48,6 +91,7 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Parquet => "application/vnd.apache.parquet",
             Format::Tfrecord => "application/octet-stream",
+            Format::Preference => "application/x-ndjson",
         }
     }
 }
@@ -102,7 +146,7 @@ impl ExportRequest {
     pub fn check(self) -> Result<ExportSettings, String> {
         let format = Format::parse(self.format.trim()).ok_or_else(|| {
             format!(
-                "format: {:?} is not one of jsonl, csv, parquet, tfrecord",
+                "format: {:?} is not one of jsonl, csv, parquet, tfrecord, preference",
                 self.format
             )
         })?;

@@ -18,6 +18,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/app.js"),
     ),
     (
+        "kinds.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/kinds.js"),
+    ),
+    (
         "label.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/label.js"),

@@ -433,7 +433,7 @@ pub async fn item(
         gold_input: match schema {
             LabelSchema::SingleChoice { .. } => "choice",
             LabelSchema::MultiChoice { .. } => "multi",
-            LabelSchema::FreeText { .. } => "text",
+            _ => "text",
         },
         // A gold answer is a new answer: only options still offered (retired ones are refused).
         options: schema

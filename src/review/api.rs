@@ -30,6 +30,8 @@ use crate::state::AppState;
         QueuePage, QueueEntry, VoteView, FlagView, ResolutionRequest, Adjudicated, ReopenRequest,
         Reopened, ResolveRequest, ResolveSummary, ChosenMethod, CalibrationSummary, Quality, PairKappa,
         RaterRow, Unpaused, LabelImport,
+        crate::review::kind_quality::RatingFigures, crate::review::kind_quality::PairwiseFigures,
+        crate::review::kind_quality::SourceRow,
         crate::domain::resolution_method::ResolutionMethod
     )),
     tags((name = "review", description = "Adjudication, re-resolution, quality figures and label import"))

@@ -13,6 +13,7 @@ use crate::domain::agreement;
 use crate::domain::ids::TaskId;
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
+use crate::review::kind_quality::{self, PairwiseFigures, RatingFigures};
 use crate::review::resolution::{CalibrationSummary, ChosenMethod};
 use crate::state::AppState;
 
@@ -63,6 +64,10 @@ pub struct Quality {
     pub auto_choice: Option<ChosenMethod>,
     /// The confidence calibration `auto` would apply (`null` without enough gold).
     pub calibration: Option<CalibrationSummary>,
+    /// Rating tasks: interval and ordinal alpha, the rating histogram.
+    pub rating: Option<RatingFigures>,
+    /// Pairwise tasks: agreement on the choice, Bradley–Terry per candidate source.
+    pub pairwise: Option<PairwiseFigures>,
 }
 
 /// Raters sharing fewer items than this get no pairwise kappa.
@@ -87,7 +92,13 @@ pub async fn for_task(state: &AppState, task_id: TaskId) -> Result<TaskQuality> 
 
 async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     let pool = &state.db.pool;
-    let labels = db::items::labels_of_task(pool, task.id).await?;
+    let mut labels = db::items::labels_of_task(pool, task.id).await?;
+    // Kinds whose answers carry more than their class (a preference's reason) count by class.
+    for l in &mut labels {
+        if let Some(c) = crate::domain::kinds::class_json(&task.schema, &l.value_json) {
+            l.value_json = c;
+        }
+    }
     let finals = db::items::resolutions_of_task(pool, task.id).await?;
     let gold: HashMap<i64, String> = db::items::gold_of_task(pool, task.id)
         .await?
@@ -259,7 +270,10 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     } else {
         (None, None)
     };
+    let (rating, pairwise) = kind_quality::figures(state, task, &labels, &gold).await?;
     Ok(Quality {
+        rating,
+        pairwise,
         labels: labels.len(),
         raters: rater_index.len(),
         fleiss_kappa,

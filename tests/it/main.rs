@@ -25,6 +25,7 @@ mod fuzz;
 mod http;
 mod import;
 mod items;
+mod kinds;
 mod labeling;
 mod offline;
 mod ops;
