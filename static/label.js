@@ -117,7 +117,7 @@
   function submit() {
     if (idx >= items.length) return;
     var value = currentValue();
-    if (value === null || value === undefined) { say("Choose an answer first (or press S to skip).", "warn", "hint"); return; }
+    if (value === null || value === undefined) { say((widget && widget.hint) || "Choose an answer first (or press S to skip).", "warn", "hint"); return; }
     clearHint();
     var it = items[idx], key = newKey();
     var body = { item_id: it.id, value: value, duration_ms: Math.round(performance.now() - shownAt), submission_key: key };
@@ -276,10 +276,11 @@
     }
     if (e.key === "?") { toggleHelp(true); e.preventDefault(); return; }
     if (e.key === "Enter") { e.preventDefault(); submit(); return; }
+    if (widget && widget.key(e)) { e.preventDefault(); return; }
     if (e.key === "Backspace" || e.key === "ArrowLeft") { e.preventDefault(); back(); return; }
     if (e.key === "ArrowRight") { e.preventDefault(); forward(); return; }
     if (e.key === "s" || e.key === "S") { e.preventDefault(); openSkip(); return; }
-    if (widget) { if (widget.key(e)) e.preventDefault(); return; }
+    if (widget) return;
     var o = window.Quorum.optionForKey(options(), e.key);
     if (o) { e.preventDefault(); choose(o.value); }
   });

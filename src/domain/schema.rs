@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::kinds::{pairwise::PairwiseSpec, rating::RatingSpec};
+use crate::domain::kinds::{pairwise::PairwiseSpec, rating::RatingSpec, spans::SpansSpec};
 
 /// Keys the labeling page keeps for itself; an option cannot use them as its hotkey.
 pub const RESERVED_KEYS: &[&str] = &["s", "S", "?", "Enter", "Backspace", " "];
@@ -50,6 +50,8 @@ pub enum LabelSchema {
     Rating(RatingSpec),
     /// A preference between two candidates (see `domain::kinds::pairwise`).
     Pairwise(PairwiseSpec),
+    /// Entity spans over a text field (see `domain::kinds::spans`).
+    Spans(SpansSpec),
 }
 
 fn default_max_length() -> usize {
@@ -146,6 +148,7 @@ impl LabelSchema {
             }
             LabelSchema::Rating(s) => s.check(),
             LabelSchema::Pairwise(s) => s.check(),
+            LabelSchema::Spans(s) => s.check(),
         }
     }
 
@@ -156,6 +159,7 @@ impl LabelSchema {
             LabelSchema::FreeText { .. } => "free_text",
             LabelSchema::Rating(_) => "rating",
             LabelSchema::Pairwise(_) => "pairwise",
+            LabelSchema::Spans(_) => "spans",
         }
     }
 
@@ -224,6 +228,7 @@ impl LabelSchema {
             }
             LabelSchema::Rating(s) => s.check_value(v),
             LabelSchema::Pairwise(s) => s.check_value(v),
+            LabelSchema::Spans(s) => s.check_value(v),
         }
     }
 }
@@ -242,6 +247,7 @@ impl LabelSchema {
         match (self, v) {
             (LabelSchema::Rating(s), v) => s.display(v),
             (LabelSchema::Pairwise(s), v) => s.display(v),
+            (LabelSchema::Spans(s), v) => s.display(v),
             (LabelSchema::FreeText { .. }, Value::String(s)) => s.clone(),
             (LabelSchema::SingleChoice { .. }, Value::String(s)) => {
                 label(s).unwrap_or_else(|| s.clone())
@@ -290,6 +296,7 @@ impl LabelSchema {
             }
             (LabelSchema::Rating(a), LabelSchema::Rating(b)) => a.evolve_to(b),
             (LabelSchema::Pairwise(_), LabelSchema::Pairwise(_)) => Ok(()),
+            (LabelSchema::Spans(a), LabelSchema::Spans(b)) => a.evolve_to(b),
             _ => {
                 for o in self.options() {
                     if !next.options().iter().any(|n| n.value == o.value) {

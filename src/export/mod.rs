@@ -14,6 +14,7 @@ pub mod api;
 pub mod card;
 pub mod cli;
 pub mod codes;
+pub mod conll;
 pub mod csv;
 pub mod jsonl;
 pub mod pages;
@@ -71,6 +72,8 @@ pub fn encoder(format: Format, out: Sink, shape: Arc<Shape>) -> io::Result<Box<d
         Format::Parquet => Box::new(parquet::Parquet::new(out, shape)?),
         Format::Tfrecord => Box::new(tfrecord::TfRecord::new(out, shape)),
         Format::Preference => Box::new(preference::Preference::new(out, shape)),
+        Format::Conll => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Conll)),
+        Format::Spacy => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Spacy)),
     })
 }
 

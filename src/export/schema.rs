@@ -145,6 +145,12 @@ pub fn describe(shape: &Shape, format: Format) -> Value {
         Format::Parquet => 2,
         Format::Tfrecord => 3,
         Format::Preference => return crate::export::preference::describe(shape),
+        Format::Conll => {
+            return crate::export::conll::describe(crate::export::conll::Flavour::Conll);
+        }
+        Format::Spacy => {
+            return crate::export::conll::describe(crate::export::conll::Flavour::Spacy);
+        }
     };
     let columns: Vec<Value> = columns(shape)
         .into_iter()

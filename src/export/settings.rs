@@ -15,15 +15,21 @@ pub enum Format {
     Tfrecord,
     /// Pairwise tasks: JSONL of `{"prompt", "chosen", "rejected"}` (DPO/RLHF trainers' input).
     Preference,
+    /// Spans tasks: CoNLL-2003 BIO tags (see `export::conll`).
+    Conll,
+    /// Spans tasks: spaCy training data, JSON Lines (see `export::conll`).
+    Spacy,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 7] = [
         Format::Jsonl,
         Format::Csv,
         Format::Parquet,
         Format::Tfrecord,
         Format::Preference,
+        Format::Conll,
+        Format::Spacy,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -37,6 +43,8 @@ impl Format {
             Format::Parquet => "parquet",
             Format::Tfrecord => "tfrecord",
             Format::Preference => "preference",
+            Format::Conll => "conll",
+            Format::Spacy => "spacy",
         }
     }
 
@@ -44,6 +52,8 @@ impl Format {
     pub fn extension(self) -> &'static str {
         match self {
             Format::Preference => "preference.jsonl",
+            Format::Conll => "conll",
+            Format::Spacy => "spacy.jsonl",
             other => other.as_str(),
         }
     }
@@ -54,7 +64,9 @@ impl Format {
     /// snapshot's settings; [`Format::of_export`] reads it back.
     pub fn stored_as(self) -> &'static str {
         match self {
-            Format::Preference => "jsonl",
+            Format::Preference | Format::Spacy => "jsonl",
+            // Delimited text: the nearest container the column accepts.
+            Format::Conll => "csv",
             other => other.as_str(),
         }
     }
@@ -80,6 +92,12 @@ impl Format {
                 "format: preference pairs are made from pairwise tasks; this task is {}",
                 s.kind()
             )),
+            (Format::Conll | Format::Spacy, LabelSchema::Spans(_)) => None,
+            (f @ (Format::Conll | Format::Spacy), s) => Some(format!(
+                "format: {} is made from spans tasks; this task is {}",
+                f.as_str(),
+                s.kind()
+            )),
             _ => None,
         }
     }
@@ -91,7 +109,8 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Parquet => "application/vnd.apache.parquet",
             Format::Tfrecord => "application/octet-stream",
-            Format::Preference => "application/x-ndjson",
+            Format::Preference | Format::Spacy => "application/x-ndjson",
+            Format::Conll => "text/plain; charset=utf-8",
         }
     }
 }
@@ -146,7 +165,7 @@ impl ExportRequest {
     pub fn check(self) -> Result<ExportSettings, String> {
         let format = Format::parse(self.format.trim()).ok_or_else(|| {
             format!(
-                "format: {:?} is not one of jsonl, csv, parquet, tfrecord, preference",
+                "format: {:?} is not one of jsonl, csv, parquet, tfrecord, preference, conll, spacy",
                 self.format
             )
         })?;

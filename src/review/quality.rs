@@ -13,7 +13,7 @@ use crate::domain::agreement;
 use crate::domain::ids::TaskId;
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
-use crate::review::kind_quality::{self, PairwiseFigures, RatingFigures};
+use crate::review::kind_quality::{self, PairwiseFigures, RatingFigures, SpansFigures};
 use crate::review::resolution::{CalibrationSummary, ChosenMethod};
 use crate::state::AppState;
 
@@ -68,6 +68,8 @@ pub struct Quality {
     pub rating: Option<RatingFigures>,
     /// Pairwise tasks: agreement on the choice, Bradley–Terry per candidate source.
     pub pairwise: Option<PairwiseFigures>,
+    /// Spans tasks: span F1 between raters (exact, overlap), per label and rater; token α.
+    pub spans: Option<SpansFigures>,
 }
 
 /// Raters sharing fewer items than this get no pairwise kappa.
@@ -270,10 +272,17 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     } else {
         (None, None)
     };
-    let (rating, pairwise) = kind_quality::figures(state, task, &labels, &gold).await?;
+    let inputs = kind_quality::Inputs {
+        labels: &labels,
+        gold: &gold,
+        names: &names,
+        finals: &final_of,
+    };
+    let (rating, pairwise, spans) = kind_quality::figures(state, task, &inputs).await?;
     Ok(Quality {
         rating,
         pairwise,
+        spans,
         labels: labels.len(),
         raters: rater_index.len(),
         fleiss_kappa,

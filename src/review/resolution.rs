@@ -316,6 +316,14 @@ pub async fn adjudicate(
         .schema
         .check_value(value)
         .map_err(|e| AppError::bad_request(codes::INVALID_VALUE, e))?;
+    if kinds::needs_item(&task.schema) {
+        let data: Value = db::kinds::item_data(&state.db.pool, item_id)
+            .await?
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(Value::Null);
+        kinds::check_against_item(&task.schema, &value, &data)
+            .map_err(|e| AppError::bad_request(codes::INVALID_VALUE, e))?;
+    }
     let version = version.unwrap_or(item.version);
     let votes = db::review::votes(&state.db.pool, item_id).await?;
     let values: Vec<Value> = votes

@@ -61,11 +61,16 @@ pub fn record_from_value(
     };
     let gold = match gold {
         None | Some(Value::Null) => None,
-        Some(g) => Some(
-            schema
+        Some(g) => {
+            let g = schema
                 .check_value(&g)
-                .map_err(|e| err(format!("gold: {e}")))?,
-        ),
+                .map_err(|e| err(format!("gold: {e}")))?;
+            if crate::domain::kinds::needs_item(schema) {
+                crate::domain::kinds::check_against_item(schema, &g, &Value::Object(data.clone()))
+                    .map_err(|e| err(format!("gold: {e}")))?;
+            }
+            Some(g)
+        }
     };
     Ok(Record {
         line,

@@ -5,6 +5,7 @@
 
 pub mod pairwise;
 pub mod rating;
+pub mod spans;
 
 use serde_json::{Map, Value};
 
@@ -23,6 +24,7 @@ pub fn decide(
 ) -> Decision {
     match schema {
         LabelSchema::Rating(s) => rating::decide(s, values, agreement, target, max_overlap),
+        LabelSchema::Spans(s) => spans::decide(s, values, agreement, target, max_overlap),
         LabelSchema::Pairwise(_) => {
             let choices: Vec<Value> = values
                 .iter()
@@ -52,13 +54,30 @@ pub fn class_json(schema: &LabelSchema, value_json: &str) -> Option<String> {
 pub fn check_item(schema: &LabelSchema, data: &Map<String, Value>) -> Option<Result<(), String>> {
     match schema {
         LabelSchema::Pairwise(s) => Some(s.check_item(data)),
+        LabelSchema::Spans(s) => Some(s.check_item(data)),
         _ => None,
+    }
+}
+
+/// Whether a value must also be checked against the item's data (span offsets against its text).
+pub fn needs_item(schema: &LabelSchema) -> bool {
+    matches!(schema, LabelSchema::Spans(_))
+}
+
+/// Checks a (schema-checked) value against the item's data: every span within the text.
+pub fn check_against_item(schema: &LabelSchema, value: &Value, data: &Value) -> Result<(), String> {
+    match schema {
+        LabelSchema::Spans(s) => s.check_text(value, data),
+        _ => Ok(()),
     }
 }
 
 /// Whether the kind resolves only by its own rule (no Dawid-Skene and the like).
 pub fn own_resolution(schema: &LabelSchema) -> bool {
-    matches!(schema, LabelSchema::Rating(_) | LabelSchema::Pairwise(_))
+    matches!(
+        schema,
+        LabelSchema::Rating(_) | LabelSchema::Pairwise(_) | LabelSchema::Spans(_)
+    )
 }
 
 #[cfg(test)]

@@ -184,3 +184,81 @@ async fn rater_compares_pairs_with_the_keyboard() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn rater_marks_entities_with_the_keyboard() {
+    if !crate::parts::have(crate::parts::Part::Chromium, "the browser tests") {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let items = "{\"external_id\": \"s1\", \"text\": \"Ada Lovelace met Charles Babbage in London.\", \"source\": \"wiki\"}\n\
+                 {\"external_id\": \"s2\", \"text\": \"😀 Zoë flew to Paris\"}\n\
+                 {\"external_id\": \"s3\", \"text\": \"Nothing to see here.\"}\n";
+    let (task, admin) = kind_task(&app, super::spans::ner_schema(), 1, 1, items).await;
+    rater(&app, &admin, task, "rita").await;
+    let b = start_labeling(&app, task, "rita", "Ada Lovelace").await;
+    // Ada Lovelace: select two words, P.
+    b.press_chord(keys::SHIFT, keys::RIGHT).await;
+    b.press_keys("p").await;
+    // Charles Babbage: two words right, select two, 1 (the first label's number).
+    b.press_keys(keys::RIGHT).await;
+    b.press_keys(keys::RIGHT).await;
+    b.press_chord(keys::SHIFT, keys::RIGHT).await;
+    b.press_keys("1").await;
+    // London: L.
+    b.press_keys(keys::RIGHT).await;
+    b.press_keys(keys::RIGHT).await;
+    b.press_keys("l").await;
+    b.wait_text("#span-list", "London").await;
+    shots(&b, "kinds-spans").await;
+    // [ goes back to Charles Babbage, X deletes it; select it again and mark it with the mouse.
+    b.press_keys("[").await;
+    b.press_keys("x").await;
+    let listed = b.text("#span-list").await;
+    assert!(!listed.contains("Babbage"), "{listed}");
+    b.press_chord(keys::SHIFT, keys::RIGHT).await;
+    b.click(".span-labels button[data-value='PER']").await;
+    b.wait_text("#span-list", "Charles Babbage").await;
+    b.press_keys("?").await;
+    b.wait_text("#help", "no entities in this text").await;
+    b.screenshot("kinds-spans-help").await;
+    b.press_keys("?").await;
+    b.press_keys(keys::ENTER).await;
+    // Offsets count scalar values, not UTF-16 units: Zoë is 2–5 after the emoji.
+    b.wait_text("#item-view", "Zoë").await;
+    b.press_keys(keys::RIGHT).await;
+    b.press_keys("p").await;
+    for _ in 0..3 {
+        b.press_keys(keys::RIGHT).await;
+    }
+    b.press_keys("l").await;
+    b.wait_text("#span-list", "Paris").await;
+    b.press_keys(keys::ENTER).await;
+    b.wait_text("#item-view", "Nothing to see").await;
+    // Enter without an answer asks for one; 0 says "no entities".
+    b.press_keys(keys::ENTER).await;
+    b.wait_text("#status", "press 0").await;
+    b.press_keys("0").await;
+    b.press_keys(keys::ENTER).await;
+    all_saved(&b).await;
+    b.assert_no_console_errors().await;
+    b.quit().await;
+    let got = stored(&app).await;
+    let got: Vec<(&str, Value)> = got
+        .iter()
+        .map(|(e, v, _)| (e.as_str(), serde_json::from_str(v).unwrap()))
+        .collect();
+    let s = |a: usize, e: usize, l: &str| json!({"start": a, "end": e, "label": l});
+    assert_eq!(
+        got,
+        vec![
+            (
+                "s1",
+                json!([s(0, 12, "PER"), s(17, 32, "PER"), s(36, 42, "LOC")])
+            ),
+            ("s2", json!([s(2, 5, "PER"), s(14, 19, "LOC")])),
+            ("s3", json!([])),
+        ]
+    );
+    app.stop().await;
+}

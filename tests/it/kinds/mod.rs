@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod export;
+pub mod spans;
 
 use serde_json::{Value, json};
 

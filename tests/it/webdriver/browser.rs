@@ -333,6 +333,21 @@ impl Browser {
         let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
     }
 
+    /// Presses `key` while holding `modifier` (e.g. [`keys::SHIFT`] and [`keys::RIGHT`]).
+    pub async fn press_chord(&self, modifier: &str, key: &str) {
+        self.wait_ready().await;
+        let actions = json!([
+            {"type": "keyDown", "value": modifier}, {"type": "keyDown", "value": key},
+            {"type": "keyUp", "value": key}, {"type": "keyUp", "value": modifier}]);
+        self.must(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .await;
+        let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
     /// Waits (up to [`WAIT`]) until the current document has loaded and run its scripts
     /// (`document.readyState` is `complete`). While a page navigates the question may fail;
     /// that is "not yet" too.
