@@ -296,6 +296,7 @@
   window.Quorum.keyHelp($("keys-options"), options());
   if (widget) {
     var tb = $("keys-options"); $("keys-choose").parentNode.hidden = true;
+    if (widget.backKeys) { var bk = $("keys-back").firstElementChild; bk.textContent = ""; var kb0 = document.createElement("kbd"); kb0.textContent = widget.backKeys; bk.appendChild(kb0); }
     widget.keys().forEach(function (k) {
       var tr = document.createElement("tr"), a = document.createElement("td"), b = document.createElement("td");
       var kb = document.createElement("kbd"); kb.textContent = k[0]; a.appendChild(kb); b.textContent = k[1];

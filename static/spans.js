@@ -171,6 +171,7 @@
         if (marked.length) return sorted();
         return none ? [] : null;
       },
+      backKeys: "Backspace (no span in focus)",
       hint: "Mark entities, or press 0 for “no entities” (S skips).",
       keys: function () {
         var rows = [["← / →", "move over the words"], ["Shift + ← / →", "select several words (or drag with the mouse)"]];

@@ -249,3 +249,61 @@ async fn preferences_are_checked_resolve_by_majority_and_rank_sources() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_task_form_makes_and_edits_tasks_of_the_new_kinds() {
+    let app = TestApp::spawn().await;
+    let s = app.admin().await;
+    let form = |name: &'static str, schema: &'static str| {
+        vec![
+            ("name", name),
+            ("instructions", "# Rate"),
+            ("kind", "rating"),
+            ("schema_json", schema),
+            ("state", "active"),
+            ("overlap", "1"),
+            ("max_overlap", "1"),
+            ("agreement", "0.5"),
+            ("shard_size", "5"),
+            ("lease_minutes", "30"),
+        ]
+    };
+    let res = s
+        .post_form(
+            "/admin/tasks",
+            &form("Helpfulness", r#"{"min": 1, "max": 7}"#),
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let (id, schema): (i64, String) = sqlx::query_as("SELECT id, schema_json FROM tasks")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let schema: Value = serde_json::from_str(&schema).unwrap();
+    assert_eq!(schema, json!({"kind": "rating", "min": 1, "max": 7}));
+    // The edit page shows the schema as JSON and saving it again keeps it.
+    let html = s
+        .get(&format!("/admin/tasks/{id}/edit"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("&quot;max&quot;: 7") || html.contains("&#34;max&#34;: 7"),
+        "{html}"
+    );
+    let res = s
+        .post_form(
+            &format!("/admin/tasks/{id}/edit"),
+            &form("Helpfulness 2", r#"{"min": 1, "max": 7}"#),
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    // A bad schema comes back with the reason.
+    let res = s
+        .post_form("/admin/tasks", &form("Bad", r#"{"min": 3, "max": 1}"#))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("min and max"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 1);
+}

@@ -262,3 +262,58 @@ async fn rater_marks_entities_with_the_keyboard() {
     );
     app.stop().await;
 }
+
+/// A reviewer decides a split preference on the adjudication page with the keyboard.
+#[tokio::test]
+async fn reviewer_adjudicates_a_split_preference() {
+    if !crate::parts::have(crate::parts::Part::Chromium, "the browser tests") {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let items = "{\"external_id\": \"p1\", \"prompt\": \"Best pet?\", \"a\": \"A cat.\", \"b\": \"A rock.\"}\n";
+    let (task, admin) = kind_task(&app, json!({"kind": "pairwise"}), 2, 2, items).await;
+    for (name, v) in [
+        ("ann", json!("A")),
+        ("bob", json!({"choice": "B", "reason": "rocks are easy"})),
+    ] {
+        let r = rater(&app, &admin, task, name).await;
+        let s = r.lease(task).await;
+        let res = super::send(
+            &r,
+            s["id"].as_i64().unwrap(),
+            s["items"][0]["id"].as_i64().unwrap(),
+            &v,
+            name,
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM items WHERE state = 'adjudication'")
+            .await,
+        1
+    );
+    app.create_user("rev", quorum::domain::role::Role::Reviewer)
+        .await;
+    let b = Browser::new().await;
+    b.login(&app, "rev", PASSWORD).await;
+    b.goto(&app.url(&format!("/review/tasks/{task}"))).await;
+    b.wait_text("#start-review", "Start reviewing").await;
+    b.click("#start-review").await;
+    b.wait_text("#candidate-a", "A cat.").await;
+    b.wait_text("body", "rocks are easy").await;
+    b.screenshot("kinds-pairwise-review").await;
+    b.press_keys("a").await;
+    b.wait_text(".pair-choices .selected", "A is better").await;
+    b.press_keys(keys::ENTER).await;
+    b.wait_text("body", "Nothing to review").await;
+    b.assert_no_console_errors().await;
+    b.quit().await;
+    let (value, method): (String, String) =
+        sqlx::query_as("SELECT value_json, method FROM resolutions")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!((value.as_str(), method.as_str()), ("\"A\"", "adjudicated"));
+    app.stop().await;
+}
