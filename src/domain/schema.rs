@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::kinds::{pairwise::PairwiseSpec, rating::RatingSpec, spans::SpansSpec};
+use crate::domain::kinds::{
+    boxes::BoxesSpec, pairwise::PairwiseSpec, rating::RatingSpec, spans::SpansSpec,
+};
 
 /// Keys the labeling page keeps for itself; an option cannot use them as its hotkey.
 pub const RESERVED_KEYS: &[&str] = &["s", "S", "?", "Enter", "Backspace", " "];
@@ -52,6 +54,8 @@ pub enum LabelSchema {
     Pairwise(PairwiseSpec),
     /// Entity spans over a text field (see `domain::kinds::spans`).
     Spans(SpansSpec),
+    /// Labeled rectangles on an image field (see `domain::kinds::boxes`).
+    Boxes(BoxesSpec),
 }
 
 fn default_max_length() -> usize {
@@ -149,6 +153,7 @@ impl LabelSchema {
             LabelSchema::Rating(s) => s.check(),
             LabelSchema::Pairwise(s) => s.check(),
             LabelSchema::Spans(s) => s.check(),
+            LabelSchema::Boxes(s) => s.check(),
         }
     }
 
@@ -160,6 +165,7 @@ impl LabelSchema {
             LabelSchema::Rating(_) => "rating",
             LabelSchema::Pairwise(_) => "pairwise",
             LabelSchema::Spans(_) => "spans",
+            LabelSchema::Boxes(_) => "boxes",
         }
     }
 
@@ -229,6 +235,7 @@ impl LabelSchema {
             LabelSchema::Rating(s) => s.check_value(v),
             LabelSchema::Pairwise(s) => s.check_value(v),
             LabelSchema::Spans(s) => s.check_value(v),
+            LabelSchema::Boxes(s) => s.check_value(v),
         }
     }
 }
@@ -248,6 +255,7 @@ impl LabelSchema {
             (LabelSchema::Rating(s), v) => s.display(v),
             (LabelSchema::Pairwise(s), v) => s.display(v),
             (LabelSchema::Spans(s), v) => s.display(v),
+            (LabelSchema::Boxes(s), v) => s.display(v),
             (LabelSchema::FreeText { .. }, Value::String(s)) => s.clone(),
             (LabelSchema::SingleChoice { .. }, Value::String(s)) => {
                 label(s).unwrap_or_else(|| s.clone())
@@ -297,6 +305,7 @@ impl LabelSchema {
             (LabelSchema::Rating(a), LabelSchema::Rating(b)) => a.evolve_to(b),
             (LabelSchema::Pairwise(_), LabelSchema::Pairwise(_)) => Ok(()),
             (LabelSchema::Spans(a), LabelSchema::Spans(b)) => a.evolve_to(b),
+            (LabelSchema::Boxes(a), LabelSchema::Boxes(b)) => a.evolve_to(b),
             _ => {
                 for o in self.options() {
                     if !next.options().iter().any(|n| n.value == o.value) {

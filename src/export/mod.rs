@@ -13,6 +13,7 @@
 pub mod api;
 pub mod card;
 pub mod cli;
+pub mod coco;
 pub mod codes;
 pub mod conll;
 pub mod csv;
@@ -74,6 +75,7 @@ pub fn encoder(format: Format, out: Sink, shape: Arc<Shape>) -> io::Result<Box<d
         Format::Preference => Box::new(preference::Preference::new(out, shape)),
         Format::Conll => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Conll)),
         Format::Spacy => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Spacy)),
+        Format::Coco => Box::new(coco::Coco::new(out, shape)),
     })
 }
 

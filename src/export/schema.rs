@@ -151,6 +151,7 @@ pub fn describe(shape: &Shape, format: Format) -> Value {
         Format::Spacy => {
             return crate::export::conll::describe(crate::export::conll::Flavour::Spacy);
         }
+        Format::Coco => return crate::export::coco::describe(),
     };
     let columns: Vec<Value> = columns(shape)
         .into_iter()

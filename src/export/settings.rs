@@ -19,10 +19,12 @@ pub enum Format {
     Conll,
     /// Spans tasks: spaCy training data, JSON Lines (see `export::conll`).
     Spacy,
+    /// Boxes tasks: COCO object-detection JSON (see `export::coco`).
+    Coco,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Jsonl,
         Format::Csv,
         Format::Parquet,
@@ -30,6 +32,7 @@ impl Format {
         Format::Preference,
         Format::Conll,
         Format::Spacy,
+        Format::Coco,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -45,6 +48,7 @@ impl Format {
             Format::Preference => "preference",
             Format::Conll => "conll",
             Format::Spacy => "spacy",
+            Format::Coco => "coco",
         }
     }
 
@@ -54,6 +58,7 @@ impl Format {
             Format::Preference => "preference.jsonl",
             Format::Conll => "conll",
             Format::Spacy => "spacy.jsonl",
+            Format::Coco => "coco.json",
             other => other.as_str(),
         }
     }
@@ -64,7 +69,7 @@ impl Format {
     /// snapshot's settings; [`Format::of_export`] reads it back.
     pub fn stored_as(self) -> &'static str {
         match self {
-            Format::Preference | Format::Spacy => "jsonl",
+            Format::Preference | Format::Spacy | Format::Coco => "jsonl",
             // Delimited text: the nearest container the column accepts.
             Format::Conll => "csv",
             other => other.as_str(),
@@ -93,6 +98,11 @@ impl Format {
                 s.kind()
             )),
             (Format::Conll | Format::Spacy, LabelSchema::Spans(_)) => None,
+            (Format::Coco, LabelSchema::Boxes(_)) => None,
+            (Format::Coco, s) => Some(format!(
+                "format: coco is made from boxes tasks; this task is {}",
+                s.kind()
+            )),
             (f @ (Format::Conll | Format::Spacy), s) => Some(format!(
                 "format: {} is made from spans tasks; this task is {}",
                 f.as_str(),
@@ -111,6 +121,7 @@ impl Format {
             Format::Tfrecord => "application/octet-stream",
             Format::Preference | Format::Spacy => "application/x-ndjson",
             Format::Conll => "text/plain; charset=utf-8",
+            Format::Coco => "application/json",
         }
     }
 }
@@ -165,7 +176,7 @@ impl ExportRequest {
     pub fn check(self) -> Result<ExportSettings, String> {
         let format = Format::parse(self.format.trim()).ok_or_else(|| {
             format!(
-                "format: {:?} is not one of jsonl, csv, parquet, tfrecord, preference, conll, spacy",
+                "format: {:?} is not one of jsonl, csv, parquet, tfrecord, preference, conll, spacy, coco",
                 self.format
             )
         })?;

@@ -23,6 +23,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/kinds.js"),
     ),
     (
+        "boxes.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/boxes.js"),
+    ),
+    (
         "spans.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/spans.js"),

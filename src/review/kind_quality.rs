@@ -84,6 +84,17 @@ pub struct SpansFigures {
     pub per_rater: Vec<RaterF1>,
 }
 
+/// Boxes: F1 at IoU 0.5 between raters, mean IoU of matched boxes, and their IoU histogram.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BoxesFigures {
+    pub f1_iou50: Option<f64>,
+    pub mean_iou: Option<f64>,
+    /// Matched pairs by IoU: [0.5, 0.6), [0.6, 0.7), [0.7, 0.8), [0.8, 0.9), [0.9, 1.0].
+    pub iou_histogram: Vec<u64>,
+    /// F1 at IoU 0.5 per box label.
+    pub per_label: Vec<(String, Option<f64>)>,
+}
+
 /// What the figures of a task's kind are made from.
 pub struct Inputs<'a> {
     pub labels: &'a [LabelRow],
@@ -91,6 +102,54 @@ pub struct Inputs<'a> {
     pub names: &'a HashMap<i64, String>,
     /// Final value JSON by item.
     pub finals: &'a HashMap<i64, &'a str>,
+}
+
+/// Box figures over real items (gold left out).
+pub fn boxes_figures(
+    spec: &crate::domain::kinds::boxes::BoxesSpec,
+    inputs: &Inputs<'_>,
+) -> BoxesFigures {
+    use crate::domain::kinds::boxes::{self, Bbox};
+    let mut by_item: BTreeMap<i64, Vec<Vec<Bbox>>> = BTreeMap::new();
+    for l in inputs
+        .labels
+        .iter()
+        .filter(|l| !inputs.gold.contains_key(&l.item_id.0))
+    {
+        let v: Value = serde_json::from_str(&l.value_json).unwrap_or(Value::Null);
+        if let Some(b) = boxes::boxes_of(&v) {
+            by_item.entry(l.item_id.0).or_default().push(b);
+        }
+    }
+    let (f1, mean, ious) = boxes::agreement(by_item.values().map(Vec::as_slice));
+    let mut hist = vec![0u64; 5];
+    for x in ious {
+        hist[(((x - 0.5) * 10.0).floor().max(0.0) as usize).min(4)] += 1;
+    }
+    let per_label = spec
+        .labels
+        .iter()
+        .map(|l| {
+            let only: Vec<Vec<Vec<Bbox>>> = by_item
+                .values()
+                .map(|a| {
+                    a.iter()
+                        .map(|b| b.iter().filter(|x| x.label == l.value).cloned().collect())
+                        .collect()
+                })
+                .collect();
+            (
+                l.value.clone(),
+                boxes::agreement(only.iter().map(Vec::as_slice)).0,
+            )
+        })
+        .collect();
+    BoxesFigures {
+        f1_iou50: f1,
+        mean_iou: mean,
+        iou_histogram: hist,
+        per_label,
+    }
 }
 
 /// The figures of the task's kind (`None`, `None` for choice and free-text tasks).

@@ -70,6 +70,8 @@ pub struct Quality {
     pub pairwise: Option<PairwiseFigures>,
     /// Spans tasks: span F1 between raters (exact, overlap), per label and rater; token α.
     pub spans: Option<SpansFigures>,
+    /// Boxes tasks: F1 at IoU 0.5, mean IoU, the IoU histogram, F1 per label.
+    pub boxes: Option<kind_quality::BoxesFigures>,
 }
 
 /// Raters sharing fewer items than this get no pairwise kappa.
@@ -279,7 +281,12 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         finals: &final_of,
     };
     let (rating, pairwise, spans) = kind_quality::figures(state, task, &inputs).await?;
+    let boxes = match &task.schema {
+        LabelSchema::Boxes(s) => Some(kind_quality::boxes_figures(s, &inputs)),
+        _ => None,
+    };
     Ok(Quality {
+        boxes,
         rating,
         pairwise,
         spans,

@@ -137,7 +137,10 @@ impl TaskForm {
 
     /// The label schema the form describes, as JSON for [`crate::domain::schema::LabelSchema::parse`].
     fn schema(&self) -> Result<Value> {
-        if matches!(self.kind.as_str(), "rating" | "pairwise" | "spans") {
+        if matches!(
+            self.kind.as_str(),
+            "rating" | "pairwise" | "spans" | "boxes"
+        ) {
             let mut v: Value = serde_json::from_str(self.schema_json.trim()).map_err(|e| {
                 AppError::bad_request(
                     codes::INVALID_SCHEMA,

@@ -3,6 +3,7 @@
 //! every kind goes through the same loop (submission check, online resolution, agreement,
 //! quality figures, exports).
 
+pub mod boxes;
 pub mod pairwise;
 pub mod rating;
 pub mod spans;
@@ -25,6 +26,7 @@ pub fn decide(
     match schema {
         LabelSchema::Rating(s) => rating::decide(s, values, agreement, target, max_overlap),
         LabelSchema::Spans(s) => spans::decide(s, values, agreement, target, max_overlap),
+        LabelSchema::Boxes(_) => boxes::decide(values, agreement, target, max_overlap),
         LabelSchema::Pairwise(_) => {
             let choices: Vec<Value> = values
                 .iter()
@@ -55,19 +57,21 @@ pub fn check_item(schema: &LabelSchema, data: &Map<String, Value>) -> Option<Res
     match schema {
         LabelSchema::Pairwise(s) => Some(s.check_item(data)),
         LabelSchema::Spans(s) => Some(s.check_item(data)),
+        LabelSchema::Boxes(s) => Some(s.check_item(data)),
         _ => None,
     }
 }
 
 /// Whether a value must also be checked against the item's data (span offsets against its text).
 pub fn needs_item(schema: &LabelSchema) -> bool {
-    matches!(schema, LabelSchema::Spans(_))
+    matches!(schema, LabelSchema::Spans(_) | LabelSchema::Boxes(_))
 }
 
 /// Checks a (schema-checked) value against the item's data: every span within the text.
 pub fn check_against_item(schema: &LabelSchema, value: &Value, data: &Value) -> Result<(), String> {
     match schema {
         LabelSchema::Spans(s) => s.check_text(value, data),
+        LabelSchema::Boxes(s) => s.check_image(value, data),
         _ => Ok(()),
     }
 }
@@ -76,7 +80,10 @@ pub fn check_against_item(schema: &LabelSchema, value: &Value, data: &Value) -> 
 pub fn own_resolution(schema: &LabelSchema) -> bool {
     matches!(
         schema,
-        LabelSchema::Rating(_) | LabelSchema::Pairwise(_) | LabelSchema::Spans(_)
+        LabelSchema::Rating(_)
+            | LabelSchema::Pairwise(_)
+            | LabelSchema::Spans(_)
+            | LabelSchema::Boxes(_)
     )
 }
 

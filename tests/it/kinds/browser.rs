@@ -22,7 +22,7 @@ async fn start_labeling(app: &TestApp, task: i64, name: &str, first: &str) -> Br
 }
 
 /// Desktop and phone screenshots; nothing scrolls sideways on the phone.
-async fn shots(b: &Browser, name: &str) {
+pub async fn shots(b: &Browser, name: &str) {
     b.screenshot(name).await;
     b.resize(390, 844).await;
     b.screenshot(&format!("{name}-phone")).await;

@@ -2,6 +2,7 @@
 //! nothing stored, resolution and quality figures, exports, and the labeling page in Chromium.
 
 mod api;
+mod boxes;
 mod browser;
 mod export;
 pub mod spans;
@@ -63,4 +64,9 @@ pub fn item_of(shard: &Value, text_field: &str, starts: &str) -> i64 {
         .unwrap_or_else(|| panic!("no item whose {text_field} starts with {starts}"))["id"]
         .as_i64()
         .unwrap()
+}
+
+/// Desktop and phone screenshots of the page as it is (see `browser::shots`).
+pub async fn browser_shots(b: &crate::webdriver::Browser, name: &str) {
+    browser::shots(b, name).await;
 }
