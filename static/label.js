@@ -32,6 +32,9 @@
     return items.length;
   }
   function options() { return window.Quorum.offered(schema); }
+  // Kinds beyond choices and free text (static/kinds.js) draw the item and the controls.
+  var make = window.QuorumKinds && window.QuorumKinds[schema.kind];
+  var widget = make ? make(schema, { submit: function () { submit(); }, changed: function () { clearHint(); renderControls(); } }) : null;
 
   function renderProgress() {
     var done = items.filter(isDone).length;
@@ -50,6 +53,8 @@
     var meta = document.createElement("div"); meta.className = "item-meta";
     meta.textContent = "Item " + (idx + 1) + " of " + items.length + (it.state === "labeled" ? " · answered (you can change it)" : it.state === "skipped" ? " · skipped" : "");
     view.appendChild(meta);
+    if (widget && widget.view(view, d)) { widget.start(it.value); renderControls(); shownAt = performance.now(); return; }
+    if (widget) widget.start(it.value);
     var img = d.image_url || d.image;
     if (typeof img === "string" && /^https?:\/\//i.test(img)) {
       var im = document.createElement("img"); im.className = "item-image"; im.alt = "item image"; im.src = img; view.appendChild(im);
@@ -74,6 +79,7 @@
 
   function renderControls() {
     controls.textContent = "";
+    if (widget) { widget.controls(controls); return; }
     if (schema.kind === "free_text") {
       var ta = document.createElement("textarea"); ta.id = "free-text"; ta.maxLength = schema.max_length || 1000;
       ta.placeholder = "Type the answer. Enter submits, Shift+Enter adds a line."; ta.value = typeof choice === "string" ? choice : "";
@@ -102,6 +108,7 @@
   }
 
   function currentValue() {
+    if (widget) return widget.value();
     if (schema.kind === "free_text") { var ta = $("free-text"); var v = ta ? ta.value.trim() : ""; return v ? v : null; }
     if (schema.kind === "multi_choice") return choice || [];
     return choice;
@@ -110,7 +117,7 @@
   function submit() {
     if (idx >= items.length) return;
     var value = currentValue();
-    if (value === null || value === undefined) { say("Choose an answer first (or press S to skip).", "warn", "hint"); return; }
+    if (value === null || value === undefined) { say((widget && widget.hint) || "Choose an answer first (or press S to skip).", "warn", "hint"); return; }
     clearHint();
     var it = items[idx], key = newKey();
     var body = { item_id: it.id, value: value, duration_ms: Math.round(performance.now() - shownAt), submission_key: key };
@@ -258,7 +265,7 @@
       return;
     }
     if (inText) {
-      if (e.key === "Enter" && !e.shiftKey && t.id === "free-text") { e.preventDefault(); submit(); }
+      if (e.key === "Enter" && !e.shiftKey && (t.id === "free-text" || t.getAttribute("data-submit-on-enter"))) { e.preventDefault(); submit(); }
       else if (e.key === "Escape") { t.blur(); }
       return;
     }
@@ -269,9 +276,11 @@
     }
     if (e.key === "?") { toggleHelp(true); e.preventDefault(); return; }
     if (e.key === "Enter") { e.preventDefault(); submit(); return; }
+    if (widget && widget.key(e)) { e.preventDefault(); return; }
     if (e.key === "Backspace" || e.key === "ArrowLeft") { e.preventDefault(); back(); return; }
     if (e.key === "ArrowRight") { e.preventDefault(); forward(); return; }
     if (e.key === "s" || e.key === "S") { e.preventDefault(); openSkip(); return; }
+    if (widget) return;
     var o = window.Quorum.optionForKey(options(), e.key);
     if (o) { e.preventDefault(); choose(o.value); }
   });
@@ -285,6 +294,15 @@
   window.addEventListener("online", function () { Object.keys(loadPending()).forEach(function (k) { send(k); }); });
 
   window.Quorum.keyHelp($("keys-options"), options());
+  if (widget) {
+    var tb = $("keys-options"); $("keys-choose").parentNode.hidden = true;
+    if (widget.backKeys) { var bk = $("keys-back").firstElementChild; bk.textContent = ""; var kb0 = document.createElement("kbd"); kb0.textContent = widget.backKeys; bk.appendChild(kb0); }
+    widget.keys().forEach(function (k) {
+      var tr = document.createElement("tr"), a = document.createElement("td"), b = document.createElement("td");
+      var kb = document.createElement("kbd"); kb.textContent = k[0]; a.appendChild(kb); b.textContent = k[1];
+      tr.appendChild(a); tr.appendChild(b); tb.appendChild(tr);
+    });
+  }
   // On a phone the instructions (already acknowledged) start folded, so the item and its answer
   // buttons are on the first screen.
   var ins = document.querySelector("details.instructions");

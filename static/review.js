@@ -8,7 +8,12 @@
   var opts = window.Quorum.offered(schema);
   function say(t, cls) { $("status").textContent = t; $("status").className = "small status " + (cls || ""); }
 
+  // Kinds beyond choices and free text (static/kinds.js) draw the item and the answer.
+  var make = window.QuorumKinds && window.QuorumKinds[schema.kind];
+  var widget = make ? make(schema, { submit: function () { decide(); }, changed: function () { render(); } }) : null;
+  if (widget) widget.start(choice);
   var view = $("item-view"), d = data.item || {};
+  if (!(widget && widget.view(view, d))) {
   var img = d.image_url || d.image;
   if (typeof img === "string" && /^https?:\/\//i.test(img)) { var im = document.createElement("img"); im.className = "item-image"; im.alt = "item image"; im.src = img; view.appendChild(im); }
   if (typeof d.text === "string") { var p = document.createElement("p"); p.className = "item-text"; p.textContent = d.text; view.appendChild(p); }
@@ -19,9 +24,11 @@
       th.textContent = k; td.textContent = typeof d[k] === "string" ? d[k] : JSON.stringify(d[k]); tr.appendChild(th); tr.appendChild(td); t.appendChild(tr); });
     view.appendChild(t);
   }
+  }
 
   function render() {
     var c = $("controls"); c.textContent = "";
+    if (widget) { widget.controls(c); return; }
     if (schema.kind === "free_text") {
       var ta = document.createElement("textarea"); ta.id = "free-text"; ta.value = typeof choice === "string" ? choice : "";
       ta.placeholder = "The final answer. Enter records it."; c.appendChild(ta); ta.focus(); return;
@@ -42,7 +49,7 @@
     render();
   }
   function decide() {
-    var value = schema.kind === "free_text" ? ($("free-text").value || "").trim() : (schema.kind === "multi_choice" ? (choice || []) : choice);
+    var value = widget ? widget.value() : schema.kind === "free_text" ? ($("free-text").value || "").trim() : (schema.kind === "multi_choice" ? (choice || []) : choice);
     if (value === null || value === undefined || value === "") { say("Choose the final answer first.", "warn"); return; }
     fetch("/api/v1/items/" + data.item_id + "/resolution", {
       method: "POST", credentials: "same-origin",
@@ -63,10 +70,11 @@
     var t = e.target;
     if (!$("help").hidden) { if (e.key === "Escape" || e.key === "?") { toggleHelp(false); e.preventDefault(); } return; }
     if (t && t.tagName === "TEXTAREA") { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); decide(); } return; }
-    if (t && t.tagName === "INPUT") return;
+    if (t && t.tagName === "INPUT") { if (e.key === "Enter" && t.getAttribute("data-submit-on-enter")) { e.preventDefault(); decide(); } else if (e.key === "Escape") { t.blur(); } return; }
     if (e.key === "Enter") { e.preventDefault(); decide(); return; }
     if (e.key === "?") { e.preventDefault(); toggleHelp(true); return; }
     if (e.key === "s" || e.key === "S") { e.preventDefault(); skip(); return; }
+    if (widget) { if (widget.key(e)) e.preventDefault(); return; }
     var o = window.Quorum.optionForKey(opts, e.key);
     if (o) { e.preventDefault(); pick(o.value); }
   });

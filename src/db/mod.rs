@@ -17,6 +17,7 @@ pub mod ids;
 pub mod imports;
 pub mod invites;
 pub mod items;
+pub mod kinds;
 pub mod labels;
 pub mod links;
 pub mod metrics;

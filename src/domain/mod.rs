@@ -5,6 +5,7 @@ pub mod agreement;
 pub mod diff;
 pub mod ids;
 pub mod import;
+pub mod kinds;
 pub mod markdown;
 pub mod password;
 pub mod readiness;

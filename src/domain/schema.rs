@@ -6,6 +6,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::kinds::{
+    boxes::BoxesSpec, pairwise::PairwiseSpec, rating::RatingSpec, spans::SpansSpec,
+};
+
 /// Keys the labeling page keeps for itself; an option cannot use them as its hotkey.
 pub const RESERVED_KEYS: &[&str] = &["s", "S", "?", "Enter", "Backspace", " "];
 pub const MAX_OPTIONS: usize = 50;
@@ -44,6 +48,14 @@ pub enum LabelSchema {
         #[serde(default = "default_max_length")]
         max_length: usize,
     },
+    /// A 1..N scale with anchors (see `domain::kinds::rating`).
+    Rating(RatingSpec),
+    /// A preference between two candidates (see `domain::kinds::pairwise`).
+    Pairwise(PairwiseSpec),
+    /// Entity spans over a text field (see `domain::kinds::spans`).
+    Spans(SpansSpec),
+    /// Labeled rectangles on an image field (see `domain::kinds::boxes`).
+    Boxes(BoxesSpec),
 }
 
 fn default_max_length() -> usize {
@@ -138,6 +150,10 @@ impl LabelSchema {
                 }
                 Ok(())
             }
+            LabelSchema::Rating(s) => s.check(),
+            LabelSchema::Pairwise(s) => s.check(),
+            LabelSchema::Spans(s) => s.check(),
+            LabelSchema::Boxes(s) => s.check(),
         }
     }
 
@@ -146,13 +162,17 @@ impl LabelSchema {
             LabelSchema::SingleChoice { .. } => "single_choice",
             LabelSchema::MultiChoice { .. } => "multi_choice",
             LabelSchema::FreeText { .. } => "free_text",
+            LabelSchema::Rating(_) => "rating",
+            LabelSchema::Pairwise(_) => "pairwise",
+            LabelSchema::Spans(_) => "spans",
+            LabelSchema::Boxes(_) => "boxes",
         }
     }
 
     pub fn options(&self) -> &[ChoiceOption] {
         match self {
             LabelSchema::SingleChoice { options } | LabelSchema::MultiChoice { options } => options,
-            LabelSchema::FreeText { .. } => &[],
+            _ => &[],
         }
     }
 
@@ -212,6 +232,10 @@ impl LabelSchema {
                 }
                 Ok(Value::String(t.to_string()))
             }
+            LabelSchema::Rating(s) => s.check_value(v),
+            LabelSchema::Pairwise(s) => s.check_value(v),
+            LabelSchema::Spans(s) => s.check_value(v),
+            LabelSchema::Boxes(s) => s.check_value(v),
         }
     }
 }
@@ -228,6 +252,10 @@ impl LabelSchema {
                 .map(|o| o.label.clone())
         };
         match (self, v) {
+            (LabelSchema::Rating(s), v) => s.display(v),
+            (LabelSchema::Pairwise(s), v) => s.display(v),
+            (LabelSchema::Spans(s), v) => s.display(v),
+            (LabelSchema::Boxes(s), v) => s.display(v),
             (LabelSchema::FreeText { .. }, Value::String(s)) => s.clone(),
             (LabelSchema::SingleChoice { .. }, Value::String(s)) => {
                 label(s).unwrap_or_else(|| s.clone())
@@ -274,6 +302,10 @@ impl LabelSchema {
                 }
                 Ok(())
             }
+            (LabelSchema::Rating(a), LabelSchema::Rating(b)) => a.evolve_to(b),
+            (LabelSchema::Pairwise(_), LabelSchema::Pairwise(_)) => Ok(()),
+            (LabelSchema::Spans(a), LabelSchema::Spans(b)) => a.evolve_to(b),
+            (LabelSchema::Boxes(a), LabelSchema::Boxes(b)) => a.evolve_to(b),
             _ => {
                 for o in self.options() {
                     if !next.options().iter().any(|n| n.value == o.value) {

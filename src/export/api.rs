@@ -80,7 +80,8 @@ impl ExportView {
         ExportView {
             id: e.id.0,
             task_id: e.task_id.0,
-            format: e.format.clone(),
+            format: crate::export::Format::of_export(&e.format, &e.settings_json)
+                .map_or_else(|| e.format.clone(), |f| f.as_str().to_string()),
             rows: e.rows,
             bytes: e.bytes,
             sha256: e.sha256.clone(),

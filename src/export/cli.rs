@@ -84,6 +84,9 @@ pub async fn run_export(db: &Db, data_dir: &Path, args: ExportArgs) -> Result<()
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("there is no task {}", args.task))?;
+    if let Some(e) = settings.format.unfit_for(&task.schema) {
+        return Err(e);
+    }
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} exporting {bar:40} {pos}/{len} rows ({per_sec}, {eta})",

@@ -14,11 +14,14 @@ pub mod api;
 pub mod blobs;
 pub mod card;
 pub mod cli;
+pub mod coco;
 pub mod codes;
+pub mod conll;
 pub mod csv;
 pub mod jsonl;
 pub mod pages;
 pub mod parquet;
+pub mod preference;
 pub mod range;
 pub mod row;
 pub mod schema;
@@ -70,6 +73,10 @@ pub fn encoder(format: Format, out: Sink, shape: Arc<Shape>) -> io::Result<Box<d
         Format::Csv => Box::new(csv::Csv::new(out, shape)?),
         Format::Parquet => Box::new(parquet::Parquet::new(out, shape)?),
         Format::Tfrecord => Box::new(tfrecord::TfRecord::new(out, shape)),
+        Format::Preference => Box::new(preference::Preference::new(out, shape)),
+        Format::Conll => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Conll)),
+        Format::Spacy => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Spacy)),
+        Format::Coco => Box::new(coco::Coco::new(out, shape)),
     })
 }
 

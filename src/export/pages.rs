@@ -96,7 +96,8 @@ impl ExportRowView {
             id: e.id.0,
             when: format_ms(e.created_at),
             by: e.created_by_name.clone().unwrap_or_else(|| "cli".into()),
-            format: e.format.clone(),
+            format: Format::of_export(&e.format, &e.settings_json)
+                .map_or_else(|| e.format.clone(), |f| f.as_str().to_string()),
             rows: e.rows,
             size: size(e.bytes),
             sha_short: e.sha256.chars().take(12).collect(),
@@ -213,13 +214,19 @@ async fn exports_page(
     } else {
         StatusCode::OK
     };
+    // Only the formats this task's label kind can be written in.
+    let formats = Format::ALL
+        .iter()
+        .filter(|f| f.unfit_for(&h.task.schema).is_none())
+        .map(|f| f.as_str())
+        .collect();
     let page = ExportsPage {
         chrome: Chrome::of(ctx, "tasks"),
         t: h.task,
         is_admin: ctx.user.role == Role::Admin,
         reviewers_can_export: h.settings.reviewers_can_export,
         drift_threshold: h.settings.drift_threshold.to_string(),
-        formats: Format::ALL.iter().map(|f| f.as_str()).collect(),
+        formats,
         f,
         exports: h.exports.iter().map(ExportRowView::of).collect(),
         error,

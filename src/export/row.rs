@@ -33,6 +33,8 @@ pub struct Shape {
     pub options: Vec<ChoiceOption>,
     pub include_votes: bool,
     pub has_split: bool,
+    /// The task's label schema (formats made for one kind read their fields from it).
+    pub schema: Option<LabelSchema>,
 }
 
 impl Shape {
@@ -40,13 +42,15 @@ impl Shape {
         let kind = match schema {
             LabelSchema::SingleChoice { .. } => LabelKind::Single,
             LabelSchema::MultiChoice { .. } => LabelKind::Multi,
-            LabelSchema::FreeText { .. } => LabelKind::Free,
+            // Ratings, preferences and spans: `label` is the stored JSON value, with no index.
+            _ => LabelKind::Free,
         };
         Shape {
             kind,
             options: schema.options().to_vec(),
             include_votes,
             has_split,
+            schema: Some(schema.clone()),
         }
     }
 
@@ -293,6 +297,7 @@ mod tests {
             options: options(),
             include_votes: true,
             has_split: false,
+            schema: None,
         });
         let mut a = RowBuilder::new(shape.clone(), None, "salt-one");
         let mut b = RowBuilder::new(shape, None, "salt-two");

@@ -144,6 +144,14 @@ pub fn describe(shape: &Shape, format: Format) -> Value {
         Format::Csv => 1,
         Format::Parquet => 2,
         Format::Tfrecord => 3,
+        Format::Preference => return crate::export::preference::describe(shape),
+        Format::Conll => {
+            return crate::export::conll::describe(crate::export::conll::Flavour::Conll);
+        }
+        Format::Spacy => {
+            return crate::export::conll::describe(crate::export::conll::Flavour::Spacy);
+        }
+        Format::Coco => return crate::export::coco::describe(),
     };
     let columns: Vec<Value> = columns(shape)
         .into_iter()
@@ -159,7 +167,7 @@ pub fn describe(shape: &Shape, format: Format) -> Value {
         .collect();
     let mut v = json!({
         "format": format.as_str(),
-        "label_kind": match shape.kind { LabelKind::Single => "single_choice", LabelKind::Multi => "multi_choice", LabelKind::Free => "free_text" },
+        "label_kind": match (&shape.schema, shape.kind) { (Some(s), _) => s.kind(), (None, LabelKind::Single) => "single_choice", (None, LabelKind::Multi) => "multi_choice", (None, LabelKind::Free) => "free_text" },
         "label_options": options,
         "columns": columns,
     });

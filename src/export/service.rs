@@ -30,6 +30,9 @@ pub async fn create(
     let settings = req?
         .check()
         .map_err(|e| AppError::bad_request(codes::INVALID_EXPORT, e))?;
+    if let Some(e) = settings.format.unfit_for(&task.schema) {
+        return Err(AppError::bad_request(codes::INVALID_EXPORT, e));
+    }
     let job = Job {
         task,
         settings,
@@ -101,7 +104,7 @@ pub struct Download {
 #[tracing::instrument(skip_all, fields(export = id.0))]
 pub async fn download(state: &AppState, ctx: &AuthCtx, id: ExportId) -> Result<Download> {
     let (e, _) = get(state, ctx, id).await?;
-    let format = Format::parse(&e.format)
+    let format = Format::of_export(&e.format, &e.settings_json)
         .ok_or_else(|| AppError::internal(format!("export {}: unknown format", e.id)))?;
     // The name is ours, but a stored row must never walk the file system.
     if !store::is_snapshot_name(&e.file_name) {

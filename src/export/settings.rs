@@ -13,14 +13,26 @@ pub enum Format {
     Csv,
     Parquet,
     Tfrecord,
+    /// Pairwise tasks: JSONL of `{"prompt", "chosen", "rejected"}` (DPO/RLHF trainers' input).
+    Preference,
+    /// Spans tasks: CoNLL-2003 BIO tags (see `export::conll`).
+    Conll,
+    /// Spans tasks: spaCy training data, JSON Lines (see `export::conll`).
+    Spacy,
+    /// Boxes tasks: COCO object-detection JSON (see `export::coco`).
+    Coco,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 8] = [
         Format::Jsonl,
         Format::Csv,
         Format::Parquet,
         Format::Tfrecord,
+        Format::Preference,
+        Format::Conll,
+        Format::Spacy,
+        Format::Coco,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -33,12 +45,71 @@ impl Format {
             Format::Csv => "csv",
             Format::Parquet => "parquet",
             Format::Tfrecord => "tfrecord",
+            Format::Preference => "preference",
+            Format::Conll => "conll",
+            Format::Spacy => "spacy",
+            Format::Coco => "coco",
         }
     }
 
     /// The file extension (also the stored file's).
     pub fn extension(self) -> &'static str {
-        self.as_str()
+        match self {
+            Format::Preference => "preference.jsonl",
+            Format::Conll => "conll",
+            Format::Spacy => "spacy.jsonl",
+            Format::Coco => "coco.json",
+            other => other.as_str(),
+        }
+    }
+
+    /// What the snapshot's `format` column records: the format itself, or for a kind's own
+    /// format the container it is written in (`jsonl` for preference pairs), so the stored
+    /// rows keep to the formats the database has always accepted. The exact format is in the
+    /// snapshot's settings; [`Format::of_export`] reads it back.
+    pub fn stored_as(self) -> &'static str {
+        match self {
+            Format::Preference | Format::Spacy | Format::Coco => "jsonl",
+            // Delimited text: the nearest container the column accepts.
+            Format::Conll => "csv",
+            other => other.as_str(),
+        }
+    }
+
+    /// The format of a stored snapshot: its settings' `format`, else its `format` column.
+    pub fn of_export(column: &str, settings_json: &str) -> Option<Format> {
+        serde_json::from_str::<serde_json::Value>(settings_json)
+            .ok()
+            .and_then(|v| {
+                v.get("format")
+                    .and_then(|f| f.as_str())
+                    .and_then(Format::parse)
+            })
+            .or_else(|| Format::parse(column))
+    }
+
+    /// Why this format cannot export a task of `schema` (formats made for one label kind).
+    pub fn unfit_for(self, schema: &crate::domain::schema::LabelSchema) -> Option<String> {
+        use crate::domain::schema::LabelSchema;
+        match (self, schema) {
+            (Format::Preference, LabelSchema::Pairwise(_)) => None,
+            (Format::Preference, s) => Some(format!(
+                "format: preference pairs are made from pairwise tasks; this task is {}",
+                s.kind()
+            )),
+            (Format::Conll | Format::Spacy, LabelSchema::Spans(_)) => None,
+            (Format::Coco, LabelSchema::Boxes(_)) => None,
+            (Format::Coco, s) => Some(format!(
+                "format: coco is made from boxes tasks; this task is {}",
+                s.kind()
+            )),
+            (f @ (Format::Conll | Format::Spacy), s) => Some(format!(
+                "format: {} is made from spans tasks; this task is {}",
+                f.as_str(),
+                s.kind()
+            )),
+            _ => None,
+        }
     }
 
     /// The `Content-Type` a download is served with.
@@ -48,6 +119,9 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Parquet => "application/vnd.apache.parquet",
             Format::Tfrecord => "application/octet-stream",
+            Format::Preference | Format::Spacy => "application/x-ndjson",
+            Format::Conll => "text/plain; charset=utf-8",
+            Format::Coco => "application/json",
         }
     }
 }
@@ -102,7 +176,7 @@ impl ExportRequest {
     pub fn check(self) -> Result<ExportSettings, String> {
         let format = Format::parse(self.format.trim()).ok_or_else(|| {
             format!(
-                "format: {:?} is not one of jsonl, csv, parquet, tfrecord",
+                "format: {:?} is not one of jsonl, csv, parquet, tfrecord, preference, conll, spacy, coco",
                 self.format
             )
         })?;

@@ -282,7 +282,7 @@ async fn run_create(
         &mut *tx,
         &NewExport {
             task: task.id,
-            format: settings.format.as_str(),
+            format: settings.format.stored_as(),
             settings_json: &settings_text,
             rows,
             bytes,

@@ -29,7 +29,9 @@ pub fn is_snapshot_name(name: &str) -> bool {
                 && hash
                     .bytes()
                     .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-                && crate::export::Format::parse(ext).is_some()
+                && crate::export::Format::ALL
+                    .iter()
+                    .any(|f| f.extension() == ext)
         }
         None => false,
     }

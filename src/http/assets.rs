@@ -18,6 +18,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/app.js"),
     ),
     (
+        "kinds.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/kinds.js"),
+    ),
+    (
+        "boxes.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/boxes.js"),
+    ),
+    (
+        "spans.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/spans.js"),
+    ),
+    (
         "label.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/label.js"),

@@ -45,6 +45,9 @@ fn shown_state(i: &ItemSummary) -> &'static str {
 
 /// A label value as people read it: options by their display text, several joined with " + ".
 pub fn answer_text(schema: &LabelSchema, value: &Value) -> String {
+    if crate::domain::kinds::own_resolution(schema) && !value.is_null() {
+        return schema.display(value);
+    }
     let label = |v: &str| {
         schema
             .options()
@@ -433,7 +436,7 @@ pub async fn item(
         gold_input: match schema {
             LabelSchema::SingleChoice { .. } => "choice",
             LabelSchema::MultiChoice { .. } => "multi",
-            LabelSchema::FreeText { .. } => "text",
+            _ => "text",
         },
         // A gold answer is a new answer: only options still offered (retired ones are refused).
         options: schema

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::db::items::NewResolution;
 use crate::db::tasks::Task;
 use crate::db::{self, Tx};
-use crate::domain::resolve::{self, Decision};
+use crate::domain::resolve::Decision;
 use crate::domain::states::ItemState;
 
 /// Settles `item` once it has all the labels it asked for (and again when a rater changes an
@@ -30,7 +30,13 @@ pub async fn settle(
         .iter()
         .filter_map(|v| serde_json::from_str(v).ok())
         .collect();
-    let new_state = match resolve::decide(&values, task.agreement, c.target, task.max_overlap) {
+    let new_state = match crate::domain::kinds::decide(
+        &task.schema,
+        &values,
+        task.agreement,
+        c.target,
+        task.max_overlap,
+    ) {
         Decision::Resolved {
             value,
             method,

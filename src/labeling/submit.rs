@@ -194,6 +194,16 @@ pub async fn submit_in(
     if item.task_id != task.id {
         return Ok(Err(Refusal::NotFound));
     }
+    // Span offsets are checked against the item's text, once the item is known to be the rater's.
+    if crate::domain::kinds::needs_item(&task.schema) {
+        let data: Value = db::kinds::item_data(&mut **tx, s.item)
+            .await?
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(Value::Null);
+        if let Err(e) = crate::domain::kinds::check_against_item(&task.schema, &value, &data) {
+            return Ok(Err(Refusal::InvalidValue(e)));
+        }
+    }
     let outcome = if let (Some(label_id), Some(revision)) = (item.label_id, item.revision) {
         // A change of mind within the shard: same label row, new value, new revision.
         if !live {

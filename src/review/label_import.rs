@@ -129,6 +129,12 @@ fn value_of(schema: &LabelSchema, label: &str) -> std::result::Result<Value, Str
                 .collect(),
         ),
         _ if label.starts_with('"') => serde_json::from_str(label).map_err(|e| e.to_string())?,
+        // Spans, boxes and preferences with a reason come as JSON text.
+        LabelSchema::Spans(_) | LabelSchema::Boxes(_) | LabelSchema::Pairwise(_)
+            if label.starts_with('[') || label.starts_with('{') =>
+        {
+            serde_json::from_str(label).map_err(|e| e.to_string())?
+        }
         _ => Value::String(label.to_string()),
     };
     schema.check_value(&raw)

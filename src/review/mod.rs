@@ -8,6 +8,7 @@
 pub mod answers;
 pub mod api;
 pub mod codes;
+pub mod kind_quality;
 pub mod label_import;
 pub mod offline;
 pub mod pages;

@@ -13,6 +13,7 @@ use crate::domain::agreement;
 use crate::domain::ids::TaskId;
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
+use crate::review::kind_quality::{self, PairwiseFigures, RatingFigures, SpansFigures};
 use crate::review::resolution::{CalibrationSummary, ChosenMethod};
 use crate::state::AppState;
 
@@ -65,6 +66,14 @@ pub struct Quality {
     pub calibration: Option<CalibrationSummary>,
     /// Model predictions against the final labels, and how often raters kept the one shown.
     pub predictions: crate::sampling::service::PredictionFigures,
+    /// Rating tasks: interval and ordinal alpha, the rating histogram.
+    pub rating: Option<RatingFigures>,
+    /// Pairwise tasks: agreement on the choice, Bradley–Terry per candidate source.
+    pub pairwise: Option<PairwiseFigures>,
+    /// Spans tasks: span F1 between raters (exact, overlap), per label and rater; token α.
+    pub spans: Option<SpansFigures>,
+    /// Boxes tasks: F1 at IoU 0.5, mean IoU, the IoU histogram, F1 per label.
+    pub boxes: Option<kind_quality::BoxesFigures>,
 }
 
 /// Raters sharing fewer items than this get no pairwise kappa.
@@ -89,7 +98,13 @@ pub async fn for_task(state: &AppState, task_id: TaskId) -> Result<TaskQuality> 
 
 async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     let pool = &state.db.pool;
-    let labels = db::items::labels_of_task(pool, task.id).await?;
+    let mut labels = db::items::labels_of_task(pool, task.id).await?;
+    // Kinds whose answers carry more than their class (a preference's reason) count by class.
+    for l in &mut labels {
+        if let Some(c) = crate::domain::kinds::class_json(&task.schema, &l.value_json) {
+            l.value_json = c;
+        }
+    }
     let finals = db::items::resolutions_of_task(pool, task.id).await?;
     let gold: HashMap<i64, String> = db::items::gold_of_task(pool, task.id)
         .await?
@@ -261,7 +276,22 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
     } else {
         (None, None)
     };
+    let inputs = kind_quality::Inputs {
+        labels: &labels,
+        gold: &gold,
+        names: &names,
+        finals: &final_of,
+    };
+    let (rating, pairwise, spans) = kind_quality::figures(state, task, &inputs).await?;
+    let boxes = match &task.schema {
+        LabelSchema::Boxes(s) => Some(kind_quality::boxes_figures(s, &inputs)),
+        _ => None,
+    };
     Ok(Quality {
+        boxes,
+        rating,
+        pairwise,
+        spans,
         labels: labels.len(),
         raters: rater_index.len(),
         fleiss_kappa,

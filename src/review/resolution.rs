@@ -16,6 +16,7 @@ use crate::auth::AuthCtx;
 use crate::db::{self, tasks::Task};
 use crate::domain::aggregate::{self, Method, Options};
 use crate::domain::ids::TaskId;
+use crate::domain::kinds;
 use crate::domain::resolution_method::ResolutionMethod;
 use crate::domain::schema::LabelSchema;
 use crate::error::{AppError, Result};
@@ -183,16 +184,25 @@ pub async fn reresolve(
                     .or(c);
             }
         }
-        LabelSchema::FreeText { .. } => {
-            if !matches!(asked, Method::Majority | Method::Auto) {
-                return Err(AppError::bad_request(
-                    codes::INVALID_METHOD,
-                    "free-text tasks resolve by exact-match majority only",
-                ));
-            }
+        LabelSchema::FreeText { .. } if !matches!(asked, Method::Majority | Method::Auto) => {
+            return Err(AppError::bad_request(
+                codes::INVALID_METHOD,
+                "free-text tasks resolve by exact-match majority only",
+            ));
         }
+        s if kinds::own_resolution(s) && !matches!(asked, Method::Majority | Method::Auto) => {
+            return Err(AppError::bad_request(
+                codes::INVALID_METHOD,
+                format!(
+                    "{} tasks resolve by their own rule only (see docs/label-kinds.md); ask for auto or majority",
+                    s.kind()
+                ),
+            ));
+        }
+        _ => {}
     }
-    if matches!(task.schema, LabelSchema::FreeText { .. }) {
+    let own = kinds::own_resolution(&task.schema);
+    if own || matches!(task.schema, LabelSchema::FreeText { .. }) {
         // Free text resolves by exact-match majority, whatever `auto` would say.
         method = Method::Majority;
         chosen = None;
@@ -203,31 +213,36 @@ pub async fn reresolve(
     let candidates = db::items::resolvable(&mut *tx, task.id).await?;
     let (mut resolved, mut unresolved) = (0u64, 0u64);
     for item in candidates {
-        let decision =
-            if matches!(task.schema, LabelSchema::FreeText { .. }) || method == Method::Majority {
-                // Majority is what settle() computes as labels arrive; run it again for consistency.
-                let values: Vec<Value> = db::items::values_of(&mut *tx, item)
-                    .await?
-                    .iter()
-                    .filter_map(|v| serde_json::from_str(v).ok())
-                    .collect();
-                match crate::domain::resolve::decide(&values, task.agreement, 0, 0) {
-                    crate::domain::resolve::Decision::Resolved {
-                        value, confidence, ..
-                    } => Some((value, confidence)),
-                    _ => None,
-                }
-            } else {
-                decided.get(&item).cloned()
-            };
+        let decision = if own
+            || matches!(task.schema, LabelSchema::FreeText { .. })
+            || method == Method::Majority
+        {
+            // Majority is what settle() computes as labels arrive; run it again for consistency.
+            let values: Vec<Value> = db::items::values_of(&mut *tx, item)
+                .await?
+                .iter()
+                .filter_map(|v| serde_json::from_str(v).ok())
+                .collect();
+            match kinds::decide(&task.schema, &values, task.agreement, 0, 0) {
+                crate::domain::resolve::Decision::Resolved {
+                    value,
+                    confidence,
+                    method,
+                    ..
+                } => Some((value, confidence, own.then_some(method))),
+                _ => None,
+            }
+        } else {
+            decided.get(&item).cloned().map(|(v, c)| (v, c, None))
+        };
         match decision {
-            Some((value, confidence)) => {
+            Some((value, confidence, own_method)) => {
                 db::items::set_resolution(
                     &mut tx,
                     task.id,
                     item,
                     &value.to_string(),
-                    recorded.as_str(),
+                    own_method.unwrap_or(recorded.as_str()),
                     confidence,
                     now,
                 )
@@ -301,6 +316,14 @@ pub async fn adjudicate(
         .schema
         .check_value(value)
         .map_err(|e| AppError::bad_request(codes::INVALID_VALUE, e))?;
+    if kinds::needs_item(&task.schema) {
+        let data: Value = db::kinds::item_data(&state.db.pool, item_id)
+            .await?
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(Value::Null);
+        kinds::check_against_item(&task.schema, &value, &data)
+            .map_err(|e| AppError::bad_request(codes::INVALID_VALUE, e))?;
+    }
     let version = version.unwrap_or(item.version);
     let votes = db::review::votes(&state.db.pool, item_id).await?;
     let values: Vec<Value> = votes

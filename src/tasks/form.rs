@@ -19,6 +19,9 @@ pub struct TaskForm {
     pub options: String,
     #[serde(default)]
     pub max_length: String,
+    /// The schema of the kinds the form has no fields for (rating, pairwise, spans), as JSON.
+    #[serde(default)]
+    pub schema_json: String,
     pub state: String,
     pub overlap: String,
     pub max_overlap: String,
@@ -62,6 +65,7 @@ impl TaskForm {
             kind: "single_choice".into(),
             options: "pos, Positive, 1, #2e9e5b\nneg, Negative, 2, #c2372c".into(),
             max_length: "1000".into(),
+            schema_json: String::new(),
             state: "draft".into(),
             overlap: "3".into(),
             max_overlap: "5".into(),
@@ -108,6 +112,14 @@ impl TaskForm {
             kind: t.schema.kind().into(),
             options,
             max_length,
+            schema_json: if matches!(
+                t.schema.kind(),
+                "single_choice" | "multi_choice" | "free_text"
+            ) {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&t.schema).unwrap_or_default()
+            },
             state: t.state.to_string(),
             overlap: t.overlap.to_string(),
             max_overlap: t.max_overlap.to_string(),
@@ -125,6 +137,21 @@ impl TaskForm {
 
     /// The label schema the form describes, as JSON for [`crate::domain::schema::LabelSchema::parse`].
     fn schema(&self) -> Result<Value> {
+        if matches!(
+            self.kind.as_str(),
+            "rating" | "pairwise" | "spans" | "boxes"
+        ) {
+            let mut v: Value = serde_json::from_str(self.schema_json.trim()).map_err(|e| {
+                AppError::bad_request(
+                    codes::INVALID_SCHEMA,
+                    format!("schema (JSON): {e}; see docs/label-kinds.md"),
+                )
+            })?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("kind".into(), Value::String(self.kind.clone()));
+            }
+            return Ok(v);
+        }
         if self.kind == "free_text" {
             let n: u64 = self.max_length.trim().parse().map_err(|_| {
                 AppError::bad_request(codes::INVALID_SCHEMA, "max length must be a number")

@@ -28,6 +28,7 @@ mod fuzz;
 mod http;
 mod import;
 mod items;
+mod kinds;
 mod labeling;
 mod multi_instance;
 mod offline;

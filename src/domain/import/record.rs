@@ -43,7 +43,7 @@ pub fn record_from_value(
         Some(_) => return Err(err("field \"data\" must be an object".into())),
         None => obj,
     };
-    check_data(&data).map_err(err)?;
+    check_data(&data, schema).map_err(err)?;
     let external_id = match external {
         None | Some(Value::Null) => derived_id(&data),
         Some(Value::String(s)) => {
@@ -63,11 +63,16 @@ pub fn record_from_value(
     };
     let gold = match gold {
         None | Some(Value::Null) => None,
-        Some(g) => Some(
-            schema
+        Some(g) => {
+            let g = schema
                 .check_value(&g)
-                .map_err(|e| err(format!("gold: {e}")))?,
-        ),
+                .map_err(|e| err(format!("gold: {e}")))?;
+            if crate::domain::kinds::needs_item(schema) {
+                crate::domain::kinds::check_against_item(schema, &g, &Value::Object(data.clone()))
+                    .map_err(|e| err(format!("gold: {e}")))?;
+            }
+            Some(g)
+        }
     };
     let predictions = match predictions {
         None | Some(Value::Null) => Vec::new(),
@@ -99,20 +104,14 @@ pub fn record_from_value(
     })
 }
 
-fn check_data(data: &Map<String, Value>) -> Result<(), String> {
+fn check_data(data: &Map<String, Value>, schema: &LabelSchema) -> Result<(), String> {
     if data.is_empty() {
         return Err("the item has no data".into());
     }
-    match data.get("text") {
-        Some(Value::String(_)) => {}
-        Some(other) => {
-            return Err(format!(
-                "field \"text\" must be a string, not {}",
-                type_name(other)
-            ));
-        }
-        None if data.keys().any(|k| is_image_field(k)) => {}
-        None => return Err("missing field \"text\" (or \"image_url\")".into()),
+    // Kinds that name their fields (the two candidates of a pair…) check those instead.
+    match crate::domain::kinds::check_item(schema, data) {
+        Some(r) => r?,
+        None => check_text(data)?,
     }
     for (k, v) in data {
         if is_url_field(k) {
@@ -128,6 +127,19 @@ fn check_data(data: &Map<String, Value>) -> Result<(), String> {
         check_strings(k, v)?;
     }
     Ok(())
+}
+
+/// The default layout: a `text` string, or an image.
+fn check_text(data: &Map<String, Value>) -> Result<(), String> {
+    match data.get("text") {
+        Some(Value::String(_)) => Ok(()),
+        Some(other) => Err(format!(
+            "field \"text\" must be a string, not {}",
+            type_name(other)
+        )),
+        None if data.keys().any(|k| is_image_field(k)) => Ok(()),
+        None => Err("missing field \"text\" (or \"image_url\")".into()),
+    }
 }
 
 fn check_strings(field: &str, v: &Value) -> Result<(), String> {

@@ -333,6 +333,42 @@ impl Browser {
         let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
     }
 
+    /// Presses `key` while holding `modifier` (e.g. [`keys::SHIFT`] and [`keys::RIGHT`]).
+    pub async fn press_chord(&self, modifier: &str, key: &str) {
+        self.wait_ready().await;
+        let actions = json!([
+            {"type": "keyDown", "value": modifier}, {"type": "keyDown", "value": key},
+            {"type": "keyUp", "value": key}, {"type": "keyUp", "value": modifier}]);
+        self.must(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .await;
+        let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
+    /// Drags the mouse inside the element `css` from one point to another, given as offsets
+    /// from the element's centre (WebDriver's element origin).
+    pub async fn drag_in(&self, css: &str, from: (i64, i64), to: (i64, i64)) {
+        self.wait_ready().await;
+        let el = self.find(css).await;
+        let origin = json!({ELEMENT_KEY: el.id});
+        let actions = json!([
+            {"type": "pointerMove", "duration": 0, "origin": origin, "x": from.0, "y": from.1},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerMove", "duration": 100, "origin": origin, "x": (from.0 + to.0) / 2, "y": (from.1 + to.1) / 2},
+            {"type": "pointerMove", "duration": 100, "origin": origin, "x": to.0, "y": to.1},
+            {"type": "pointerUp", "button": 0}]);
+        self.must(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]})),
+        )
+        .await;
+        let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
     /// Waits (up to [`WAIT`]) until the current document has loaded and run its scripts
     /// (`document.readyState` is `complete`). While a page navigates the question may fail;
     /// that is "not yet" too.
