@@ -53,8 +53,12 @@
     var meta = document.createElement("div"); meta.className = "item-meta";
     meta.textContent = "Item " + (idx + 1) + " of " + items.length + (it.state === "labeled" ? " · answered (you can change it)" : it.state === "skipped" ? " · skipped" : "");
     view.appendChild(meta);
-    if (widget && widget.view(view, d)) { widget.start(it.value); renderControls(); shownAt = performance.now(); return; }
-    if (widget) widget.start(it.value);
+    // No answer yet and the task shows the model's prediction: start from it (the rater may
+    // change it; the server records whether they kept it).
+    var start = it.value !== undefined && it.value !== null ? it.value : (it.prediction !== undefined ? it.prediction : null);
+    if (it.prediction !== undefined && (it.value === undefined || it.value === null)) say("Pre-filled with the model's prediction: keep it or change it.", "", "hint");
+    if (widget && widget.view(view, d)) { widget.start(start); renderControls(); shownAt = performance.now(); return; }
+    if (widget) widget.start(start);
     var img = d.image_url || d.image;
     if (typeof img === "string" && /^https?:\/\//i.test(img)) {
       var im = document.createElement("img"); im.className = "item-image"; im.alt = "item image"; im.src = img; view.appendChild(im);
@@ -72,7 +76,7 @@
       });
       view.appendChild(t);
     }
-    choice = it.value !== undefined && it.value !== null ? it.value : (schema.kind === "multi_choice" ? [] : null);
+    choice = start !== null ? start : (schema.kind === "multi_choice" ? [] : null);
     renderControls();
     shownAt = performance.now();
   }

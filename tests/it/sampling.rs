@@ -309,3 +309,78 @@ async fn raters_see_the_prediction_and_the_figures_say_who_kept_it() {
     assert_eq!(p["models"][0]["items"], 2);
     assert_eq!(p["models"][0]["agreement"], 0.5);
 }
+
+/// In Chromium: the model's prediction is pre-selected; Enter keeps it, a digit changes it, and
+/// the server records both the labels and which answers kept the prediction.
+#[tokio::test]
+async fn the_labeling_page_starts_from_the_prediction() {
+    use crate::webdriver::{Browser, keys};
+    if !crate::parts::have(crate::parts::Part::Chromium, "the browser tests") {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (task, admin) = triage(&app).await;
+    let res = set(
+        &admin,
+        task,
+        json!({"sampling": "fifo", "show_predictions": true}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    app.create_user("rita", Role::Rater).await;
+    admin
+        .post_json(
+            &format!("/api/v1/tasks/{task}/members"),
+            &json!({"username": "rita"}),
+        )
+        .await;
+    let b = Browser::new().await;
+    b.login(&app, "rita", PASSWORD).await;
+    b.goto(&app.url(&format!("/tasks/{task}/label"))).await;
+    // The instructions come first (acknowledged with Enter), then the start button.
+    b.wait_text("h2", "Instructions").await;
+    b.press_keys(keys::ENTER).await;
+    b.wait_text("#start-button", "Start labeling").await;
+    b.press_keys(keys::ENTER).await;
+    // a: predicted "pos", shown selected; Enter keeps it.
+    b.wait_text(".item-text", "a").await;
+    b.wait_text("#status", "Pre-filled with the model's prediction")
+        .await;
+    assert_eq!(
+        b.attr("button.choice.selected", "data-value")
+            .await
+            .as_deref(),
+        Some("pos")
+    );
+    b.screenshot("sampling-prefilled").await;
+    b.resize(390, 844).await;
+    b.screenshot("sampling-prefilled-phone").await;
+    b.resize(1280, 900).await;
+    b.press_keys(keys::ENTER).await;
+    // b: predicted "pos"; the rater answers Negative instead (the second option's key).
+    b.wait_text(".item-text", "b").await;
+    assert_eq!(
+        b.attr("button.choice.selected", "data-value")
+            .await
+            .as_deref(),
+        Some("pos")
+    );
+    b.press_keys("2").await;
+    b.press_keys(keys::ENTER).await;
+    b.wait_text(".item-text", "c").await;
+    b.assert_no_console_errors().await;
+    b.quit().await;
+    let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT i.external_id, l.value_json, l.prediction_kept FROM labels l JOIN items i ON i.id = l.item_id ORDER BY i.external_id",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("a".to_string(), "\"pos\"".to_string(), Some(1)),
+            ("b".to_string(), "\"neg\"".to_string(), Some(0)),
+        ]
+    );
+}
