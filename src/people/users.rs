@@ -278,10 +278,17 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<Option<String>> {
                 role: Role::Admin,
                 password: None,
             };
-            let made = create(store, new, Origin::FirstStart, Actor::system()).await?;
-            db::users::by_id(&state.db.pool, made.id)
-                .await?
-                .ok_or(AppError::NotFound)?
+            match create(store, new, Origin::FirstStart, Actor::system()).await {
+                Ok(made) => db::users::by_id(&state.db.pool, made.id)
+                    .await?
+                    .ok_or(AppError::NotFound)?,
+                // Several instances starting at once on a new PostgreSQL database: another one
+                // made the account a moment ago; carry on with it.
+                Err(AppError::Conflict { .. }) => db::users::by_username(&state.db.pool, "admin")
+                    .await?
+                    .ok_or(AppError::NotFound)?,
+                Err(e) => return Err(e),
+            }
         }
         None => return Ok(None),
     };

@@ -167,10 +167,18 @@ async fn three_instances_on_one_postgres_keep_every_invariant_through_a_sigkill(
     }
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let url = crate::backend::database_for(dirs[0].path()).await;
-    // The first start migrates and makes the admin; the other two find both done.
-    let mut procs = vec![start(dirs[0].path(), &url)];
-    procs.push(start(dirs[1].path(), &url));
-    procs.push(start(dirs[2].path(), &url));
+    // All three start at once on the empty database: one applies the migrations while the others
+    // wait on PostgreSQL's migration lock, and one makes the admin account.
+    let mut procs: Vec<(Child, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .map(|d| {
+                let (d, u) = (d.path(), url.as_str());
+                s.spawn(move || start(d, u))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     let bases: Bases = Arc::new(Mutex::new(procs.iter().map(|(_, b)| b.clone()).collect()));
     let base = |i: usize| bases.lock().unwrap()[i].clone();
 
