@@ -83,29 +83,7 @@ async fn users_tokens_imports_and_backups_from_the_command_line() {
 
     // A task to import into, made through the library on the same store.
     let db = crate::backend::open_store(&data).await;
-    let schema =
-        quorum::domain::schema::LabelSchema::parse(&serde_json::json!({"kind": "free_text"}))
-            .unwrap();
-    let settings = quorum::db::tasks::TaskSettings {
-        name: "cli".into(),
-        schema,
-        overlap: 1,
-        max_overlap: 1,
-        agreement: 0.5,
-        shard_size: 10,
-        lease_minutes: 30,
-        state: quorum::domain::states::TaskState::Active,
-        gold_ratio: 0.0,
-    };
-    let mut tx = db.begin_write().await.unwrap();
-    let olga = quorum::db::users::by_username(&mut *tx, "olga")
-        .await
-        .unwrap()
-        .unwrap();
-    let task = quorum::db::tasks::create(&mut tx, &settings, "", "", olga.id, 1)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let task = crate::support::store_task(&db, "cli").await;
     db.pool.close().await;
 
     let good = dir.path().join("items.csv");

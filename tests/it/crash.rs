@@ -2,7 +2,6 @@
 //! the middle of work; after a restart every answered submission is there, no import is half
 //! stored, and the database is intact.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -22,37 +21,9 @@ struct Server {
 }
 
 fn start(data: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quorum"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--print-addr",
-            "--data-dir",
-        ])
-        .arg(data)
-        .env(
-            "QUORUM_DATABASE_URL",
-            crate::backend::database_for_blocking(data),
-        )
-        .env("QUORUM_ADMIN_PASSWORD", "admin-password-for-crash")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the quorum binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("LISTENING ")
-        .expect("LISTENING line")
-        .to_string();
-    Server {
-        child,
-        base: format!("http://{addr}"),
-    }
+    let (child, base) =
+        crate::support::serve_binary(data, None, "admin-password-for-crash", &[], Stdio::null());
+    Server { child, base }
 }
 
 fn token(data: &std::path::Path, user: &str) -> String {

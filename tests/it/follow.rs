@@ -38,34 +38,7 @@ async fn lines_appended_while_it_runs_are_imported_in_batches() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let db = crate::backend::open_store(&data).await;
-    let schema =
-        quorum::domain::schema::LabelSchema::parse(&serde_json::json!({"kind": "free_text"}))
-            .unwrap();
-    let settings = quorum::db::tasks::TaskSettings {
-        name: "stream".into(),
-        schema,
-        overlap: 1,
-        max_overlap: 1,
-        agreement: 0.5,
-        shard_size: 10,
-        lease_minutes: 30,
-        state: quorum::domain::states::TaskState::Active,
-        gold_ratio: 0.0,
-    };
-    let mut tx = db.begin_write().await.unwrap();
-    let owner = quorum::db::users::create(
-        &mut *tx,
-        "owner",
-        quorum::domain::role::Role::Admin,
-        None,
-        1,
-    )
-    .await
-    .unwrap();
-    let task = quorum::db::tasks::create(&mut tx, &settings, "", "", owner, 1)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let task = crate::support::store_task(&db, "stream").await;
 
     let log = dir.path().join("predictions.jsonl");
     std::fs::write(&log, "{\"external_id\": \"p1\", \"text\": \"one\"}\n").unwrap();

@@ -8,9 +8,8 @@
 //!
 //! Runs in the PostgreSQL half of the suite (see `backend.rs`); on SQLite it has nothing to show.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,42 +26,17 @@ const ACKED_BEFORE_KILL: usize = 150;
 const DEADLINE: Duration = Duration::from_secs(300);
 
 fn start(data: &Path, url: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quorum"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--print-addr",
-            "--data-dir",
-        ])
-        .arg(data)
-        .env("QUORUM_DATABASE_URL", url)
-        .env("QUORUM_ADMIN_PASSWORD", "admin-password-for-instances")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the quorum binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("LISTENING ")
-        .expect("LISTENING")
-        .to_string();
-    (child, format!("http://{addr}"))
+    crate::support::serve_binary(
+        data,
+        Some(url),
+        "admin-password-for-instances",
+        &[],
+        Stdio::null(),
+    )
 }
 
 fn client(token: &str) -> reqwest::Client {
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    reqwest::Client::builder()
-        .default_headers(h)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
+    crate::support::token_client(token)
 }
 
 type Bases = Arc<Mutex<Vec<String>>>;

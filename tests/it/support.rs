@@ -600,3 +600,92 @@ pub async fn assert_acknowledged_labels_kept<'a>(
     assert_eq!(counters_off, 0, "label counters match the labels");
     keys
 }
+
+/// Starts the real `quorum serve` binary on `127.0.0.1:0` for `data` (on the test's database,
+/// or `database` when given) and returns it with its base URL, read from its `LISTENING` line.
+/// `extra` adds flags; stderr goes to `stderr`.
+pub fn serve_binary(
+    data: &std::path::Path,
+    database: Option<&str>,
+    admin_password: &str,
+    extra: &[&str],
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let url = match database {
+        Some(u) => u.to_string(),
+        None => crate::backend::database_for_blocking(data),
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_quorum"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--print-addr"])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(data)
+        .env("QUORUM_DATABASE_URL", url)
+        .env("QUORUM_ADMIN_PASSWORD", admin_password)
+        .env("RUST_LOG", "warn,quorum::server=info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("the quorum binary starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .unwrap_or_else(|| panic!("expected a LISTENING line, got {line:?}"))
+        .to_string();
+    (child, format!("http://{addr}"))
+}
+
+/// A bearer-token client with a generous timeout, for load tests against a spawned binary.
+pub fn token_client(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(h)
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+/// A free-text task made straight in the store (for CLI tests that have no server).
+pub async fn store_task(db: &quorum::db::Db, name: &str) -> quorum::domain::ids::TaskId {
+    let schema =
+        quorum::domain::schema::LabelSchema::parse(&serde_json::json!({"kind": "free_text"}))
+            .unwrap();
+    let settings = quorum::db::tasks::TaskSettings {
+        name: name.into(),
+        schema,
+        overlap: 1,
+        max_overlap: 1,
+        agreement: 0.5,
+        shard_size: 10,
+        lease_minutes: 30,
+        state: quorum::domain::states::TaskState::Active,
+        gold_ratio: 0.0,
+    };
+    let mut tx = db.begin_write().await.unwrap();
+    let owner = match quorum::db::users::by_username(&mut *tx, "owner")
+        .await
+        .unwrap()
+    {
+        Some(u) => u.id,
+        None => quorum::db::users::create(
+            &mut *tx,
+            "owner",
+            quorum::domain::role::Role::Admin,
+            None,
+            1,
+        )
+        .await
+        .unwrap(),
+    };
+    let task = quorum::db::tasks::create(&mut tx, &settings, "", "", owner, 1)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    task
+}

@@ -3,7 +3,6 @@
 //! drain deadline, and exits cleanly; restarted on the same data directory, every acknowledged
 //! label is stored exactly once.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,47 +17,17 @@ const ACKED_BEFORE_TERM: usize = 400;
 const WORKLOAD_DEADLINE: Duration = Duration::from_secs(240);
 
 fn start(data: &std::path::Path, log: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quorum"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--print-addr",
-            "--drain-deadline",
-            "60s",
-        ])
-        .arg("--data-dir")
-        .arg(data)
-        .env(
-            "QUORUM_DATABASE_URL",
-            crate::backend::database_for_blocking(data),
-        )
-        .env("QUORUM_ADMIN_PASSWORD", "admin-password-for-restart")
-        .env("RUST_LOG", "warn,quorum::server=info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("the quorum binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("LISTENING ")
-        .expect("LISTENING")
-        .to_string();
-    (child, format!("http://{addr}"))
+    crate::support::serve_binary(
+        data,
+        None,
+        "admin-password-for-restart",
+        &["--drain-deadline", "60s"],
+        Stdio::from(std::fs::File::create(log).unwrap()),
+    )
 }
 
 fn client(token: &str) -> reqwest::Client {
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    reqwest::Client::builder()
-        .default_headers(h)
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap()
+    crate::support::token_client(token)
 }
 
 /// One rater: lease, label every item, again, until told to stop; every 2xx goes in the ledger.
