@@ -58,6 +58,11 @@ pub enum LabelSchema {
     Boxes(BoxesSpec),
 }
 
+/// A colour as `#1a2b3c`.
+pub fn is_hex_colour(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
+}
+
 fn default_max_length() -> usize {
     1000
 }
@@ -131,15 +136,12 @@ impl LabelSchema {
                             ));
                         }
                     }
-                    if let Some(c) = &o.color {
-                        let ok = c.len() == 7
-                            && c.starts_with('#')
-                            && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
-                        if !ok {
-                            return Err(format!(
-                                "schema: option {n}: the colour must look like #1a2b3c"
-                            ));
-                        }
+                    if let Some(c) = &o.color
+                        && !is_hex_colour(c)
+                    {
+                        return Err(format!(
+                            "schema: option {n}: the colour must look like #1a2b3c"
+                        ));
                     }
                 }
                 Ok(())

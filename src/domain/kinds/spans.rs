@@ -113,15 +113,12 @@ impl SpansSpec {
                     ));
                 }
             }
-            if let Some(c) = &l.color {
-                let ok = c.len() == 7
-                    && c.starts_with('#')
-                    && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
-                if !ok {
-                    return Err(format!(
-                        "schema: labels: label {n}: the colour must look like #1a2b3c"
-                    ));
-                }
+            if let Some(c) = &l.color
+                && !crate::domain::schema::is_hex_colour(c)
+            {
+                return Err(format!(
+                    "schema: labels: label {n}: the colour must look like #1a2b3c"
+                ));
             }
         }
         Ok(())
