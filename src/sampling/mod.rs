@@ -6,12 +6,14 @@
 
 pub mod api;
 pub mod codes;
+pub mod pages;
 pub mod service;
 
 pub use service::{pick_order, place_imported, store_predictions};
 
 pub fn routes() -> crate::app::Routes {
     crate::app::Routes::new()
+        .post("/admin/tasks/{id}/sampling", pages::save)
         .get("/api/v1/tasks/{id}/sampling", api::get_settings)
         .put("/api/v1/tasks/{id}/sampling", api::put_settings)
         .post("/api/v1/tasks/{id}/predictions", api::add_predictions)

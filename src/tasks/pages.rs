@@ -208,6 +208,8 @@ struct TaskPage {
     candidates: Vec<String>,
     imports: Vec<ImportRowView>,
     instructions_html: String,
+    /// The order items are handed out in, and whether raters see predictions.
+    sampling: crate::sampling::service::SamplingSettings,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -228,6 +230,7 @@ fn flash_text(key: &str) -> Option<String> {
             "assigned" => "Shard assigned.",
             "nothing_left" => "There is nothing left for that rater to label.",
             "unknown_user" => "There is no active user with that name.",
+            "sampling_saved" => "Sampling saved: the next leases follow it.",
             _ => return None,
         }
         .to_string(),
@@ -262,7 +265,9 @@ async fn render_page(
         imports,
         instructions_html,
     } = overview::task(state, id).await?;
+    let sampling = crate::sampling::service::settings(state, ctx, id).await?;
     let page = TaskPage {
+        sampling,
         chrome: Chrome::of(ctx, "tasks"),
         pct: if p.items.total == 0 {
             0

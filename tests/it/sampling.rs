@@ -384,3 +384,50 @@ async fn the_labeling_page_starts_from_the_prediction() {
         ]
     );
 }
+
+/// In Chromium: the admin sets the order and turns predictions on from the task page; the API
+/// then reports the same settings.
+#[tokio::test]
+async fn the_task_page_sets_the_sampling() {
+    use crate::webdriver::Browser;
+    if !crate::parts::have(crate::parts::Part::Chromium, "the browser tests") {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (task, admin) = triage(&app).await;
+    let b = Browser::new().await;
+    b.login(&app, "admin", ADMIN_PASSWORD).await;
+    b.goto(&app.url(&format!("/admin/tasks/{task}#sampling")))
+        .await;
+    b.wait_text("#sampling h2", "Which items go out first")
+        .await;
+    b.execute(
+        "document.querySelector('#sampling select[name=sampling]').value = 'uncertainty';
+         document.querySelector('#sampling select[name=uncertainty]').value = 'entropy';
+         document.querySelector('#sampling input[name=seed]').value = '42';",
+        vec![],
+    )
+    .await;
+    b.click("#sampling input[name=show_predictions]").await;
+    b.screenshot("sampling-task-form").await;
+    b.click("#sampling button").await;
+    b.wait_text("body", "Sampling saved").await;
+    b.resize(390, 844).await;
+    b.goto(&app.url(&format!("/admin/tasks/{task}#sampling")))
+        .await;
+    b.wait_text("#sampling h2", "Which items go out first")
+        .await;
+    b.screenshot("sampling-task-form-phone").await;
+    b.assert_no_console_errors().await;
+    b.quit().await;
+    let got: Value = admin
+        .get(&format!("/api/v1/tasks/{task}/sampling"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        json!({"sampling": "uncertainty", "uncertainty": "entropy", "seed": 42, "show_predictions": true})
+    );
+}
