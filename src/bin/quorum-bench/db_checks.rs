@@ -211,7 +211,7 @@ mod tests {
                         random_hex(3).unwrap()
                     );
                     let conn = Db::connect(admin).await.unwrap();
-                    sqlx::query(&format!("CREATE DATABASE {db}"))
+                    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
                         .execute(&conn.pool)
                         .await
                         .unwrap();
@@ -232,9 +232,11 @@ mod tests {
                 Stores::Postgres { admin, made } => {
                     let conn = Db::connect(&admin).await.unwrap();
                     for db in made {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-                            .execute(&conn.pool)
-                            .await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {db}"
+                        )))
+                        .execute(&conn.pool)
+                        .await;
                     }
                 }
             }
