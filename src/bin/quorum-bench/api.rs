@@ -1,12 +1,14 @@
-//! HTTP helpers: the [`Api`] client bound to the server's base URL, each response as an [`Answer`]
-//! (status and JSON body), and [`expect`] for the setup calls that must succeed.
+//! HTTP helpers: the [`Api`] client bound to the instances' base URLs (the first takes the
+//! admin's calls), each response as an [`Answer`] (status and JSON body), and [`expect`] for the
+//! setup calls that must succeed.
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
 pub(crate) struct Api {
     pub(crate) http: reqwest::Client,
-    pub(crate) base: String,
+    /// Every instance's base URL, at least one.
+    pub(crate) bases: Vec<String>,
 }
 
 /// A response's status and JSON body (Null when it has none or it is not JSON).
@@ -33,8 +35,19 @@ impl Answer {
 }
 
 impl Api {
+    /// A URL on the first instance.
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        self.url_at(0, path)
+    }
+
+    /// A URL on instance `i` (counted round the instances).
+    pub(crate) fn url_at(&self, i: usize, path: &str) -> String {
+        let base = self
+            .bases
+            .get(i % self.bases.len().max(1))
+            .map(String::as_str)
+            .unwrap_or("");
+        format!("{base}{path}")
     }
 
     pub(crate) async fn send(&self, req: reqwest::RequestBuilder) -> Result<Answer, String> {
@@ -51,12 +64,31 @@ impl Api {
         path: &str,
         body: &Value,
     ) -> Result<Answer, String> {
-        self.send(self.http.post(self.url(path)).bearer_auth(token).json(body))
-            .await
+        self.post_json_at(0, token, path, body).await
+    }
+
+    pub(crate) async fn post_json_at(
+        &self,
+        i: usize,
+        token: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<Answer, String> {
+        self.send(
+            self.http
+                .post(self.url_at(i, path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
     }
 
     pub(crate) async fn get(&self, token: &str, path: &str) -> Result<Answer, String> {
-        self.send(self.http.get(self.url(path)).bearer_auth(token))
+        self.get_at(0, token, path).await
+    }
+
+    pub(crate) async fn get_at(&self, i: usize, token: &str, path: &str) -> Result<Answer, String> {
+        self.send(self.http.get(self.url_at(i, path)).bearer_auth(token))
             .await
     }
 }

@@ -14,12 +14,22 @@ pub(crate) struct Args {
     /// Start `quorum serve` on a temporary data directory and stop it at the end.
     #[arg(long)]
     pub(crate) spawn: bool,
+    /// Start this many `quorum serve` processes on one database (each with its own data
+    /// directory); above 1 it needs `--database postgres://…`. Implies --spawn.
+    #[arg(long)]
+    pub(crate) spawn_instances: Option<u32>,
+    /// The database URL: with --spawn, the servers' `QUORUM_DATABASE_URL` (an empty database,
+    /// e.g. one made for the run); with --url, where the invariant checks read (instead of --db).
+    #[arg(long, hide_env_values = true)]
+    pub(crate) database: Option<String>,
     /// The quorum binary to start with --spawn (default: `quorum` next to this program).
     #[arg(long)]
     pub(crate) server: Option<PathBuf>,
     /// The server to drive when not spawning, e.g. http://127.0.0.1:8080 (loopback only).
+    /// Repeat it for several instances of one deployment: rater r starts on instance r % N and
+    /// sends each next request to the next instance.
     #[arg(long)]
-    pub(crate) url: Option<String>,
+    pub(crate) url: Vec<String>,
     /// An admin API token for --url (e.g. from `quorum token create --username admin`).
     #[arg(long, env = "QUORUM_BENCH_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
@@ -121,12 +131,46 @@ impl Args {
         if !(1..=256).contains(&self.setup_concurrency) {
             return Err("--setup-concurrency: 1 to 256".into());
         }
-        if !self.spawn {
-            let url = self
-                .url
-                .as_deref()
-                .ok_or("give --spawn, or --url and --token of a running server")?;
-            check_loopback(url)?;
+        if let Some(n) = self.spawn_instances
+            && !(1..=16).contains(&n)
+        {
+            return Err("--spawn-instances: 1 to 16".into());
+        }
+        if let Some(db) = &self.database {
+            match quorum::db::Backend::of_url(db) {
+                None => {
+                    return Err(
+                        "--database: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB".into(),
+                    );
+                }
+                Some(quorum::db::Backend::Sqlite) if self.instances() > 1 => {
+                    return Err(
+                        "--spawn-instances above 1 needs --database postgres://… (SQLite serves one process)"
+                            .into(),
+                    );
+                }
+                Some(_) => {}
+            }
+            if self.db.is_some() {
+                return Err("give --db PATH or --database URL, not both".into());
+            }
+        } else if self.instances() > 1 {
+            return Err("--spawn-instances above 1 needs --database postgres://…".into());
+        }
+        if self.spawning() {
+            if !self.url.is_empty() {
+                return Err("--url drives running servers; leave it out with --spawn".into());
+            }
+        } else {
+            if self.url.is_empty() {
+                return Err(
+                    "give --spawn (or --spawn-instances N), or --url and --token of a running server"
+                        .into(),
+                );
+            }
+            for url in &self.url {
+                check_loopback(url)?;
+            }
             if self.token.as_deref().unwrap_or("").is_empty() {
                 return Err("--url needs --token (an admin API token)".into());
             }
@@ -143,6 +187,20 @@ impl Args {
             return Err("--resolve-path must start with /".into());
         }
         Ok(())
+    }
+
+    /// True when this program starts the servers itself.
+    pub(crate) fn spawning(&self) -> bool {
+        self.spawn || self.spawn_instances.is_some()
+    }
+
+    /// How many servers to start (spawning) or drive (--url).
+    pub(crate) fn instances(&self) -> u32 {
+        if self.spawning() {
+            self.spawn_instances.unwrap_or(1)
+        } else {
+            u32::try_from(self.url.len()).unwrap_or(u32::MAX)
+        }
     }
 
     pub(crate) fn formats(&self) -> Vec<String> {
@@ -182,6 +240,62 @@ pub(crate) fn check_loopback(url: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(line: &[&str]) -> Result<Args, String> {
+        let args =
+            Args::try_parse_from(std::iter::once("quorum-bench").chain(line.iter().copied()))
+                .map_err(|e| e.to_string())?;
+        args.check().map(|()| args)
+    }
+
+    #[test]
+    fn instances_come_from_spawn_or_repeated_urls() {
+        assert_eq!(parse(&["--spawn"]).unwrap().instances(), 1);
+        let pg = "postgres://u:p@127.0.0.1/db";
+        let a = parse(&["--spawn-instances", "3", "--database", pg]).unwrap();
+        assert!(a.spawning());
+        assert_eq!(a.instances(), 3);
+        let a = parse(&[
+            "--url",
+            "http://127.0.0.1:1",
+            "--url",
+            "http://127.0.0.1:2",
+            "--token",
+            "t",
+            "--database",
+            pg,
+        ])
+        .unwrap();
+        assert_eq!(a.instances(), 2);
+        for bad in [
+            &["--spawn-instances", "3"][..],
+            &["--spawn-instances", "2", "--database", "sqlite:///tmp/x.db"],
+            &["--spawn-instances", "0", "--database", pg],
+            &["--spawn", "--database", "mysql://x"],
+            &["--spawn", "--url", "http://127.0.0.1:1"],
+            &[
+                "--url",
+                "http://127.0.0.1:1",
+                "--url",
+                "http://10.0.0.1:2",
+                "--token",
+                "t",
+            ],
+            &[
+                "--url",
+                "http://127.0.0.1:1",
+                "--token",
+                "t",
+                "--db",
+                "x.db",
+                "--database",
+                pg,
+            ],
+            &[],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn only_loopback_urls_are_driven() {

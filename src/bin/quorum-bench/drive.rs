@@ -1,5 +1,6 @@
 //! One run against a ready server, step by step: the task, the raters, the import, labeling,
-//! resolution and exports, and the invariants that follow.
+//! resolution and exports, and the invariants that follow. The admin's calls go to the first
+//! instance; server CPU and memory are summed over every spawned instance.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,7 @@ use crate::args::Args;
 use crate::data::item_line;
 use crate::db_checks::db_checks;
 use crate::export::export;
-use crate::procfs::{RssSampler, proc_cpu_s};
+use crate::procfs::RssSampler;
 use crate::rater::{Rater, Shared, rater_loop};
 use crate::report::{Latency, Report, ServerFigures, check, histogram};
 use crate::server::{Server, server_gone};
@@ -35,19 +36,16 @@ pub(crate) async fn drive(
         .map_err(|e| format!("HTTP client: {e}"))?;
     let api = Api {
         http,
-        base: server.base.clone(),
+        bases: server.bases(),
     };
     let admin = server.admin_token.clone();
     let me = expect(api.get(&admin, "/api/v1/me").await?, &[200], "admin token")?;
     if me["role"] != "admin" {
         return Err(format!("the --token is not an admin's: {me}"));
     }
-    let sampler = server.pid.map(RssSampler::start);
-    let cpu = |s: &Server| {
-        s.pid
-            .and_then(|p| proc_cpu_s(&p.to_string()))
-            .unwrap_or(0.0)
-    };
+    let pids = server.pids();
+    let sampler = (!pids.is_empty()).then(|| RssSampler::start(pids.clone()));
+    let cpu = |s: &Server| s.cpu_s();
 
     // The task.
     let task = expect(
@@ -105,6 +103,7 @@ pub(crate) async fn drive(
     }
     report.import_body_mb = body.len() as f64 / 1e6;
     let cpu0 = cpu(server);
+    let db0 = server.db_cpu();
     let t0 = Instant::now();
     let a = api
         .send(
@@ -120,10 +119,11 @@ pub(crate) async fn drive(
     let imported = expect(a, &[200], "import")?;
     report.imported = imported["imported"].as_u64().unwrap_or(0);
     report.import_items_per_s = report.imported as f64 / report.import_s.max(1e-9);
-    if let Some(s) = server.pid {
+    if let Some(&first) = pids.first() {
         report.server = Some(ServerFigures {
-            pid: s,
+            pid: first,
             cpu_s_import: cpu(server) - cpu0,
+            db_cpu_s_import: server.db_cpu_since(&db0),
             ..Default::default()
         });
     }
@@ -151,6 +151,7 @@ pub(crate) async fn drive(
     });
     report.labels_target = shared.target_labels;
     let cpu0 = cpu(server);
+    let db0 = server.db_cpu();
     let t0 = Instant::now();
     let progress_task = {
         let sh = shared.clone();
@@ -198,6 +199,10 @@ pub(crate) async fn drive(
     if let Some(s) = report.server.as_mut() {
         s.cpu_s_labeling = cpu(server) - cpu0;
         s.cpu_ms_per_label = s.cpu_s_labeling * 1000.0 / (report.labels.max(1) as f64);
+        s.db_cpu_s_labeling = server.db_cpu_since(&db0);
+        s.db_cpu_ms_per_label = s
+            .db_cpu_s_labeling
+            .map(|c| c * 1000.0 / (report.labels.max(1) as f64));
     }
     report.labels_per_s = report.labels as f64 / report.labeling_s.max(1e-9);
     report.completed = report.labels >= shared.target_labels;
@@ -217,6 +222,7 @@ pub(crate) async fn drive(
 
     // Resolution and exports, where the server has them.
     let cpu0 = cpu(server);
+    let db0 = server.db_cpu();
     let path = args.resolve_path.replace("{id}", &task.to_string());
     let t0 = Instant::now();
     let a = match api.post_json(&admin, &path, &json!({})).await {
@@ -244,6 +250,7 @@ pub(crate) async fn drive(
     }
     if let Some(s) = report.server.as_mut() {
         s.cpu_s_export = cpu(server) - cpu0;
+        s.db_cpu_s_export = server.db_cpu_since(&db0);
     }
     report.progress = api
         .get(&admin, &format!("/api/v1/tasks/{task}/progress"))
@@ -284,13 +291,17 @@ pub(crate) async fn drive(
             report.labels
         ),
     ));
-    match server.db_path(args) {
-        Some(db) => report
-            .invariants
-            .extend(db_checks(&db, task, created).await?),
-        None => report
-            .notes
-            .push("database checks skipped: give --db PATH (or use --spawn)".into()),
+    match server.checks_url(args) {
+        Some(db) => {
+            let (checks, size) = db_checks(&db, task, created).await?;
+            report.invariants.extend(checks);
+            if size.is_some() {
+                report.db_bytes = size;
+            }
+        }
+        None => report.notes.push(
+            "database checks skipped: give --db PATH or --database URL (or use --spawn)".into(),
+        ),
     }
     Ok(())
 }

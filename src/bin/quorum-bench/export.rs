@@ -1,4 +1,6 @@
-//! Exports after labeling: request one per format, download it over loopback, and time it.
+//! Exports after labeling: request one per format (on the first instance), download it over
+//! loopback from the last instance (with several, the snapshot crosses instances through the
+//! database), and time both together.
 
 use std::time::{Duration, Instant};
 
@@ -57,11 +59,14 @@ pub(crate) async fn export(
         fig.note = Some(format!("no download_url in {}", a.body));
         return fig;
     };
-    let url = if url.starts_with("http://") {
-        url.to_string()
-    } else {
-        api.url(url)
+    // The path of the download URL, on the last instance.
+    let path = match url.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        None => url,
     };
+    let last = api.bases.len().saturating_sub(1);
+    fig.downloaded_from_instance = last + 1;
+    let url = api.url_at(last, path);
     if check_loopback(&url).is_err() {
         fig.status = "error".into();
         fig.note = Some(format!(

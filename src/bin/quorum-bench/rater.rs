@@ -1,6 +1,9 @@
 //! The rater workload: each simulated rater leases shards and submits labels (with submission keys,
 //! and replays of some) until the work is done or the time cap passes, recording latencies, errors
-//! and any broken promise of the API.
+//! and any broken promise of the API. With several instances, each rater sends its requests round
+//! the instances, starting at its own (`idx % N`), as a round-robin load balancer would: a shard
+//! leased on one instance is labeled through the others, and a replay goes to another instance
+//! than its first answer came from.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -128,6 +131,8 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
     let mut errors = 0u32;
     // Each pass leases a shard (progress), polls an empty pool (bounded by MAX_IDLE_POLLS) or
     // fails (bounded by MAX_CONSECUTIVE_ERRORS); the deadline bounds everything.
+    // The instance of the next request: round the instances, from this rater's own.
+    let at = |out: &Outcome| r.idx as usize + out.requests as usize;
     while Instant::now() < sh.deadline && !sh.done() {
         // Open loop: the lease is sent at the next label's slot, and the first label of the
         // shard follows it at once (its latency counted from the lease's answer).
@@ -140,7 +145,7 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
             .send(
                 sh.api
                     .http
-                    .post(sh.api.url(&lease_path))
+                    .post(sh.api.url_at(at(&out), &lease_path))
                     .bearer_auth(&r.token),
             )
             .await;
@@ -223,8 +228,9 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
                     Some(at) if attempt == 0 => at,
                     _ => Instant::now(),
                 };
+                let i = at(&out);
                 out.requests += 1;
-                match sh.api.post_json(&r.token, &submit_path, &body).await {
+                match sh.api.post_json_at(i, &r.token, &submit_path, &body).await {
                     Ok(a) => {
                         out.submit.saturating_record(micros(t0.elapsed()));
                         answered = Some(a);
@@ -265,8 +271,9 @@ pub(crate) async fn rater_loop(sh: Arc<Shared>, r: Rater) -> Outcome {
             }
             if sh.retry_every > 0 && seq.is_multiple_of(sh.retry_every) {
                 // The same request again: the original answer, nothing new stored.
+                let i = at(&out);
                 out.requests += 1;
-                match sh.api.post_json(&r.token, &submit_path, &body).await {
+                match sh.api.post_json_at(i, &r.token, &submit_path, &body).await {
                     Ok(b) if b.status == a.status && b.body["label_id"] == a.body["label_id"] => {
                         out.replays += 1;
                     }

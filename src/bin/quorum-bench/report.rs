@@ -47,12 +47,25 @@ pub(crate) struct ExportFigure {
     pub(crate) bytes: Option<u64>,
     pub(crate) bytes_per_s: Option<f64>,
     pub(crate) rows: Option<u64>,
+    /// Which instance (1-based) the snapshot was downloaded from; it was made on the first.
+    pub(crate) downloaded_from_instance: usize,
     pub(crate) note: Option<String>,
 }
 
+/// One spawned server process.
+#[derive(Serialize, Default)]
+pub(crate) struct InstanceFigure {
+    pub(crate) pid: u32,
+    pub(crate) base: String,
+    pub(crate) peak_rss_mb: f64,
+    pub(crate) cpu_s_total: f64,
+}
+
+/// The spawned servers' figures, summed over every instance (each one's in `instances`).
 #[derive(Serialize, Default)]
 pub(crate) struct ServerFigures {
     pub(crate) pid: u32,
+    /// The sum of every instance's `VmHWM`.
     pub(crate) peak_rss_mb: f64,
     pub(crate) peak_rss_sampled_mb: f64,
     pub(crate) cpu_s_total: f64,
@@ -62,6 +75,12 @@ pub(crate) struct ServerFigures {
     /// Server CPU (user + system, from /proc) while labeling, per label stored: the lease and
     /// submit share of each label.
     pub(crate) cpu_ms_per_label: f64,
+    pub(crate) instances: Vec<InstanceFigure>,
+    /// On PostgreSQL: the CPU of the database's backend processes (on this machine) per phase.
+    pub(crate) db_cpu_s_import: Option<f64>,
+    pub(crate) db_cpu_s_labeling: Option<f64>,
+    pub(crate) db_cpu_s_export: Option<f64>,
+    pub(crate) db_cpu_ms_per_label: Option<f64>,
 }
 
 #[derive(Serialize, Default)]
@@ -69,6 +88,9 @@ pub(crate) struct Report {
     pub(crate) machine: Value,
     pub(crate) config: Value,
     pub(crate) server_binary: Option<String>,
+    /// `sqlite` or `postgres`, and how many instances were driven.
+    pub(crate) backend: String,
+    pub(crate) instances: usize,
     pub(crate) setup_s: f64,
     pub(crate) import_s: f64,
     pub(crate) import_items_per_s: f64,
@@ -145,6 +167,15 @@ pub(crate) fn print_table(r: &Report) {
         ),
     );
     row(
+        "servers",
+        format!(
+            "{} instance{} of quorum serve on {}",
+            r.instances,
+            if r.instances == 1 { "" } else { "s" },
+            r.backend
+        ),
+    );
+    row(
         "setup (server, task, raters)",
         format!("{:.1} s", r.setup_s),
     );
@@ -208,22 +239,44 @@ pub(crate) fn print_table(r: &Report) {
         row(
             &format!("export {}", e.format),
             match (e.seconds, e.bytes) {
-                (Some(s), Some(b)) => format!(
-                    "{:.1} MB in {:.2} s = {:.1} MB/s{}",
-                    b as f64 / 1e6,
-                    s,
-                    b as f64 / 1e6 / s.max(1e-9),
-                    e.rows.map(|n| format!(", {n} rows")).unwrap_or_default()
-                ),
+                (Some(s), Some(b)) => {
+                    format!(
+                        "{:.1} MB in {:.2} s = {:.1} MB/s{}",
+                        b as f64 / 1e6,
+                        s,
+                        b as f64 / 1e6 / s.max(1e-9),
+                        e.rows.map(|n| format!(", {n} rows")).unwrap_or_default()
+                    ) + &if e.downloaded_from_instance > 1 {
+                        format!(
+                            ", made on instance 1, downloaded from instance {}",
+                            e.downloaded_from_instance
+                        )
+                    } else {
+                        String::new()
+                    }
+                }
                 _ => format!("{}: {}", e.status, e.note.as_deref().unwrap_or("")),
             },
         );
     }
     if let Some(s) = &r.server {
+        let each = if s.instances.len() > 1 {
+            format!(
+                ", summed over {} instances: {}",
+                s.instances.len(),
+                s.instances
+                    .iter()
+                    .map(|i| format!("{:.1}", i.peak_rss_mb))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            )
+        } else {
+            String::new()
+        };
         row(
             "server peak RSS",
             format!(
-                "{:.1} MB (VmHWM; sampled VmRSS max {:.1} MB)",
+                "{:.1} MB (VmHWM{each}; sampled VmRSS max {:.1} MB)",
                 s.peak_rss_mb, s.peak_rss_sampled_mb
             ),
         );
@@ -238,11 +291,24 @@ pub(crate) fn print_table(r: &Report) {
             "server CPU per label",
             format!("{:.3} ms (lease + submit share)", s.cpu_ms_per_label),
         );
+        if let (Some(l), Some(per)) = (s.db_cpu_s_labeling, s.db_cpu_ms_per_label) {
+            row(
+                "PostgreSQL backends CPU",
+                format!(
+                    "import {:.1} s, labeling {l:.1} s, resolve+export {:.1} s; {per:.3} ms per label",
+                    s.db_cpu_s_import.unwrap_or(0.0),
+                    s.db_cpu_s_export.unwrap_or(0.0)
+                ),
+            );
+        }
     }
     row("client CPU", format!("{:.1} s", r.client_cpu_s));
     row(
         "database",
         match r.db_bytes {
+            Some(b) if r.backend == "postgres" => {
+                format!("{:.1} MB (pg_database_size)", b as f64 / 1e6)
+            }
             Some(b) => format!(
                 "{:.1} MB (+ WAL {:.1} MB)",
                 b as f64 / 1e6,

@@ -1,5 +1,7 @@
 //! Setting up a run's raters: each one created through the admin API (or, for servers without
-//! `POST /api/v1/users`, the CLI), given a token, added to the task, and past its instructions.
+//! `POST /api/v1/users`, the CLI), given a token, added to the task, and past its instructions
+//! (the rater's own calls on its first instance, `idx % N`, so a token made on one instance is used
+//! on another).
 
 use std::process::Stdio;
 
@@ -7,7 +9,7 @@ use serde_json::json;
 
 use crate::api::{Api, expect};
 use crate::rater::Rater;
-use crate::server::{Server, random_hex};
+use crate::server::{Server, quorum_cmd, random_hex};
 
 pub(crate) async fn create_rater(
     api: &Api,
@@ -56,16 +58,18 @@ pub(crate) async fn create_rater(
         &[200, 201],
         "add member",
     )?;
-    let me = expect(api.get(&token, "/api/v1/me").await?, &[200], "me")?;
+    let home = idx as usize;
+    let me = expect(api.get_at(home, &token, "/api/v1/me").await?, &[200], "me")?;
     let user_id = me["id"].as_i64().ok_or("no id from /api/v1/me")?;
     let ins = expect(
-        api.get(&token, &format!("/api/v1/tasks/{task}/instructions"))
+        api.get_at(home, &token, &format!("/api/v1/tasks/{task}/instructions"))
             .await?,
         &[200],
         "read instructions",
     )?;
     expect(
-        api.post_json(
+        api.post_json_at(
+            home,
             &token,
             &format!("/api/v1/tasks/{task}/instructions/ack"),
             &json!({"version": ins["version"]}),
@@ -88,17 +92,9 @@ async fn cli_rater(server: &Server, username: &str) -> Result<String, String> {
             "this server has no POST /api/v1/users; create raters with the CLI and --spawn".into(),
         );
     };
-    let mut child = tokio::process::Command::new(bin)
-        .args([
-            "user",
-            "create",
-            "--role",
-            "rater",
-            "--username",
-            username,
-            "--data-dir",
-        ])
-        .arg(dir)
+    let db = server.database.as_deref();
+    let mut child = quorum_cmd(bin, dir, db)
+        .args(["user", "create", "--role", "rater", "--username", username])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -122,17 +118,8 @@ async fn cli_rater(server: &Server, username: &str) -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let out = tokio::process::Command::new(bin)
-        .args([
-            "token",
-            "create",
-            "--name",
-            "bench",
-            "--username",
-            username,
-            "--data-dir",
-        ])
-        .arg(dir)
+    let out = quorum_cmd(bin, dir, db)
+        .args(["token", "create", "--name", "bench", "--username", username])
         .stdin(Stdio::null())
         .output()
         .await
