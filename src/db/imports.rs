@@ -176,3 +176,12 @@ pub async fn insert_batch(
     let done = q.execute(&mut **tx).await?;
     Ok(done.rows_affected())
 }
+
+/// PostgreSQL: recomputes the planner's statistics of `items` (after a large import). Nothing
+/// on SQLite.
+pub async fn refresh_statistics(db: &super::Db) -> Result<(), sqlx::Error> {
+    if db.backend == super::Backend::Postgres {
+        sqlx::query("ANALYZE items").execute(&db.pool).await?;
+    }
+    Ok(())
+}
