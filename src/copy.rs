@@ -96,7 +96,7 @@ pub async fn run(ends: &Ends<'_>, progress: &dyn Fn(Progress)) -> Result<Summary
                 }
                 batch.push(row);
                 if batch.len() == BATCH {
-                    tables::insert(&mut write, t, &to_cols, &batch)
+                    tables::insert(&mut write, ends.to.backend, t, &to_cols, &batch)
                         .await
                         .map_err(|e| err(t, e))?;
                     n += batch.len() as i64;
@@ -105,7 +105,7 @@ pub async fn run(ends: &Ends<'_>, progress: &dyn Fn(Progress)) -> Result<Summary
                 }
             }
         }
-        tables::insert(&mut write, t, &to_cols, &batch)
+        tables::insert(&mut write, ends.to.backend, t, &to_cols, &batch)
             .await
             .map_err(|e| err(t, e))?;
         n += batch.len() as i64;

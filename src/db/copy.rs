@@ -218,6 +218,7 @@ fn decode(row: &AnyRow, kinds: &[Kind]) -> Result<Vec<Value>, sqlx::Error> {
 /// Inserts rows (each in the column order of `cols`), converting each value to its column's kind.
 pub async fn insert(
     tx: &mut super::Tx,
+    backend: Backend,
     table: &str,
     cols: &[(String, Kind)],
     rows: &[Vec<Value>],
@@ -230,7 +231,7 @@ pub async fn insert(
         "INSERT INTO {} ({}) VALUES {}",
         known(table)?,
         names.join(", "),
-        super::values_list(rows.len(), cols.len())
+        super::values_list(backend, rows.len(), cols.len())
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for row in rows {

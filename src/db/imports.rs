@@ -142,6 +142,7 @@ pub const BATCH: usize = 200;
 /// Inserts a batch, skipping external ids the task has already; returns how many were new.
 pub async fn insert_batch(
     tx: &mut super::Tx,
+    backend: super::Backend,
     task: TaskId,
     import: ImportId,
     target: i64,
@@ -154,7 +155,7 @@ pub async fn insert_batch(
     let sql = format!(
         "INSERT INTO items (task_id, external_id, data_json, gold_json, state, target, import_id, created_at, priority)
          VALUES {} ON CONFLICT (task_id, external_id) DO NOTHING",
-        super::values_list(items.len(), 9)
+        super::values_list(backend, items.len(), 9)
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for it in items {

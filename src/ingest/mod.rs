@@ -342,9 +342,16 @@ async fn insert_spool(
         if batch.is_empty() {
             break;
         }
-        imported +=
-            db::imports::insert_batch(&mut tx, task.id, import_id, task.overlap, &batch, now)
-                .await?;
+        imported += db::imports::insert_batch(
+            &mut tx,
+            db.backend,
+            task.id,
+            import_id,
+            task.overlap,
+            &batch,
+            now,
+        )
+        .await?;
         for (external_id, predictions) in &predicted {
             crate::sampling::store_predictions(&mut tx, task, external_id, predictions, now)
                 .await?;

@@ -119,8 +119,9 @@ pub async fn update(
         now,
     )
     .await?;
-    if before.seed != new.seed
-        || (new.sampling == Sampling::Random && before.sampling != new.sampling)
+    // Items are placed in the shuffle only while the task is shuffled (see `place_imported`).
+    if new.sampling == Sampling::Random
+        && (before.seed != new.seed || before.sampling != Sampling::Random)
     {
         db::sampling::place_items(&mut *tx, id, None, new.seed).await?;
     }
@@ -143,13 +144,14 @@ pub async fn pick_order(ex: impl sqlx::AnyExecutor<'_>, task: TaskId) -> Result<
     Ok(SamplingSettings::of(db::sampling::settings(ex, task).await?).order())
 }
 
-/// Gives a finished import's items their place in the task's shuffle.
+/// Gives a finished import's items their place in the task's shuffle, when the task is shuffled
+/// (switching to `random` or to another seed places every item then: one UPDATE of the whole
+/// task, which an import of a million items should not pay on every other task).
 pub async fn place_imported(tx: &mut Tx, task: TaskId, import: ImportId) -> Result<()> {
-    let seed = db::sampling::settings(&mut **tx, task)
-        .await?
-        .map(|s| s.seed)
-        .unwrap_or(0);
-    db::sampling::place_items(&mut **tx, task, Some(import), seed).await?;
+    let settings = SamplingSettings::of(db::sampling::settings(&mut **tx, task).await?);
+    if settings.sampling == Sampling::Random {
+        db::sampling::place_items(&mut **tx, task, Some(import), settings.seed).await?;
+    }
     Ok(())
 }
 
