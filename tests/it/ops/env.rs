@@ -34,9 +34,30 @@ fn start(
     (child, addr)
 }
 
-/// Stops the server with SIGTERM (a clean drain, so everything it meant to print is printed:
-/// SIGKILL could land between `LISTENING` and the banner that follows it) and returns its stderr.
+/// Stops the server and returns its stderr. Its stderr is read as it comes, and the server is
+/// stopped only once the banner that follows `LISTENING` is there (bounded): a signal sent before
+/// the server installs its handler would end it before it prints anything.
 fn stop(mut child: std::process::Child) -> String {
+    let mut stderr = child.stderr.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    for _ in 0..300 {
+        if seen.lock().unwrap().contains("Quorum is running at") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -52,11 +73,8 @@ fn stop(mut child: std::process::Child) -> String {
         let _ = child.kill();
     }
     let _ = child.wait();
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
-    err
+    let _ = reader.join();
+    seen.lock().unwrap().clone()
 }
 
 async fn hsts(addr: &str) -> bool {
