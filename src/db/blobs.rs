@@ -41,10 +41,3 @@ pub async fn chunk(
         .fetch_optional(ex)
         .await
 }
-
-/// Every stored file name.
-pub async fn names(ex: impl AnyExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT DISTINCT name FROM export_chunks ORDER BY name")
-        .fetch_all(ex)
-        .await
-}

@@ -117,12 +117,6 @@ pub struct SchemaStatus {
     pub unexpected: Vec<String>,
 }
 
-impl SchemaStatus {
-    pub fn is_current(&self) -> bool {
-        self.pending.is_empty() && self.unexpected.is_empty()
-    }
-}
-
 impl Db {
     /// Opens the database and applies the embedded migrations of its dialect. SQLite: creates
     /// the file if missing, sets WAL + `synchronous=FULL` and checks that they took effect.

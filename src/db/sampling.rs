@@ -160,20 +160,6 @@ pub async fn latest(
     .await
 }
 
-/// Every prediction on an item, newest first.
-pub async fn of_item(
-    ex: impl AnyExecutor<'_>,
-    item: ItemId,
-) -> Result<Vec<PredictionRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT item_id, model, version, value_json, score, probabilities_json FROM predictions
-         WHERE item_id = $1 ORDER BY created_at DESC, id DESC",
-    )
-    .bind(item.0)
-    .fetch_all(ex)
-    .await
-}
-
 /// Per model version: items it predicted that have a final label, and on how many it agrees
 /// with that label (values compared in canonical JSON).
 pub async fn model_agreement(

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -312,19 +312,18 @@ async fn three_instances_on_one_postgres_keep_every_invariant_through_a_sigkill(
     bases.lock().unwrap()[1] = restarted.1.clone();
     procs.insert(1, restarted);
 
-    let finished = AtomicU64::new(0);
+    let mut finished = 0;
     for w in workers {
         if tokio::time::timeout(DEADLINE.saturating_sub(t0.elapsed()), w)
             .await
             .is_ok()
         {
-            finished.fetch_add(1, Ordering::Relaxed);
+            finished += 1;
         }
     }
     stop.store(true, Ordering::SeqCst);
     assert_eq!(
-        finished.load(Ordering::Relaxed),
-        RATERS as u64,
+        finished, RATERS,
         "every rater ran out of work within {DEADLINE:?}"
     );
     let answered = ledger.lock().unwrap().clone();
