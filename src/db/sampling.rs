@@ -2,6 +2,7 @@
 
 use sqlx::AnyExecutor;
 
+use super::shards::PickOrder;
 use crate::domain::ids::{ImportId, ItemId, TaskId};
 use crate::domain::sampling::{RANDOM_MODULUS, random_multiplier};
 
@@ -55,24 +56,37 @@ pub async fn upsert_settings(
     Ok(())
 }
 
-/// Gives every item of the task (or of one import) its place in the seeded shuffle: the same
-/// permutation as `domain::sampling::random_key`.
-pub async fn place_items(
+/// Which items `rekey` rewrites.
+#[derive(Clone, Copy, Debug)]
+pub enum Rekey {
+    /// Every item of the task (its order changed).
+    Task(TaskId),
+    /// The items of one import (they arrived under the task's order).
+    Import(ImportId),
+}
+
+/// Gives items their `pick_key` under `order` (`seed` matters to the random order only: the same
+/// permutation as `domain::sampling::random_key`). One UPDATE through the scope's index.
+pub async fn rekey(
     ex: impl AnyExecutor<'_>,
-    task: TaskId,
-    import: Option<ImportId>,
+    scope: Rekey,
+    order: PickOrder,
     seed: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE items SET random_key = (id * $1) % $2
-         WHERE task_id = $3 AND ($4 IS NULL OR import_id = $4)",
-    )
-    .bind(random_multiplier(seed))
-    .bind(RANDOM_MODULUS)
-    .bind(task.0)
-    .bind(import.map(|i| i.0))
-    .execute(ex)
-    .await?;
+    let (filter, id) = match scope {
+        Rekey::Task(t) => ("task_id", t.0),
+        Rekey::Import(i) => ("import_id", i.0),
+    };
+    let sql = format!(
+        "UPDATE items SET pick_key = {} WHERE {filter} = $1",
+        order.key_sql()
+    );
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+    let q = match order {
+        PickOrder::Random => q.bind(random_multiplier(seed)).bind(RANDOM_MODULUS),
+        _ => q,
+    };
+    q.execute(ex).await?;
     Ok(())
 }
 
@@ -124,7 +138,17 @@ pub async fn set_uncertainty(
     entropy: f64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE items SET unc_least_confidence = $1, unc_margin = $2, unc_entropy = $3 WHERE id = $4",
+        // The item's pick key follows when its task is ordered by uncertainty (`rekey`'s rule).
+        "UPDATE items SET unc_least_confidence = $1, unc_margin = $2, unc_entropy = $3,
+            pick_key = COALESCE((
+                SELECT CASE ts.measure
+                    WHEN 'margin' THEN CASE WHEN $2 < 0 THEN 1 ELSE -$2 END
+                    WHEN 'entropy' THEN CASE WHEN $3 < 0 THEN 1 ELSE -$3 END
+                    ELSE CASE WHEN $1 < 0 THEN 1 ELSE -$1 END
+                END
+                FROM task_sampling ts
+                WHERE ts.task_id = items.task_id AND ts.sampling = 'uncertainty'), pick_key)
+         WHERE id = $4",
     )
     .bind(least_confidence)
     .bind(margin)

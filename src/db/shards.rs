@@ -101,7 +101,7 @@ pub async fn live_for(
 }
 
 /// The order items are handed out in: a task's sampling strategy (and uncertainty measure), each
-/// an `ORDER BY` that one of the `items_*` indexes serves.
+/// an `ORDER BY` that an index serves (`items_pool` for fullest first, `items_pick` for the rest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PickOrder {
     FullestFirst,
@@ -117,12 +117,24 @@ impl PickOrder {
     fn sql(self) -> &'static str {
         match self {
             PickOrder::FullestFirst => "i.label_count DESC, i.id",
-            PickOrder::Fifo => "i.id",
-            PickOrder::Random => "i.random_key, i.id",
-            PickOrder::Priority => "i.priority DESC, i.id",
-            PickOrder::LeastConfidence => "i.unc_least_confidence DESC, i.id",
-            PickOrder::Margin => "i.unc_margin DESC, i.id",
-            PickOrder::Entropy => "i.unc_entropy DESC, i.id",
+            // Every other order walks `items_pick`: the key `db::sampling::rekey` gave each item
+            // for the task's order (0 under FIFO, so the id decides).
+            _ => "i.pick_key, i.id",
+        }
+    }
+
+    /// The expression of an item's `pick_key` under this order (ascending: first out first).
+    /// The random order reads `$2` (the seed's multiplier) and `$3` (the modulus).
+    pub(crate) fn key_sql(self) -> &'static str {
+        match self {
+            PickOrder::FullestFirst | PickOrder::Fifo => "0",
+            PickOrder::Random => "(id * $2) % $3",
+            PickOrder::Priority => "-priority",
+            PickOrder::LeastConfidence => {
+                "CASE WHEN unc_least_confidence < 0 THEN 1 ELSE -unc_least_confidence END"
+            }
+            PickOrder::Margin => "CASE WHEN unc_margin < 0 THEN 1 ELSE -unc_margin END",
+            PickOrder::Entropy => "CASE WHEN unc_entropy < 0 THEN 1 ELSE -unc_entropy END",
         }
     }
 }

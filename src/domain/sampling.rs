@@ -251,7 +251,7 @@ impl Measure {
 
 /// The shuffle key of an item under `seed`: `id × m(seed) mod P`, P a prime just above 2³², so
 /// each seed's multiplier gives its own permutation of the ids (a shift would only rotate one).
-/// The same in Rust and in the SQL that stores it (`db::sampling::place_items`); exact for ids
+/// The same in Rust and in the SQL that stores it (`db::sampling::rekey`); exact for ids
 /// below 2³² (the product stays below 2⁶³).
 pub fn random_key(id: i64, seed: i64) -> i64 {
     id.wrapping_mul(random_multiplier(seed))

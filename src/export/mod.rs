@@ -30,6 +30,7 @@ pub mod settings;
 pub mod snapshot;
 pub mod store;
 pub mod tfrecord;
+pub mod yolo;
 
 use std::io;
 use std::sync::Arc;
@@ -77,6 +78,7 @@ pub fn encoder(format: Format, out: Sink, shape: Arc<Shape>) -> io::Result<Box<d
         Format::Conll => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Conll)),
         Format::Spacy => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Spacy)),
         Format::Coco => Box::new(coco::Coco::new(out, shape)),
+        Format::Yolo => Box::new(yolo::Yolo::new(out, shape)),
     })
 }
 

@@ -152,6 +152,7 @@ pub fn describe(shape: &Shape, format: Format) -> Value {
             return crate::export::conll::describe(crate::export::conll::Flavour::Spacy);
         }
         Format::Coco => return crate::export::coco::describe(),
+        Format::Yolo => return crate::export::yolo::describe(),
     };
     let columns: Vec<Value> = columns(shape)
         .into_iter()

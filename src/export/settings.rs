@@ -21,10 +21,12 @@ pub enum Format {
     Spacy,
     /// Boxes tasks: COCO object-detection JSON (see `export::coco`).
     Coco,
+    /// Boxes tasks: the YOLO (Ultralytics) layout in a tar archive (see `export::yolo`).
+    Yolo,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Jsonl,
         Format::Csv,
         Format::Parquet,
@@ -33,6 +35,7 @@ impl Format {
         Format::Conll,
         Format::Spacy,
         Format::Coco,
+        Format::Yolo,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -49,6 +52,7 @@ impl Format {
             Format::Conll => "conll",
             Format::Spacy => "spacy",
             Format::Coco => "coco",
+            Format::Yolo => "yolo",
         }
     }
 
@@ -59,24 +63,14 @@ impl Format {
             Format::Conll => "conll",
             Format::Spacy => "spacy.jsonl",
             Format::Coco => "coco.json",
+            Format::Yolo => "yolo.tar",
             other => other.as_str(),
         }
     }
 
-    /// What the snapshot's `format` column records: the format itself, or for a kind's own
-    /// format the container it is written in (`jsonl` for preference pairs), so the stored
-    /// rows keep to the formats the database has always accepted. The exact format is in the
-    /// snapshot's settings; [`Format::of_export`] reads it back.
-    pub fn stored_as(self) -> &'static str {
-        match self {
-            Format::Preference | Format::Spacy | Format::Coco => "jsonl",
-            // Delimited text: the nearest container the column accepts.
-            Format::Conll => "csv",
-            other => other.as_str(),
-        }
-    }
-
-    /// The format of a stored snapshot: its settings' `format`, else its `format` column.
+    /// The format of a stored snapshot: its settings' `format`, else its `format` column (which
+    /// held only the container, e.g. `jsonl` for preference pairs, before migration
+    /// `20261203090100`).
     pub fn of_export(column: &str, settings_json: &str) -> Option<Format> {
         serde_json::from_str::<serde_json::Value>(settings_json)
             .ok()
@@ -98,9 +92,10 @@ impl Format {
                 s.kind()
             )),
             (Format::Conll | Format::Spacy, LabelSchema::Spans(_)) => None,
-            (Format::Coco, LabelSchema::Boxes(_)) => None,
-            (Format::Coco, s) => Some(format!(
-                "format: coco is made from boxes tasks; this task is {}",
+            (Format::Coco | Format::Yolo, LabelSchema::Boxes(_)) => None,
+            (f @ (Format::Coco | Format::Yolo), s) => Some(format!(
+                "format: {} is made from boxes tasks; this task is {}",
+                f.as_str(),
                 s.kind()
             )),
             (f @ (Format::Conll | Format::Spacy), s) => Some(format!(
@@ -122,6 +117,7 @@ impl Format {
             Format::Preference | Format::Spacy => "application/x-ndjson",
             Format::Conll => "text/plain; charset=utf-8",
             Format::Coco => "application/json",
+            Format::Yolo => "application/x-tar",
         }
     }
 }
@@ -130,7 +126,8 @@ impl Format {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
-    /// `jsonl`, `csv`, `parquet` or `tfrecord`.
+    /// `jsonl`, `csv`, `parquet` or `tfrecord`; for one label kind: `preference` (pairwise),
+    /// `conll` or `spacy` (spans), `coco` or `yolo` (boxes).
     pub format: String,
     /// Only items with a final label (default true); false exports every item, labeled or not.
     pub only_resolved: Option<bool>,

@@ -282,7 +282,7 @@ async fn run_create(
         &mut *tx,
         &NewExport {
             task: task.id,
-            format: settings.format.stored_as(),
+            format: settings.format.as_str(),
             settings_json: &settings_text,
             rows,
             bytes,

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::codes;
 use crate::auth::AuthCtx;
+use crate::db::sampling::Rekey;
 use crate::db::sampling::{NewPrediction, SamplingRow};
 use crate::db::shards::PickOrder;
 use crate::db::tasks::Task;
@@ -119,11 +120,12 @@ pub async fn update(
         now,
     )
     .await?;
-    // Items are placed in the shuffle only while the task is shuffled (see `place_imported`).
-    if new.sampling == Sampling::Random
-        && (before.seed != new.seed || before.sampling != Sampling::Random)
-    {
-        db::sampling::place_items(&mut *tx, id, None, new.seed).await?;
+    // The task's items are keyed for its order: rewritten once when the order (or the shuffle's
+    // seed) changes; fullest first and FIFO share the key 0.
+    let (old_order, new_order) = (before.order(), new.order());
+    let seeded = new_order == PickOrder::Random && before.seed != new.seed;
+    if (old_order != new_order || seeded) && !(is_unkeyed(old_order) && is_unkeyed(new_order)) {
+        db::sampling::rekey(&mut *tx, Rekey::Task(id), new_order, new.seed).await?;
     }
     db::audit::record(
         &mut *tx,
@@ -144,13 +146,18 @@ pub async fn pick_order(ex: impl sqlx::AnyExecutor<'_>, task: TaskId) -> Result<
     Ok(SamplingSettings::of(db::sampling::settings(ex, task).await?).order())
 }
 
-/// Gives a finished import's items their place in the task's shuffle, when the task is shuffled
-/// (switching to `random` or to another seed places every item then: one UPDATE of the whole
-/// task, which an import of a million items should not pay on every other task).
+/// Orders that need no key (fullest first reads the label count, FIFO the id).
+fn is_unkeyed(order: PickOrder) -> bool {
+    matches!(order, PickOrder::FullestFirst | PickOrder::Fifo)
+}
+
+/// Gives a finished import's items their pick key under the task's order (nothing to do under
+/// fullest first and FIFO: the key 0 they were inserted with is theirs).
 pub async fn place_imported(tx: &mut Tx, task: TaskId, import: ImportId) -> Result<()> {
     let settings = SamplingSettings::of(db::sampling::settings(&mut **tx, task).await?);
-    if settings.sampling == Sampling::Random {
-        db::sampling::place_items(&mut **tx, task, Some(import), settings.seed).await?;
+    let order = settings.order();
+    if !is_unkeyed(order) {
+        db::sampling::rekey(&mut **tx, Rekey::Import(import), order, settings.seed).await?;
     }
     Ok(())
 }

@@ -171,6 +171,43 @@ async fn bad_boxes_are_refused_and_matched_boxes_fuse_and_export_as_coco() {
     assert_eq!(anns[0]["category_id"], 1);
     assert_eq!(anns[0]["bbox"], json!([12.0, 10.0, 100.0, 50.0]));
     assert_eq!(anns[0]["area"], 5000.0);
+    // YOLO: a tar archive, read with a reader that knows only the ustar header layout.
+    let e = export(&admin, task, json!({"format": "yolo"})).await;
+    assert_eq!(e["format"], "yolo");
+    let files = untar(&download(&admin, &e["id"]).await);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let (i1, i2) = (
+        images[0]["id"].as_i64().unwrap(),
+        images[1]["id"].as_i64().unwrap(),
+    );
+    let (l1, l2) = (
+        format!("labels/train/item-{i1}.txt"),
+        format!("labels/train/item-{i2}.txt"),
+    );
+    assert_eq!(
+        names,
+        [
+            l1.as_str(),
+            l2.as_str(),
+            "data.yaml",
+            "images.csv",
+            "skipped.csv"
+        ]
+    );
+    // The fused box (12, 10, 100×50) on 640×480: centre (62, 35) → 0.096875, 0.072917.
+    assert_eq!(files[0].1, "0 0.096875 0.072917 0.156250 0.104167\n");
+    assert_eq!(files[1].1, "", "nothing to box: an empty label file");
+    assert!(
+        files[2]
+            .1
+            .contains("nc: 2\nnames:\n  0: \"car\"\n  1: \"person\"\n"),
+        "{}",
+        files[2].1
+    );
+    assert!(files[3].1.contains(&format!(
+        "train,item-{i1},https://example.org/1.jpg,640,480"
+    )));
+    assert_eq!(files[4].1, "item_id,external_id,reason\n");
     for format in ["jsonl", "csv", "parquet", "tfrecord"] {
         let e = export(&admin, task, json!({"format": format})).await;
         assert_eq!(e["rows"], 2, "{format}");
@@ -271,4 +308,29 @@ async fn rater_draws_boxes_with_the_mouse() {
     }
     assert_eq!(rows[1].1, "[]");
     app.stop().await;
+}
+
+/// The files of a tar archive as (name, text): the ustar header's name (bytes 0..100) and octal
+/// size (124..136), then the data padded to 512 bytes, until the zero blocks at the end.
+fn untar(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut at = 0;
+    while at + 512 <= bytes.len() && bytes[at..at + 512].iter().any(|b| *b != 0) {
+        let h = &bytes[at..at + 512];
+        let name =
+            String::from_utf8(h[..100].iter().take_while(|b| **b != 0).copied().collect()).unwrap();
+        let size_text = String::from_utf8(
+            h[124..136]
+                .iter()
+                .take_while(|b| **b != 0 && **b != b' ')
+                .copied()
+                .collect(),
+        )
+        .unwrap();
+        let size = usize::from_str_radix(size_text.trim(), 8).unwrap();
+        let data = &bytes[at + 512..at + 512 + size];
+        files.push((name, String::from_utf8(data.to_vec()).unwrap()));
+        at += 512 + size.div_ceil(512) * 512;
+    }
+    files
 }
