@@ -238,12 +238,20 @@ pub async fn download(
             "attachment; filename=\"task-{}-export-{}.{}\"",
             e.task_id,
             e.id,
-            format.extension()
+            // The stored name's extension says the layout too (`<hash>.tfx.tfrecord.tar`).
+            e.file_name
+                .split_once('.')
+                .map_or(format.extension(), |(_, ext)| ext)
         ))?,
     );
+    let archive = e.file_name.ends_with(".tar") && !format.extension().ends_with(".tar");
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
+        HeaderValue::from_static(if archive {
+            "application/x-tar"
+        } else {
+            format.content_type()
+        }),
     );
     let header_text = |name: header::HeaderName| request.get(name).and_then(|v| v.to_str().ok());
     if header_text(header::IF_NONE_MATCH).is_some_and(|v| matches_etag(v, &etag)) {

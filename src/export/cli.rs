@@ -15,7 +15,7 @@ pub struct ExportArgs {
     /// The task to export.
     #[arg(long)]
     pub task: i64,
-    /// jsonl, csv, parquet or tfrecord.
+    /// jsonl, csv, parquet or tfrecord; for one label kind preference, conll, spacy, coco or yolo.
     #[arg(long)]
     pub format: String,
     /// Where to write the snapshot file, or - for standard output.
@@ -48,6 +48,10 @@ pub struct ExportArgs {
     /// A data field: rows sharing its value land in the same split.
     #[arg(long)]
     pub group_by: Option<String>,
+    /// Write the folders a pipeline reads, one per split, as a tar archive: `tfx` (TFX
+    /// ExampleGen, with --format tfrecord) or `hf` (Hugging Face datasets, parquet or jsonl).
+    #[arg(long)]
+    pub layout: Option<String>,
 }
 
 impl ExportArgs {
@@ -66,6 +70,7 @@ impl ExportArgs {
                 seed: self.seed,
                 group_by: self.group_by.clone(),
             }),
+            layout: self.layout.clone(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod codes;
 pub mod conll;
 pub mod csv;
 pub mod jsonl;
+pub mod layout;
 pub mod pages;
 pub mod parquet;
 pub mod preference;
@@ -35,7 +36,7 @@ pub mod yolo;
 use std::io;
 use std::sync::Arc;
 
-pub use settings::{ExportRequest, ExportSettings, Format, SplitsRequest};
+pub use settings::{ExportRequest, ExportSettings, Format, Layout, SplitsRequest};
 
 use crate::auth::AuthCtx;
 use crate::db::{self, Db, tasks::Task};
@@ -80,6 +81,25 @@ pub fn encoder(format: Format, out: Sink, shape: Arc<Shape>) -> io::Result<Box<d
         Format::Coco => Box::new(coco::Coco::new(out, shape)),
         Format::Yolo => Box::new(yolo::Yolo::new(out, shape)),
     })
+}
+
+/// The encoder of a snapshot's settings: the format's own, or the layout's folders around it.
+pub fn encoder_for(
+    settings: &ExportSettings,
+    out: Sink,
+    shape: Arc<Shape>,
+    data_dir: &std::path::Path,
+) -> io::Result<Box<dyn Encoder>> {
+    match settings.layout {
+        Some(l) => Ok(Box::new(layout::LayoutEncoder::new(
+            l,
+            settings.format,
+            out,
+            shape,
+            data_dir,
+        ))),
+        None => encoder(settings.format, out, shape),
+    }
 }
 
 /// The task if this user may see and make its exports; otherwise 404, exactly like a task that

@@ -96,8 +96,20 @@ impl ExportRowView {
             id: e.id.0,
             when: format_ms(e.created_at),
             by: e.created_by_name.clone().unwrap_or_else(|| "cli".into()),
-            format: Format::of_export(&e.format, &e.settings_json)
-                .map_or_else(|| e.format.clone(), |f| f.as_str().to_string()),
+            format: {
+                let f = Format::of_export(&e.format, &e.settings_json)
+                    .map_or_else(|| e.format.clone(), |f| f.as_str().to_string());
+                // A layout shows as "tfrecord (tfx folders)".
+                match e
+                    .file_name
+                    .rsplit('.')
+                    .nth(2)
+                    .filter(|_| e.file_name.ends_with(".tar"))
+                {
+                    Some(l @ ("tfx" | "hf")) => format!("{f} ({l} folders)"),
+                    _ => f,
+                }
+            },
             rows: e.rows,
             size: size(e.bytes),
             sha_short: e.sha256.chars().take(12).collect(),
@@ -126,6 +138,9 @@ pub struct ExportForm {
     pub seed: String,
     #[serde(default)]
     pub group_by: String,
+    /// `""` (one file), `tfx` or `hf`.
+    #[serde(default)]
+    pub layout: String,
 }
 
 impl ExportForm {
@@ -179,6 +194,7 @@ impl ExportForm {
             include_gold: Some(self.include_gold.is_some()),
             min_confidence: number(&self.min_confidence, "minimum confidence")?,
             splits,
+            layout: Some(self.layout.trim().to_string()).filter(|l| !l.is_empty()),
         })
     }
 }

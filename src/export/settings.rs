@@ -122,6 +122,33 @@ impl Format {
     }
 }
 
+/// A folder layout for training pipelines (see `export::layout`), written as one tar archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// TFX ExampleGen: `Split-<name>/` gzip TFRecord, TFDV schema and statistics.
+    Tfx,
+    /// Hugging Face `datasets`: `data/<split>-….parquet|jsonl` and a README mapping the splits.
+    Hf,
+}
+
+impl Layout {
+    pub fn parse(s: &str) -> Option<Layout> {
+        match s {
+            "tfx" => Some(Layout::Tfx),
+            "hf" => Some(Layout::Hf),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Tfx => "tfx",
+            Layout::Hf => "hf",
+        }
+    }
+}
+
 /// `POST /api/v1/tasks/{id}/exports`, as sent.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -138,6 +165,9 @@ pub struct ExportRequest {
     /// Leave out final labels less confident than this (0 to 1).
     pub min_confidence: Option<f64>,
     pub splits: Option<SplitsRequest>,
+    /// `tfx` (TFX ExampleGen folders, with format `tfrecord`) or `hf` (Hugging Face `datasets`
+    /// folders, with `parquet` or `jsonl`): one folder per split in a tar archive.
+    pub layout: Option<String>,
 }
 
 /// The `splits` object of an export request: fractions summing to 1, a seed, and optionally a
@@ -166,17 +196,56 @@ pub struct ExportSettings {
     pub include_gold: bool,
     pub min_confidence: Option<f64>,
     pub splits: Option<SplitSpec>,
+    /// Absent: one file of the format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Layout>,
+}
+
+impl ExportSettings {
+    /// The stored file's extension (after its hash).
+    pub fn extension(&self) -> String {
+        match self.layout {
+            Some(l) => format!("{}.{}.tar", l.as_str(), self.format.extension()),
+            None => self.format.extension().to_string(),
+        }
+    }
 }
 
 impl ExportRequest {
     /// Checks every option; the message names the field at fault.
     pub fn check(self) -> Result<ExportSettings, String> {
         let format = Format::parse(self.format.trim()).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
             format!(
-                "format: {:?} is not one of jsonl, csv, parquet, tfrecord, preference, conll, spacy, coco",
-                self.format
+                "format: {:?} is not one of {}",
+                self.format,
+                names.join(", ")
             )
         })?;
+        let layout = match self.layout.as_deref().map(str::trim) {
+            None => None,
+            Some(l) => {
+                let layout = Layout::parse(l)
+                    .ok_or_else(|| format!("layout: {l:?} is not one of tfx, hf"))?;
+                match (layout, format) {
+                    (Layout::Tfx, Format::Tfrecord)
+                    | (Layout::Hf, Format::Parquet | Format::Jsonl) => {}
+                    (Layout::Tfx, f) => {
+                        return Err(format!(
+                            "layout: tfx folders hold TFRecord; use format tfrecord, not {}",
+                            f.as_str()
+                        ));
+                    }
+                    (Layout::Hf, f) => {
+                        return Err(format!(
+                            "layout: hf folders hold parquet or jsonl, not {}",
+                            f.as_str()
+                        ));
+                    }
+                }
+                Some(layout)
+            }
+        };
         let only_resolved = self.only_resolved.unwrap_or(true);
         if let Some(c) = self.min_confidence {
             if !c.is_finite() || !(0.0..=1.0).contains(&c) {
@@ -205,6 +274,7 @@ impl ExportRequest {
             include_gold: self.include_gold.unwrap_or(true),
             min_confidence: self.min_confidence,
             splits,
+            layout,
         })
     }
 }
@@ -242,5 +312,22 @@ mod tests {
         );
         assert!(req(serde_json::json!({"format": "csv", "splits": {"train": 0.5}})).is_err());
         assert!(req(serde_json::json!({"format": "csv", "bogus": 1})).is_err());
+        let s = req(serde_json::json!({"format": "tfrecord", "layout": "tfx"})).unwrap();
+        assert_eq!(
+            (s.layout, s.extension().as_str()),
+            (Some(Layout::Tfx), "tfx.tfrecord.tar")
+        );
+        assert_eq!(
+            req(serde_json::json!({"format": "jsonl"}))
+                .unwrap()
+                .extension(),
+            "jsonl"
+        );
+        assert!(
+            req(serde_json::json!({"format": "csv", "layout": "hf"}))
+                .unwrap_err()
+                .starts_with("layout: hf")
+        );
+        assert!(req(serde_json::json!({"format": "jsonl", "layout": "zip"})).is_err());
     }
 }

@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::export::card::{self, CardBuilder, DiffCounter};
 use crate::export::row::{RowBuilder, Shape};
 use crate::export::store::{self, IndexReader, IndexWriter, Sink, TempFile, Written};
-use crate::export::{ExportSettings, encoder, schema};
+use crate::export::{ExportSettings, encoder_for, schema};
 
 /// Items per batch read from the database, at most.
 pub const BATCH: i64 = 8_192;
@@ -115,7 +115,7 @@ async fn run_create(
     let (data_tmp, data_file) = TempFile::create(data_dir, "part").map_err(io_error)?;
     let (index_tmp, index_file) = TempFile::create(data_dir, "idx-part").map_err(io_error)?;
     let mut enc =
-        encoder(settings.format, Sink::new(data_file), shape.clone()).map_err(io_error)?;
+        encoder_for(&settings, Sink::new(data_file), shape.clone(), data_dir).map_err(io_error)?;
     // The previous snapshot's row index may have been made by another instance.
     if let Some(p) = &previous {
         super::blobs::ensure_local(db, data_dir, &format!("{}.idx", p.sha256))
@@ -245,7 +245,7 @@ async fn run_create(
     }
 
     let sha256 = encoded.written.sha256.clone();
-    let file_name = format!("{sha256}.{}", settings.format.extension());
+    let file_name = format!("{sha256}.{}", settings.extension());
     data_tmp.persist(data_dir, &file_name).map_err(io_error)?;
     index_tmp
         .persist(data_dir, &format!("{sha256}.idx"))

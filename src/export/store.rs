@@ -29,9 +29,12 @@ pub fn is_snapshot_name(name: &str) -> bool {
                 && hash
                     .bytes()
                     .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-                && crate::export::Format::ALL
-                    .iter()
-                    .any(|f| f.extension() == ext)
+                && crate::export::Format::ALL.iter().any(|f| {
+                    f.extension() == ext
+                        || ["tfx", "hf"]
+                            .iter()
+                            .any(|l| ext == format!("{l}.{}.tar", f.extension()))
+                })
         }
         None => false,
     }
@@ -53,6 +56,11 @@ impl TempFile {
         let path = dir.join(format!("{}.{suffix}", hex::encode(random)));
         let file = File::options().write(true).create_new(true).open(&path)?;
         Ok((TempFile { path, kept: false }, file))
+    }
+
+    /// Where the file is (while it is a temporary file).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Moves the file to `<exports>/<name>`. When a file of that name exists it holds the same

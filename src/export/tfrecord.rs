@@ -209,11 +209,11 @@ impl TfRecord {
     }
 }
 
-impl Encoder for TfRecord {
-    fn write(&mut self, row: &Row) -> io::Result<()> {
-        let example = self.example(row);
+impl TfRecord {
+    /// Writes one record (what `write` does with the row's example).
+    pub fn write_example(&mut self, example: &Example) -> io::Result<()> {
         self.buf.clear();
-        prost::Message::encode(&example, &mut self.buf).map_err(io::Error::other)?;
+        prost::Message::encode(example, &mut self.buf).map_err(io::Error::other)?;
         let len = (self.buf.len() as u64).to_le_bytes();
         self.out.write_all(&len)?;
         self.out.write_all(&masked_crc(&len).to_le_bytes())?;
@@ -221,8 +221,20 @@ impl Encoder for TfRecord {
         self.out.write_all(&masked_crc(&self.buf).to_le_bytes())
     }
 
+    /// The sink, once every record is written.
+    pub fn into_sink(self) -> Sink {
+        self.out
+    }
+}
+
+impl Encoder for TfRecord {
+    fn write(&mut self, row: &Row) -> io::Result<()> {
+        let example = self.example(row);
+        self.write_example(&example)
+    }
+
     fn finish(self: Box<Self>) -> io::Result<Sink> {
-        Ok(self.out)
+        Ok(self.into_sink())
     }
 }
 

@@ -137,6 +137,7 @@ async fn downloads_are_byte_identical_content_addressed_with_etag_304_and_ranges
         test: None,
         seed: 0,
         group_by: None,
+        layout: None,
     };
     quorum::export::cli::run_export(&app.state.db, &app.state.config.data_dir, args)
         .await

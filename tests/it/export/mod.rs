@@ -12,6 +12,7 @@ mod diffs;
 mod downloads;
 mod empty_and_formulas;
 mod formats;
+mod layouts;
 mod permissions;
 mod splits;
 
