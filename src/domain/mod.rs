@@ -6,6 +6,7 @@ pub mod diff;
 pub mod ids;
 pub mod import;
 pub mod kinds;
+pub mod label_studio;
 pub mod markdown;
 pub mod password;
 pub mod readiness;

@@ -19,6 +19,7 @@ pub mod codes;
 pub mod conll;
 pub mod csv;
 pub mod jsonl;
+pub mod label_studio;
 pub mod layout;
 pub mod pages;
 pub mod parquet;
@@ -80,6 +81,7 @@ pub fn encoder(format: Format, out: Sink, shape: Arc<Shape>) -> io::Result<Box<d
         Format::Spacy => Box::new(conll::SpansEncoder::new(out, shape, conll::Flavour::Spacy)),
         Format::Coco => Box::new(coco::Coco::new(out, shape)),
         Format::Yolo => Box::new(yolo::Yolo::new(out, shape)),
+        Format::LabelStudio => Box::new(label_studio::LabelStudio::new(out, shape)),
     })
 }
 

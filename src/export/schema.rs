@@ -153,6 +153,12 @@ pub fn describe(shape: &Shape, format: Format) -> Value {
         }
         Format::Coco => return crate::export::coco::describe(),
         Format::Yolo => return crate::export::yolo::describe(),
+        Format::LabelStudio => {
+            return match &shape.schema {
+                Some(s) => crate::export::label_studio::describe(s),
+                None => json!({"format": "label_studio"}),
+            };
+        }
     };
     let columns: Vec<Value> = columns(shape)
         .into_iter()

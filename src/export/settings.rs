@@ -23,10 +23,12 @@ pub enum Format {
     Coco,
     /// Boxes tasks: the YOLO (Ultralytics) layout in a tar archive (see `export::yolo`).
     Yolo,
+    /// Every kind: Label Studio's task JSON (see `export::label_studio`).
+    LabelStudio,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::Jsonl,
         Format::Csv,
         Format::Parquet,
@@ -36,6 +38,7 @@ impl Format {
         Format::Spacy,
         Format::Coco,
         Format::Yolo,
+        Format::LabelStudio,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -53,6 +56,7 @@ impl Format {
             Format::Spacy => "spacy",
             Format::Coco => "coco",
             Format::Yolo => "yolo",
+            Format::LabelStudio => "label_studio",
         }
     }
 
@@ -64,6 +68,7 @@ impl Format {
             Format::Spacy => "spacy.jsonl",
             Format::Coco => "coco.json",
             Format::Yolo => "yolo.tar",
+            Format::LabelStudio => "label_studio.json",
             other => other.as_str(),
         }
     }
@@ -118,6 +123,7 @@ impl Format {
             Format::Conll => "text/plain; charset=utf-8",
             Format::Coco => "application/json",
             Format::Yolo => "application/x-tar",
+            Format::LabelStudio => "application/json",
         }
     }
 }
@@ -154,7 +160,7 @@ impl Layout {
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// `jsonl`, `csv`, `parquet` or `tfrecord`; for one label kind: `preference` (pairwise),
-    /// `conll` or `spacy` (spans), `coco` or `yolo` (boxes).
+    /// `conll` or `spacy` (spans), `coco` or `yolo` (boxes); `label_studio` (Label Studio tasks).
     pub format: String,
     /// Only items with a final label (default true); false exports every item, labeled or not.
     pub only_resolved: Option<bool>,

@@ -1,5 +1,6 @@
 //! Importing labels made elsewhere (a vendor batch, an older tool), so they can be resolved and
-//! measured here. CSV `item,worker,label` or JSONL `{"item", "worker", "label"}`, by external ids;
+//! measured here. CSV `item,worker,label`, JSONL `{"item", "worker", "label"}` or Label Studio's
+//! task JSON (its annotations), by external ids;
 //! unknown workers become raters who cannot log in. All or nothing.
 
 use std::collections::{HashMap, HashSet};
@@ -114,6 +115,82 @@ fn parse_jsonl(body: &[u8]) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// Label Studio's task JSON (an array of `{"data", "annotations", "meta", "id"}`): one label per
+/// annotation that is neither cancelled nor the ground truth (that one is the item's gold answer,
+/// which the item import reads). The item is `meta.external_id` (Quorum's export writes it) or
+/// the task's `id`; the worker the annotation's `completed_by` (a user id, or an object with an
+/// `email`), else Quorum's export's rater pseudonym (`meta.raters`), else `annotator-<n>`.
+/// "Lines" are task numbers, from 1.
+fn parse_label_studio(body: &[u8], schema: &LabelSchema) -> Result<Vec<Row>> {
+    let tasks: Vec<Value> = serde_json::from_slice(body)
+        .map_err(|e| err(1, format!("not a Label Studio JSON array of tasks: {e}")))?;
+    let mut rows = Vec::new();
+    for (n, t) in tasks.iter().enumerate() {
+        let line = n as u64 + 1;
+        let data = match t.get("data") {
+            Some(Value::Object(d)) => d,
+            _ => return Err(err(line, "task has no \"data\" object")),
+        };
+        let item = match t
+            .get("meta")
+            .and_then(|m| m.get("external_id"))
+            .or_else(|| t.get("id"))
+        {
+            Some(Value::String(s)) => s.trim().to_string(),
+            Some(Value::Number(x)) => x.to_string(),
+            _ => return Err(err(line, "task has neither meta.external_id nor id")),
+        };
+        let raters = t
+            .get("meta")
+            .and_then(|m| m.get("raters"))
+            .and_then(Value::as_array);
+        let annotations = t.get("annotations").and_then(Value::as_array);
+        for (k, a) in annotations.into_iter().flatten().enumerate() {
+            let flag = |f: &str| a.get(f).and_then(Value::as_bool) == Some(true);
+            if flag("was_cancelled") || flag("ground_truth") {
+                continue;
+            }
+            let results = a
+                .get("result")
+                .and_then(Value::as_array)
+                .ok_or_else(|| err(line, format!("annotations[{k}]: no \"result\" list")))?;
+            let value = crate::domain::label_studio::from_results(schema, results, data)
+                .map_err(|e| err(line, format!("annotations[{k}]: {e}")))?
+                .ok_or_else(|| {
+                    err(
+                        line,
+                        format!("annotations[{k}]: no answer this task's schema reads"),
+                    )
+                })?;
+            let worker = match a.get("completed_by") {
+                Some(Value::Number(x)) => format!("ls-user-{x}"),
+                Some(Value::Object(o)) => match (o.get("email"), o.get("id")) {
+                    (Some(Value::String(e)), _) => e.clone(),
+                    (_, Some(Value::Number(x))) => format!("ls-user-{x}"),
+                    _ => format!("annotator-{}", k + 1),
+                },
+                _ => raters
+                    .and_then(|r| r.get(k))
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("annotator-{}", k + 1), str::to_string),
+            };
+            rows.push(Row {
+                line,
+                item: item.clone(),
+                worker,
+                label: value.to_string(),
+            });
+            if rows.len() > MAX_ROWS {
+                return Err(err(
+                    line,
+                    format!("more than {MAX_ROWS} labels; split the file"),
+                ));
+            }
+        }
+    }
+    Ok(rows)
+}
+
 /// A label as the schema stores it; multi-choice accepts a JSON array or `a|b`.
 fn value_of(schema: &LabelSchema, label: &str) -> std::result::Result<Value, String> {
     let raw = match schema {
@@ -191,10 +268,11 @@ pub async fn import(
     let rows = match Format::from_content_type(content_type) {
         Some(Format::Csv) => parse_csv(body)?,
         Some(Format::Jsonl) => parse_jsonl(body)?,
+        Some(Format::JsonArray) => parse_label_studio(body, &task.schema)?,
         _ => {
             return Err(AppError::bad_request(
                 codes::UNKNOWN_FORMAT,
-                "send labels as text/csv (item,worker,label) or application/x-ndjson",
+                "send labels as text/csv (item,worker,label), application/x-ndjson, or Label Studio's task JSON as application/json",
             ));
         }
     };

@@ -29,6 +29,7 @@ mod http;
 mod import;
 mod items;
 mod kinds;
+mod label_studio;
 mod labeling;
 mod multi_instance;
 mod offline;

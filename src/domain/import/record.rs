@@ -27,6 +27,10 @@ pub fn record_from_value(
     let Value::Object(mut obj) = value else {
         return Err(err("expected a JSON object".into()));
     };
+    if is_label_studio_task(&obj) {
+        let own = from_label_studio(obj, schema).map_err(err)?;
+        return record_from_value(line, own, schema);
+    }
     let external = obj.remove("external_id");
     let gold = obj.remove("gold");
     let predictions = obj.remove("predictions");
@@ -170,4 +174,99 @@ fn derived_id(data: &Map<String, Value>) -> String {
     let bytes = serde_json::to_vec(data).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
     format!("sha256:{}", &hex::encode(digest)[..32])
+}
+
+/// A Label Studio task (`{"id", "data", "annotations", "predictions", "meta", …}`) rather than one
+/// of Quorum's own shapes: it has `data` and an `id`, `annotations` or `meta`, or predictions
+/// holding Label Studio `result` lists.
+fn is_label_studio_task(obj: &Map<String, Value>) -> bool {
+    let ls_predictions = obj
+        .get("predictions")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .is_some_and(|p| p.get("result").is_some());
+    matches!(obj.get("data"), Some(Value::Object(_)))
+        && (obj.contains_key("id")
+            || obj.contains_key("annotations")
+            || obj.contains_key("meta")
+            || ls_predictions)
+}
+
+/// A Label Studio task in Quorum's own shape: the external id from `meta.external_id` (what
+/// Quorum's Label Studio export writes) or the task's `id`; its predictions (each `result` read
+/// by `domain::label_studio`, model `label-studio`, version its `model_version`, the score when
+/// it is a probability); a `ground_truth` annotation as the gold answer. Other annotations are
+/// labels: the label import reads them from the same file.
+fn from_label_studio(mut obj: Map<String, Value>, schema: &LabelSchema) -> Result<Value, String> {
+    let data = match obj.remove("data") {
+        Some(Value::Object(d)) => d,
+        _ => return Err("field \"data\" must be an object".into()),
+    };
+    let external_id = obj
+        .get("meta")
+        .and_then(|m| m.get("external_id"))
+        .cloned()
+        .or_else(|| obj.get("id").cloned())
+        .unwrap_or(Value::Null);
+    let mut predictions = Vec::new();
+    for (i, p) in obj
+        .get("predictions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let results = p.get("result").and_then(Value::as_array).ok_or_else(|| {
+            format!("predictions[{i}]: a Label Studio prediction needs a \"result\" list")
+        })?;
+        let value = crate::domain::label_studio::from_results(schema, results, &data)
+            .map_err(|e| format!("predictions[{i}]: {e}"))?;
+        let Some(value) = value else { continue };
+        let version = match p.get("model_version") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => "unknown".into(),
+        };
+        let mut q =
+            serde_json::json!({"model": "label-studio", "version": version, "value": value});
+        if let Some(score) = p
+            .get("score")
+            .and_then(Value::as_f64)
+            .filter(|x| (0.0..=1.0).contains(x))
+        {
+            q["score"] = score.into();
+        }
+        predictions.push(q);
+    }
+    let mut gold = Value::Null;
+    for (i, a) in obj
+        .get("annotations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if a.get("ground_truth").and_then(Value::as_bool) != Some(true)
+            || a.get("was_cancelled").and_then(Value::as_bool) == Some(true)
+        {
+            continue;
+        }
+        let results = a.get("result").and_then(Value::as_array).ok_or_else(|| {
+            format!("annotations[{i}]: a Label Studio annotation needs a \"result\" list")
+        })?;
+        if let Some(v) = crate::domain::label_studio::from_results(schema, results, &data)
+            .map_err(|e| format!("annotations[{i}]: {e}"))?
+        {
+            gold = v;
+            break;
+        }
+    }
+    let mut own = serde_json::json!({"external_id": external_id, "data": data});
+    if !predictions.is_empty() {
+        own["predictions"] = Value::Array(predictions);
+    }
+    if !gold.is_null() {
+        own["gold"] = gold;
+    }
+    Ok(own)
 }
