@@ -8,6 +8,8 @@
   function boxes(schema, page) {
     var labels = schema.labels || [], field = schema.field || "image";
     var list = [], none = false, current = 0, sel = -1, natW = 0, natH = 0, stage = null, layer = null, drag = null;
+    // Reviewers: every rater's boxes, drawn dashed under the answer being decided (O hides them).
+    var others = [], showOthers = true;
     function colour(v) {
       for (var i = 0; i < labels.length; i++) if (labels[i].value === v) return labels[i].color || PALETTE[i % PALETTE.length];
       return "#888888";
@@ -26,6 +28,23 @@
     function draw() {
       if (!layer || !natW) return;
       layer.textContent = "";
+      // The same box from several raters is drawn once, tagged with all their names.
+      var seen = {}, order = [];
+      if (showOthers) others.forEach(function (o) {
+        o.boxes.forEach(function (b) {
+          var key = [b.x, b.y, b.w, b.h, b.label].join(",");
+          if (!seen[key]) { seen[key] = { b: b, raters: [] }; order.push(key); }
+          seen[key].raters.push(o.rater);
+        });
+      });
+      order.forEach(function (key) {
+        var b = seen[key].b, d = K.el("div", "bbox other"); d.setAttribute("data-raters", seen[key].raters.join(" "));
+        d.style.left = (b.x * 100 / natW) + "%"; d.style.top = (b.y * 100 / natH) + "%";
+        d.style.width = (b.w * 100 / natW) + "%"; d.style.height = (b.h * 100 / natH) + "%";
+        d.style.borderColor = colour(b.label);
+        d.appendChild(K.el("span", "bbox-tag other-tag", seen[key].raters.join(", ") + ": " + b.label));
+        layer.appendChild(d);
+      });
       var shown = list.slice(); if (drag && drag.draft) shown.push(drag.draft);
       shown.forEach(function (b, i) {
         var d = K.el("div", "bbox" + (i === sel ? " selected" : "") + (drag && b === drag.draft ? " draft" : ""));
@@ -100,6 +119,10 @@
         var t = K.fieldTable(d, [field, "width", "height"]); if (t) v.appendChild(t);
         return true;
       },
+      overlay: function (votes) {
+        others = votes.filter(function (v) { return Array.isArray(v.value); }).map(function (v) { return { rater: v.rater, boxes: v.value }; });
+        draw();
+      },
       start: function (v) {
         list = Array.isArray(v) ? v.map(function (b) { return { x: b.x, y: b.y, w: b.w, h: b.h, label: b.label }; }) : [];
         none = Array.isArray(v) && v.length === 0; sel = -1; draw();
@@ -139,6 +162,7 @@
           return true;
         }
         if (k === "Escape") { sel = -1; changed(); return true; }
+        if ((k === "o" || k === "O") && others.length) { showOthers = !showOthers; draw(); return true; }
         if (k === "0") { list = []; none = true; sel = -1; changed(); return true; }
         for (var i = 0; i < labels.length; i++) {
           var ks = keysOf(labels[i], i);
@@ -152,6 +176,7 @@
       keys: function () {
         var rows = [["drag", "draw a box (mouse or finger); drag a box to move it, its corner to resize"]];
         labels.forEach(function (l, i) { rows.push([keysOf(l, i).join(" or "), l.label + " (for new boxes and the selected one)"]); });
+        if (others.length) rows.push(["O", "show or hide the raters' boxes (dashed)"]);
         return rows.concat([["] / [", "select the next / previous box"], ["arrows", "move the selected box (Shift: 10 px)"], ["Delete or X", "delete the selected box"], ["0", "nothing to box"], ["Esc", "deselect"]]);
       }
     };

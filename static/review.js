@@ -12,6 +12,7 @@
   var make = window.QuorumKinds && window.QuorumKinds[schema.kind];
   var widget = make ? make(schema, { submit: function () { decide(); }, changed: function () { render(); } }) : null;
   if (widget) widget.start(choice);
+  var votes = data.votes || [];
   var view = $("item-view"), d = data.item || {};
   if (!(widget && widget.view(view, d))) {
   var img = d.image_url || d.image;
@@ -26,6 +27,18 @@
   }
   }
 
+  // Spans and boxes: every rater's answer drawn with the item, and a button to start from one.
+  if (widget && widget.overlay) {
+    widget.overlay(votes);
+    var from = $("start-from");
+    votes.forEach(function (v, i) {
+      var b = document.createElement("button"); b.type = "button"; b.className = "small";
+      b.textContent = "Start from " + v.rater + "’s answer"; b.setAttribute("data-vote", String(i));
+      b.addEventListener("click", function () { widget.start(v.value); render(); say("Started from " + v.rater + "’s answer: edit it, then Enter records it.", ""); });
+      from.appendChild(b);
+    });
+    if (votes.length) from.hidden = false;
+  }
   function render() {
     var c = $("controls"); c.textContent = "";
     if (widget) { widget.controls(c); return; }

@@ -19,7 +19,7 @@
   }
   function spans(schema, page) {
     var labels = schema.labels || [], field = schema.field || "text";
-    var chars = [], toks = [], marked = [], none = false, cursor = 0, anchor = null, focus = -1, box = null;
+    var chars = [], toks = [], marked = [], none = false, cursor = 0, anchor = null, focus = -1, box = null, others = null;
     function colour(v) {
       for (var i = 0; i < labels.length; i++) if (labels[i].value === v) return labels[i].color || PALETTE[i % PALETTE.length];
       return "#888888";
@@ -111,9 +111,33 @@
           changed();
         });
         v.appendChild(box);
+        others = K.el("div", "rater-spans"); others.id = "rater-spans"; v.appendChild(others);
         var t2 = K.fieldTable(d, [field]); if (t2) v.appendChild(t2);
         draw();
         return true;
+      },
+      // Reviewers: every rater's spans, one read-only line each, under the text being decided.
+      overlay: function (votes) {
+        if (!others) return;
+        others.textContent = "";
+        votes.forEach(function (vote) {
+          if (!Array.isArray(vote.value)) return;
+          var line = K.el("div", "rater-line"); line.setAttribute("data-rater", vote.rater);
+          line.appendChild(K.el("span", "rater-name", vote.rater));
+          var s = vote.value.slice().sort(function (a, b) { return a.start - b.start; }), pos = 0;
+          if (!s.length) line.appendChild(K.el("em", "small muted", "no entities"));
+          s.forEach(function (x) {
+            if (x.start < pos) return;
+            if (x.start > pos) line.appendChild(document.createTextNode(chars.slice(pos, x.start).join("")));
+            var e = K.el("mark", "ent", chars.slice(x.start, x.end).join(""));
+            e.style.backgroundColor = colour(x.label) + "33"; e.style.borderBottomColor = colour(x.label);
+            e.setAttribute("data-label", x.label); line.appendChild(e);
+            var tag = K.el("span", "ent-tag", x.label); tag.style.backgroundColor = colour(x.label); line.appendChild(tag);
+            pos = x.end;
+          });
+          if (s.length && pos < chars.length) line.appendChild(document.createTextNode(chars.slice(pos).join("")));
+          others.appendChild(line);
+        });
       },
       start: function (v) {
         marked = Array.isArray(v) ? v.map(function (s) { return { start: s.start, end: s.end, label: s.label }; }) : [];

@@ -212,6 +212,8 @@ pub async fn item(
         page_json: json!({
             "item_id": id, "task_id": r.task.id, "version": r.item.version, "schema": r.task.schema,
             "item": r.data, "current": current,
+            // Every rater's answer, for the kinds that draw them over the item (spans, boxes).
+            "votes": r.votes.iter().map(|v| json!({"rater": v.rater, "value": v.value})).collect::<Vec<_>>(),
         }),
     };
     Ok(html(&page)?.into_response())

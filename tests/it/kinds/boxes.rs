@@ -11,14 +11,14 @@ use crate::labeling::rater;
 use crate::support::*;
 use crate::webdriver::{Browser, keys};
 
-fn schema() -> Value {
+pub(super) fn schema() -> Value {
     json!({"kind": "boxes", "field": "image", "labels": [
         {"value": "car", "label": "Car", "hotkey": "c", "color": "#e4572e"},
         {"value": "person", "label": "Person", "hotkey": "p", "color": "#2e86ab"}]})
 }
 
 /// A tiny HTTP server that answers every request with a 400×300 SVG picture; its base URL.
-fn picture_server() -> String {
+pub(super) fn picture_server() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {

@@ -5,6 +5,7 @@ mod api;
 mod boxes;
 mod browser;
 mod export;
+mod review_overlay;
 pub mod spans;
 
 use serde_json::{Value, json};
