@@ -95,6 +95,20 @@ pub fn to_results(schema: &LabelSchema, value: &Value, data: &Map<String, Value>
                 })
                 .collect()
         }
+        LabelSchema::Questions(s) => s
+            .questions
+            .iter()
+            .flat_map(|q| {
+                let part = value.get(&q.name).cloned().unwrap_or(Value::Null);
+                to_results(&q.schema, &part, data)
+                    .into_iter()
+                    .map(|mut r| {
+                        r["from_name"] = json!(q.name);
+                        r
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
         LabelSchema::Boxes(_) => {
             let Some((w, h)) = BoxesSpec::size_of(&Value::Object(data.clone())) else {
                 return Vec::new();
@@ -141,6 +155,23 @@ pub fn from_results(
             .cloned()
     };
     Ok(match schema {
+        // Each question reads the results its control (`from_name`) gave.
+        LabelSchema::Questions(s) => {
+            let mut out = Map::new();
+            for q in &s.questions {
+                let mine: Vec<Value> = results
+                    .iter()
+                    .filter(|r| r.get("from_name").and_then(Value::as_str) == Some(q.name.as_str()))
+                    .cloned()
+                    .collect();
+                if let Some(v) =
+                    from_results(&q.schema, &mine, data).map_err(|e| format!("{}: {e}", q.name))?
+                {
+                    out.insert(q.name.clone(), v);
+                }
+            }
+            Some(Value::Object(out))
+        }
         LabelSchema::SingleChoice { .. } | LabelSchema::Pairwise(_) => {
             match first_choices().as_deref() {
                 None | Some([]) => None,
@@ -241,6 +272,23 @@ pub fn labeling_config(schema: &LabelSchema) -> String {
         x
     };
     let body = match schema {
+        // Every question's controls, named by the question; each object shown once.
+        LabelSchema::Questions(s) => {
+            let mut lines: Vec<String> = Vec::new();
+            for q in &s.questions {
+                let own = labeling_config(&q.schema).replace(
+                    "name=\"label\"",
+                    &format!("name=\"{}\"", xml_attr(&q.name)),
+                );
+                for l in own.lines().filter(|l| *l != "<View>" && *l != "</View>") {
+                    let object = l.trim_start().starts_with("<Text ") || l.trim_start().starts_with("<Image ");
+                    if !(object && lines.iter().any(|x| x == l)) {
+                        lines.push(l.to_string());
+                    }
+                }
+            }
+            lines.join("\n") + "\n"
+        }
         LabelSchema::SingleChoice { options } | LabelSchema::MultiChoice { options } => {
             let multi = matches!(schema, LabelSchema::MultiChoice { .. });
             format!(
@@ -368,6 +416,28 @@ mod tests {
                 "{r:?}"
             );
         }
+    }
+
+    #[test]
+    fn questions_name_their_controls() {
+        let schema = LabelSchema::parse(&json!({"kind": "questions", "questions": [
+            {"name": "sentiment", "schema": {"kind": "single_choice", "options": [{"value": "pos", "label": "P"}]}},
+            {"name": "stars", "schema": {"kind": "rating", "min": 1, "max": 5}}]}))
+        .unwrap();
+        let d = data(json!({"text": "x"}));
+        let value = json!({"sentiment": "pos", "stars": 4});
+        let r = to_results(&schema, &value, &d);
+        assert_eq!(
+            (r[0]["from_name"].as_str(), r[1]["from_name"].as_str()),
+            (Some("sentiment"), Some("stars"))
+        );
+        assert_eq!(from_results(&schema, &r, &d).unwrap(), Some(value));
+        let x = labeling_config(&schema);
+        assert_eq!(x.matches("<Text name=\"text\"").count(), 1, "{x}");
+        assert!(
+            x.contains("<Choices name=\"sentiment\"") && x.contains("<Rating name=\"stars\""),
+            "{x}"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::kinds::{
-    boxes::BoxesSpec, pairwise::PairwiseSpec, rating::RatingSpec, spans::SpansSpec,
+    boxes::BoxesSpec, pairwise::PairwiseSpec, questions::QuestionsSpec, rating::RatingSpec,
+    spans::SpansSpec,
 };
 
 /// Keys the labeling page keeps for itself; an option cannot use them as its hotkey.
@@ -56,6 +57,8 @@ pub enum LabelSchema {
     Spans(SpansSpec),
     /// Labeled rectangles on an image field (see `domain::kinds::boxes`).
     Boxes(BoxesSpec),
+    /// Several questions per item, each of its own kind (see `domain::kinds::questions`).
+    Questions(QuestionsSpec),
 }
 
 /// A colour as `#1a2b3c`.
@@ -74,6 +77,11 @@ impl LabelSchema {
             serde_json::from_value(v.clone()).map_err(|e| format!("schema: {e}"))?;
         schema.check()?;
         Ok(schema)
+    }
+
+    /// The checks `parse` runs, for a schema already deserialised (a question's).
+    pub(crate) fn check_parsed(&self) -> Result<(), String> {
+        self.check()
     }
 
     fn check(&self) -> Result<(), String> {
@@ -156,6 +164,7 @@ impl LabelSchema {
             LabelSchema::Pairwise(s) => s.check(),
             LabelSchema::Spans(s) => s.check(),
             LabelSchema::Boxes(s) => s.check(),
+            LabelSchema::Questions(s) => s.check(),
         }
     }
 
@@ -168,6 +177,7 @@ impl LabelSchema {
             LabelSchema::Pairwise(_) => "pairwise",
             LabelSchema::Spans(_) => "spans",
             LabelSchema::Boxes(_) => "boxes",
+            LabelSchema::Questions(_) => "questions",
         }
     }
 
@@ -238,6 +248,7 @@ impl LabelSchema {
             LabelSchema::Pairwise(s) => s.check_value(v),
             LabelSchema::Spans(s) => s.check_value(v),
             LabelSchema::Boxes(s) => s.check_value(v),
+            LabelSchema::Questions(s) => s.check_value(v),
         }
     }
 }
@@ -258,6 +269,7 @@ impl LabelSchema {
             (LabelSchema::Pairwise(s), v) => s.display(v),
             (LabelSchema::Spans(s), v) => s.display(v),
             (LabelSchema::Boxes(s), v) => s.display(v),
+            (LabelSchema::Questions(s), v) => s.display(v),
             (LabelSchema::FreeText { .. }, Value::String(s)) => s.clone(),
             (LabelSchema::SingleChoice { .. }, Value::String(s)) => {
                 label(s).unwrap_or_else(|| s.clone())
@@ -308,6 +320,7 @@ impl LabelSchema {
             (LabelSchema::Pairwise(_), LabelSchema::Pairwise(_)) => Ok(()),
             (LabelSchema::Spans(a), LabelSchema::Spans(b)) => a.evolve_to(b),
             (LabelSchema::Boxes(a), LabelSchema::Boxes(b)) => a.evolve_to(b),
+            (LabelSchema::Questions(a), LabelSchema::Questions(b)) => a.evolve_to(b),
             _ => {
                 for o in self.options() {
                     if !next.options().iter().any(|n| n.value == o.value) {

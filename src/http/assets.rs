@@ -33,6 +33,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/spans.js"),
     ),
     (
+        "questions.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/questions.js"),
+    ),
+    (
         "label.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/label.js"),

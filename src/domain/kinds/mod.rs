@@ -1,10 +1,12 @@
-//! The label kinds beyond choices and free text (`rating`, `pairwise`, `spans`): each kind's
+//! The label kinds beyond choices and free text (`rating`, `pairwise`, `spans`, `boxes`, and
+//! `questions`, several of them per item): each kind's
 //! pure rules in its own file, and the few dispatch functions the rest of Quorum calls so that
 //! every kind goes through the same loop (submission check, online resolution, agreement,
 //! quality figures, exports).
 
 pub mod boxes;
 pub mod pairwise;
+pub mod questions;
 pub mod rating;
 pub mod spans;
 
@@ -27,6 +29,7 @@ pub fn decide(
         LabelSchema::Rating(s) => rating::decide(s, values, agreement, target, max_overlap),
         LabelSchema::Spans(s) => spans::decide(s, values, agreement, target, max_overlap),
         LabelSchema::Boxes(_) => boxes::decide(values, agreement, target, max_overlap),
+        LabelSchema::Questions(s) => s.decide(values, agreement, target, max_overlap),
         LabelSchema::Pairwise(_) => {
             let choices: Vec<Value> = values
                 .iter()
@@ -58,13 +61,18 @@ pub fn check_item(schema: &LabelSchema, data: &Map<String, Value>) -> Option<Res
         LabelSchema::Pairwise(s) => Some(s.check_item(data)),
         LabelSchema::Spans(s) => Some(s.check_item(data)),
         LabelSchema::Boxes(s) => Some(s.check_item(data)),
+        LabelSchema::Questions(s) => s.check_item(data),
         _ => None,
     }
 }
 
 /// Whether a value must also be checked against the item's data (span offsets against its text).
 pub fn needs_item(schema: &LabelSchema) -> bool {
-    matches!(schema, LabelSchema::Spans(_) | LabelSchema::Boxes(_))
+    match schema {
+        LabelSchema::Spans(_) | LabelSchema::Boxes(_) => true,
+        LabelSchema::Questions(s) => s.needs_item(),
+        _ => false,
+    }
 }
 
 /// Checks a (schema-checked) value against the item's data: every span within the text.
@@ -72,6 +80,7 @@ pub fn check_against_item(schema: &LabelSchema, value: &Value, data: &Value) -> 
     match schema {
         LabelSchema::Spans(s) => s.check_text(value, data),
         LabelSchema::Boxes(s) => s.check_image(value, data),
+        LabelSchema::Questions(s) => s.check_against_item(value, data),
         _ => Ok(()),
     }
 }
@@ -84,6 +93,7 @@ pub fn own_resolution(schema: &LabelSchema) -> bool {
             | LabelSchema::Pairwise(_)
             | LabelSchema::Spans(_)
             | LabelSchema::Boxes(_)
+            | LabelSchema::Questions(_)
     )
 }
 
