@@ -39,5 +39,6 @@ mod recruit;
 mod sampling;
 mod schemathesis;
 mod secops;
+mod validation;
 mod webdriver;
 mod xss;
