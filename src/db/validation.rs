@@ -99,7 +99,7 @@ pub async fn insert_stats(
     sqlx::query(
         "INSERT INTO import_stats (import_id, task_id, items, stats_json, anomalies_json, anomalous, quarantined,
             drift_json, drift_score, drifting, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 IS NULL THEN NULL ELSE $9 END, $10, $11)",
     )
     .bind(s.import.0)
     .bind(s.task.0)
@@ -109,7 +109,10 @@ pub async fn insert_stats(
     .bind(s.anomalous)
     .bind(s.quarantined)
     .bind(s.drift_json)
-    .bind(s.drift_score)
+    // Bound as a number always: on PostgreSQL the Any driver's NULL for an `Option<f64>` is
+    // not a float8, and the statement prepared by a first import (no drift) then refuses the
+    // second's number ("incorrect binary data format").
+    .bind(s.drift_score.unwrap_or(0.0))
     .bind(s.drifting as i64)
     .bind(now)
     .execute(ex)
