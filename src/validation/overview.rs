@@ -134,14 +134,14 @@ fn field_rows(stats: &ImportStats) -> Vec<FieldRow> {
         .map(|f| {
             let mut top: Vec<(&String, &u64)> = f.values.iter().flat_map(|v| v.iter()).collect();
             top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            let present = f.present.max(1) as f64;
+            let strings = top.iter().map(|(_, n)| **n).sum::<u64>().max(1) as f64;
             let top = if f.is_categorical() {
                 top.iter()
                     .take(6)
                     .map(|(v, n)| {
                         (
                             (*v).clone(),
-                            format!("{:.0}%", **n as f64 * 100.0 / present),
+                            format!("{:.0}%", **n as f64 * 100.0 / strings),
                         )
                     })
                     .collect()

@@ -423,3 +423,141 @@ async fn editing_the_schema_changes_what_is_flagged() {
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("unknown variant"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_validation_page_charts_drift_and_releases_from_the_quarantine_in_the_browser() {
+    if !crate::parts::have(crate::parts::Part::Chromium, "the browser tests") {
+        return;
+    }
+    use crate::webdriver::Browser;
+    let app = TestApp::spawn().await;
+    let (task, admin) = new_task(&app).await;
+    import(&admin, task, &first_batch()).await;
+    let renamed = |p: &str| -> Vec<Value> {
+        first_batch()
+            .into_iter()
+            .map(|mut v| {
+                v["external_id"] = json!(v["external_id"].as_str().unwrap().replace('a', p));
+                v
+            })
+            .collect()
+    };
+    import(&admin, task, &renamed("s")).await;
+    put(
+        &admin,
+        &format!("/api/v1/tasks/{task}/validation"),
+        json!({"anomaly_policy": "quarantine"}),
+    )
+    .await;
+    let (_, shifted) = import(&admin, task, &shifted_batch("b")).await;
+    assert_eq!(shifted["quarantined"], 6);
+
+    let b = Browser::new().await;
+    b.login(&app, "admin", ADMIN_PASSWORD).await;
+    b.goto(&app.url(&format!("/admin/tasks/{task}"))).await;
+    b.wait_text("#drift-alert", "drifts from the one before")
+        .await;
+    b.screenshot("validation-1-task-page").await;
+    b.execute(
+        "document.querySelector('.drift-flag').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await;
+    b.screenshot("validation-2-task-import-history").await;
+    b.click(&format!("a[href='/admin/tasks/{task}/validation']"))
+        .await;
+    b.wait_text("h1", "data validation").await;
+    assert_eq!(
+        b.find_all(".drift-chart > rect.bar.drifting").await.len(),
+        1
+    );
+    b.screenshot("validation-3-page").await;
+    b.execute(
+        "document.getElementById('statistics').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.screenshot("validation-4-statistics").await;
+    b.execute("document.getElementById('policy').scrollIntoView()", vec![])
+        .await;
+    b.screenshot("validation-5-policy-and-schema").await;
+    b.execute(
+        "document.getElementById('quarantine').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.screenshot("validation-6-quarantine").await;
+    b.click("#quarantine tbody tr:first-child form button[type=submit]")
+        .await;
+    b.wait_text("p.alert.ok", "Released into the task").await;
+    assert_eq!(b.text("#quarantine-total").await.trim(), "5");
+    b.assert_no_console_errors().await;
+
+    // On a phone the page fits the width (wide tables scroll inside their card).
+    b.resize(390, 844).await;
+    let overflow = b
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await;
+    assert_eq!(overflow, json!(false), "the validation page fits a phone");
+    b.screenshot("validation-7-phone").await;
+    b.execute(
+        "document.getElementById('statistics').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.screenshot("validation-8-phone-statistics").await;
+    b.goto(&app.url(&format!("/admin/tasks/{task}"))).await;
+    b.wait_text("#drift-alert", "drifts").await;
+    b.screenshot("validation-9-phone-task-page").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn csv_cells_are_typed_for_the_schema_and_the_checks() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = new_task(&app).await;
+    let csv = |rows: &[&str]| format!("external_id,text,lang,score\n{}\n", rows.join("\n"));
+    let post = |body: String| {
+        let admin = &admin;
+        async move {
+            let res = admin
+                .post_body(&format!("/api/v1/tasks/{task}/items"), "text/csv", body)
+                .await;
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    post(csv(&[
+        "c1,one,en,0.1",
+        "c2,two,de,0.5",
+        "c3,three,en,",
+        "c4,four,de,0.9",
+    ]))
+    .await;
+    let res = admin
+        .get(&format!("/api/v1/tasks/{task}/item-schema"))
+        .await;
+    let schema: Value = res.json().await.unwrap();
+    let score = schema["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "score")
+        .unwrap()
+        .clone();
+    assert_eq!(score["type"], "number");
+    assert_eq!(score["required"], false, "an empty cell is a missing value");
+    let answer = post(csv(&["d1,five,en,0.3", "d2,six,de,lots", "d3,seven,en,7"])).await;
+    // Line 1 is the header: the records are lines 2 to 4.
+    assert_eq!(
+        anomaly(&answer, "type_change", "score")["lines"],
+        json!([3])
+    );
+    assert_eq!(
+        anomaly(&answer, "out_of_range", "score")["lines"],
+        json!([4])
+    );
+}

@@ -62,12 +62,14 @@ impl FieldStats {
             .and_then(|(t, _)| FieldType::parse(t))
     }
 
-    /// Few distinct values, each seen more than once on average: a categorical field.
+    /// Few distinct string values, each seen more than once on average: a categorical field.
     pub fn is_categorical(&self) -> bool {
+        let strings: u64 = ["string", "url"]
+            .iter()
+            .filter_map(|t| self.types.get(*t))
+            .sum();
         self.values.as_ref().is_some_and(|v| {
-            !v.is_empty()
-                && v.len() <= super::schema::DOMAIN_MAX
-                && (v.len() as u64) * 2 <= self.present
+            !v.is_empty() && v.len() <= super::schema::DOMAIN_MAX && (v.len() as u64) * 2 <= strings
         })
     }
 }
@@ -378,7 +380,10 @@ mod tests {
         assert_eq!(lang.types["number"], 1);
         assert_eq!(lang.main_type(), Some(FieldType::String));
         assert_eq!(lang.values.as_ref().unwrap()["en"], 2);
-        assert!(lang.is_categorical(), "2 values over 4 items");
+        assert!(
+            !lang.is_categorical(),
+            "2 distinct values over 3 strings (the number does not count)"
+        );
         assert!(
             !text.is_categorical(),
             "4 values over 4 items: none repeats"
