@@ -45,6 +45,8 @@ pub struct ImportRowView {
     /// The drift score against the previous import, formatted, and whether it drifts.
     pub drift: Option<String>,
     pub drifting: bool,
+    /// The task's item schema was inferred from it.
+    pub made_schema: bool,
 }
 
 pub struct HomeTask {
@@ -136,6 +138,7 @@ pub async fn task(state: &AppState, id: TaskId) -> Result<TaskOverview> {
             quarantined: i.quarantined.unwrap_or(0),
             drift: i.drift_score.map(|d| format!("{d:.3}")),
             drifting: i.drifting.is_some_and(|d| d != 0),
+            made_schema: i.made_schema != 0,
         })
         .collect();
     let instructions_html = instructions_of(state, &t).await?.html;

@@ -216,6 +216,8 @@ pub struct ImportView {
     pub drift_score: Option<f64>,
     /// Whether a drift figure is above the task's threshold.
     pub drifting: bool,
+    /// The task's item schema was inferred from this import (and not edited since).
+    pub made_schema: bool,
 }
 
 impl From<ImportRow> for ImportView {
@@ -237,6 +239,7 @@ impl From<ImportRow> for ImportView {
             quarantined: i.quarantined,
             drift_score: i.drift_score,
             drifting: i.drifting.is_some_and(|d| d != 0),
+            made_schema: i.made_schema != 0,
         }
     }
 }

@@ -177,6 +177,13 @@ async fn a_shifted_import_gets_its_anomalies_and_drift_and_warn_stores_it_all() 
     assert_eq!(imports[0]["anomalous"], 6);
     assert!((imports[0]["drift_score"].as_f64().unwrap() - 0.312747).abs() < 1e-5);
     assert_eq!(imports[1]["drifting"], false);
+    assert_eq!(
+        (
+            imports[0]["made_schema"].clone(),
+            imports[1]["made_schema"].clone()
+        ),
+        (json!(false), json!(true))
+    );
     assert_eq!(imports[1]["drift_score"], Value::Null);
 
     // The task page flags the drifting import; the validation page charts it.
