@@ -115,6 +115,7 @@ fn all_routes() -> Routes {
         .merge(crate::items::routes())
         .merge(crate::export::routes())
         .merge(crate::sampling::routes())
+        .merge(crate::validation::routes())
 }
 
 /// Every route the server answers, for the authorization matrix test.
@@ -243,6 +244,7 @@ async fn render_errors(State(_state): State<AppState>, req: Request, next: Next)
             code: default_code(status),
             message: default_message(status).into(),
             line: None,
+            anomalies: None,
         },
     };
     let (mut parts, _) = res.into_parts();
@@ -251,6 +253,9 @@ async fn render_errors(State(_state): State<AppState>, req: Request, next: Next)
         let mut err = serde_json::json!({"code": info.code, "message": info.message});
         if let Some(line) = info.line {
             err["line"] = line.into();
+        }
+        if let Some(a) = info.anomalies {
+            err["anomalies"] = a;
         }
         let body = serde_json::json!({ "error": err }).to_string();
         parts.headers.insert(

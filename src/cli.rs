@@ -426,6 +426,28 @@ async fn import(store: &StoreArgs, args: ImportArgs) -> Result<(), String> {
                 s.skipped_duplicates,
                 started.elapsed().as_secs_f64()
             );
+            for a in &s.anomalies {
+                let lines: Vec<String> = a.lines.iter().take(10).map(u64::to_string).collect();
+                println!(
+                    "anomaly {}{}: {} item(s), line {}",
+                    a.kind.as_str(),
+                    a.field
+                        .as_deref()
+                        .map(|f| format!(" in {f:?}"))
+                        .unwrap_or_default(),
+                    a.count,
+                    lines.join(", ")
+                );
+            }
+            if s.quarantined > 0 {
+                println!("{} anomalous item(s) held in quarantine", s.quarantined);
+            }
+            if let Some(d) = s.drift.as_ref().filter(|d| d.drifting) {
+                println!(
+                    "drift: {:.3} against import {}, above the task's threshold",
+                    d.score, d.against_import
+                );
+            }
             Ok(())
         }
         Err(crate::error::AppError::BadRequest { message, .. }) => {

@@ -38,6 +38,12 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// An import refused by its task's anomaly policy (422), with the anomalies found.
+    #[error("{message}")]
+    ImportRejected {
+        message: String,
+        anomalies: serde_json::Value,
+    },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("request body too large")]
@@ -91,7 +97,9 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unprocessable { .. } | AppError::ImportRejected { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -110,6 +118,7 @@ impl AppError {
             | AppError::Conflict { code, .. }
             | AppError::Unprocessable { code, .. }
             | AppError::ForbiddenBecause { code, .. } => code,
+            AppError::ImportRejected { .. } => "import_rejected",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -125,6 +134,8 @@ pub struct ErrorInfo {
     pub code: &'static str,
     pub message: String,
     pub line: Option<u64>,
+    /// An import's anomalies (with `import_rejected`).
+    pub anomalies: Option<serde_json::Value>,
 }
 
 impl IntoResponse for AppError {
@@ -138,6 +149,10 @@ impl IntoResponse for AppError {
             message: self.to_string(),
             line: match &self {
                 AppError::BadRequest { line, .. } => *line,
+                _ => None,
+            },
+            anomalies: match &self {
+                AppError::ImportRejected { anomalies, .. } => Some(anomalies.clone()),
                 _ => None,
             },
         };

@@ -51,7 +51,10 @@
         setPct(100);
         status.className = "small ok-text";
         var done = "Imported " + body.imported + " items from " + file.name +
-          (body.skipped_duplicates ? " (" + body.skipped_duplicates + " already there, skipped)" : "") + ".";
+          (body.skipped_duplicates ? " (" + body.skipped_duplicates + " already there, skipped)" : "") + "." +
+          (body.anomalous ? " " + body.anomalous + " break the item schema" +
+            (body.quarantined ? " (" + body.quarantined + " held in quarantine)" : "") + "." : "") +
+          (body.drift && body.drift.drifting ? " The data drifts from the previous import." : "");
         status.textContent = done + " Reloading…";
         try { window.sessionStorage.setItem(KEPT, done); } catch (_) {}
         setTimeout(function () { window.location.reload(); }, 900);

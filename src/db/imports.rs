@@ -18,6 +18,13 @@ pub struct ImportRow {
     pub error: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// From `import_stats` (NULL: not validated, e.g. failed or older than validation).
+    pub anomalous: Option<i64>,
+    pub quarantined: Option<i64>,
+    pub drift_score: Option<f64>,
+    pub drifting: Option<i64>,
+    /// 1 when the task's item schema was inferred from this import (and not edited since).
+    pub made_schema: i64,
 }
 
 pub async fn start(
@@ -98,8 +105,10 @@ pub async fn list(
 ) -> Result<Vec<ImportRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.id, u.username, i.format, i.filename, i.status, i.rows_read, i.imported, i.skipped, i.error_line, i.error,
-            i.created_at, i.finished_at
-         FROM imports i LEFT JOIN users u ON u.id = i.user_id WHERE i.task_id = $1 ORDER BY i.id DESC LIMIT $2",
+            i.created_at, i.finished_at, s.anomalous, s.quarantined, s.drift_score, s.drifting,
+            CASE WHEN v.schema_import_id = i.id THEN 1 ELSE 0 END AS made_schema
+         FROM imports i LEFT JOIN users u ON u.id = i.user_id LEFT JOIN import_stats s ON s.import_id = i.id
+            LEFT JOIN task_validation v ON v.task_id = i.task_id WHERE i.task_id = $1 ORDER BY i.id DESC LIMIT $2",
     )
     .bind(task.0)
     .bind(limit)
@@ -116,8 +125,10 @@ pub async fn list_page(
 ) -> Result<Vec<ImportRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.id, u.username, i.format, i.filename, i.status, i.rows_read, i.imported, i.skipped, i.error_line, i.error,
-            i.created_at, i.finished_at
-         FROM imports i LEFT JOIN users u ON u.id = i.user_id
+            i.created_at, i.finished_at, s.anomalous, s.quarantined, s.drift_score, s.drifting,
+            CASE WHEN v.schema_import_id = i.id THEN 1 ELSE 0 END AS made_schema
+         FROM imports i LEFT JOIN users u ON u.id = i.user_id LEFT JOIN import_stats s ON s.import_id = i.id
+            LEFT JOIN task_validation v ON v.task_id = i.task_id
          WHERE i.task_id = $1 AND ($2 IS NULL OR i.id < $2) ORDER BY i.id DESC LIMIT $3",
     )
     .bind(task.0)

@@ -33,6 +33,7 @@ pub mod tasks;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod validation;
 
 use std::time::Duration;
 

@@ -21,3 +21,4 @@ pub mod states;
 pub mod token_scope;
 pub mod totp;
 pub mod username;
+pub mod validation;

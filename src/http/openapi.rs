@@ -22,6 +22,9 @@ pub struct ErrorDetail {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// With `import_rejected`: the import's anomalies, as an import's answer lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomalies: Option<serde_json::Value>,
 }
 
 struct BearerAuth;
@@ -61,6 +64,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::export::api::ApiDoc::openapi());
     doc.merge(crate::items::api::ApiDoc::openapi());
     doc.merge(crate::sampling::api::ApiDoc::openapi());
+    doc.merge(crate::validation::api::ApiDoc::openapi());
     doc.merge(OpenApiDoc::openapi());
     doc
 }

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use crate::db::imports::{BATCH, NewItem};
 use crate::db::tasks::Task;
+use crate::db::validation::NewQuarantined;
 use crate::db::{self, Db};
 use crate::domain::ids::{ImportId, UserId};
 use crate::domain::import::{self, Format, LineError, Record};
@@ -37,6 +38,17 @@ pub struct ImportSummary {
     pub imported: u64,
     /// Records whose external id the task had already (left as they were).
     pub skipped_duplicates: u64,
+    /// What breaks the task's item schema (empty for the first import, which makes the schema),
+    /// each kind on each field with its count and first lines.
+    pub anomalies: Vec<crate::domain::validation::Anomaly>,
+    /// Items with at least one anomaly.
+    pub anomalous: u64,
+    /// Anomalous items held aside (the task's policy is `quarantine`), not imported.
+    pub quarantined: u64,
+    /// Drift against the task's previous import (null for the first).
+    pub drift: Option<crate::domain::validation::Drift>,
+    /// This import made the task's item schema.
+    pub schema_inferred: bool,
 }
 
 /// The format an explicit name (`jsonl`, `csv` or `json`) asks for.
@@ -82,7 +94,9 @@ pub async fn upload<R: Read + Send + 'static>(
     )
     .await?;
     let detail = json!({"import": summary.import_id, "rows": summary.rows,
-        "imported": summary.imported, "skipped": summary.skipped_duplicates});
+        "imported": summary.imported, "skipped": summary.skipped_duplicates,
+        "anomalous": summary.anomalous, "quarantined": summary.quarantined,
+        "drifting": summary.drift.as_ref().is_some_and(|d| d.drifting)});
     db::audit::record(
         &state.db.pool,
         Some(ctx.user.id),
@@ -129,10 +143,21 @@ pub async fn import_items<R: Read + Send + 'static>(
     reader: R,
 ) -> Result<ImportSummary, AppError> {
     let started = std::time::Instant::now();
+    let task = job.task.id;
     let result = run_import(db, data_dir, now, job, reader).await;
     let outcome = if result.is_ok() { "ok" } else { "error" };
     metrics::histogram!("quorum_import_duration_seconds", "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());
+    if let Ok(s) = &result {
+        crate::validation::import_finished(
+            task,
+            s.import_id,
+            s.imported,
+            s.anomalous,
+            s.quarantined,
+            s.drift.as_ref(),
+        );
+    }
     result
 }
 
@@ -154,6 +179,8 @@ async fn run_import<R: Read + Send + 'static>(
         .filter(|c| !c.is_control())
         .take(200)
         .collect();
+    let plan = crate::validation::plan(db, task.id).await?;
+    let batch = plan.batch(format == Format::Csv);
     let import_id =
         db::imports::start(&db.pool, task.id, user, format.as_str(), &filename, now()).await?;
     let dir = spool_dir(data_dir);
@@ -161,11 +188,12 @@ async fn run_import<R: Read + Send + 'static>(
     let spool = dir.join(format!("import-{}.spool", import_id.0));
     let schema = task.schema.clone();
     let spool_path = spool.clone();
-    let parsed =
-        tokio::task::spawn_blocking(move || spool_records(format, reader, &schema, &spool_path))
-            .await?;
-    let rows = match parsed {
-        Ok(rows) => rows,
+    let parsed = tokio::task::spawn_blocking(move || {
+        spool_records(format, reader, &schema, &spool_path, batch)
+    })
+    .await?;
+    let (rows, report) = match parsed {
+        Ok(done) => done,
         Err(SpoolError::Input(e)) => {
             let _ = std::fs::remove_file(&spool);
             let message = e.to_string();
@@ -203,10 +231,15 @@ async fn run_import<R: Read + Send + 'static>(
             return Err(AppError::internal(format!("spool: {e}")));
         }
     };
-    let result = insert_spool(db, task, import_id, &spool, rows, now()).await;
+    if let Some(e) = crate::validation::rejection(&plan, &report) {
+        let _ = std::fs::remove_file(&spool);
+        db::imports::fail(&db.pool, import_id, rows, None, &e.to_string(), now()).await?;
+        return Err(e);
+    }
+    let result = insert_spool(db, task, import_id, &spool, rows, &plan, &report, now()).await;
     let _ = std::fs::remove_file(&spool);
     match result {
-        Ok(imported) => {
+        Ok((imported, quarantined, recorded)) => {
             // PostgreSQL plans the lease query from table statistics, which a large import
             // leaves stale until autovacuum comes round (the benchmark saw 7–13 s leases right
             // after a 1M-item import): refresh them now. SQLite needs nothing.
@@ -219,7 +252,12 @@ async fn run_import<R: Read + Send + 'static>(
                 import_id,
                 rows,
                 imported,
-                skipped_duplicates: rows - imported,
+                skipped_duplicates: rows - imported - quarantined,
+                anomalies: report.anomalies,
+                anomalous: report.anomalous,
+                quarantined,
+                drift: recorded.drift,
+                schema_inferred: recorded.schema_inferred,
             })
         }
         Err(e) => {
@@ -242,13 +280,16 @@ enum SpoolError {
     Io(std::io::Error),
 }
 
-/// Parses the input and writes one JSON line per record to the spool. Returns the record count.
+/// Parses the input and writes one JSON line per record to the spool, checking each against
+/// the task's item schema on the way (one pass). Returns the record count and what the check
+/// found.
 fn spool_records<R: Read>(
     format: Format,
     reader: R,
     schema: &crate::domain::schema::LabelSchema,
     spool: &Path,
-) -> Result<u64, SpoolError> {
+    mut batch: crate::domain::validation::Batch,
+) -> Result<(u64, crate::domain::validation::BatchReport), SpoolError> {
     let file = std::fs::File::create(spool).map_err(SpoolError::Io)?;
     let mut out = BufWriter::with_capacity(1 << 16, file);
     let hasher = std::collections::hash_map::RandomState::new();
@@ -275,12 +316,22 @@ fn spool_records<R: Read>(
             } else {
                 serde_json::to_value(&r.predictions).unwrap_or(serde_json::Value::Null)
             };
+            // A Map serialises as the object it is (keys sorted): the same text as before.
+            let data_json = serde_json::to_string(&r.data).unwrap_or_default();
+            let found = batch.observe(r.line, &r.data, &data_json);
+            let reasons = if found.is_empty() {
+                serde_json::Value::Null
+            } else {
+                json!(found)
+            };
             let line = json!([
                 r.external_id,
-                serde_json::Value::Object(r.data).to_string(),
+                data_json,
                 r.gold.map(|g| g.to_string()),
                 predictions,
-                r.priority
+                r.priority,
+                r.line,
+                reasons
             ]);
             if let Err(e) = serde_json::to_writer(&mut out, &line)
                 .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
@@ -300,35 +351,68 @@ fn spool_records<R: Read>(
     match result {
         Ok(rows) => {
             out.flush().map_err(SpoolError::Io)?;
-            Ok(rows)
+            Ok((rows, batch.finish()))
         }
         Err(e) if e.message.contains("length limit exceeded") => Err(SpoolError::TooLarge),
         Err(e) => Err(SpoolError::Input(e)),
     }
 }
 
+/// One spool line: external id, data, gold, predictions, priority, source line, anomalies.
+type SpoolLine = (
+    String,
+    String,
+    Option<String>,
+    Option<Vec<Prediction>>,
+    f64,
+    u64,
+    Option<Vec<String>>,
+);
+
+/// Inserts the spool in one transaction: the items (or, under the `quarantine` policy, the
+/// anomalous ones into the quarantine), and the import's validation record. Returns the items
+/// imported, the items held aside, and what validation stored.
+#[allow(clippy::too_many_arguments)]
 async fn insert_spool(
     db: &Db,
     task: &Task,
     import_id: ImportId,
     spool: &Path,
     rows: u64,
+    plan: &crate::validation::Plan,
+    report: &crate::domain::validation::BatchReport,
     now: i64,
-) -> Result<u64, AppError> {
+) -> Result<(u64, u64, crate::validation::Recorded), AppError> {
     let file = std::fs::File::open(spool).map_err(AppError::internal)?;
     let mut lines = BufReader::with_capacity(1 << 16, file).lines();
+    let quarantines = plan.quarantines();
     let mut tx = db.begin_write().await?;
     let mut imported = 0u64;
+    let mut quarantined = 0u64;
     let mut batch: Vec<NewItem> = Vec::with_capacity(BATCH);
+    let mut held: Vec<NewQuarantined> = Vec::new();
     let mut predicted: Vec<(String, Vec<Prediction>)> = Vec::new();
     loop {
         batch.clear();
+        held.clear();
         predicted.clear();
         for line in lines.by_ref().take(BATCH) {
             let line = line.map_err(AppError::internal)?;
-            type SpoolLine = (String, String, Option<String>, Option<Vec<Prediction>>, f64);
-            let (external_id, data_json, gold_json, predictions, priority): SpoolLine =
+            let (external_id, data_json, gold_json, predictions, priority, at, reasons): SpoolLine =
                 serde_json::from_str(&line).map_err(AppError::internal)?;
+            if quarantines && let Some(reasons) = reasons {
+                held.push(NewQuarantined {
+                    line: at as i64,
+                    external_id,
+                    data_json,
+                    gold_json,
+                    predictions_json: predictions
+                        .map(|p| serde_json::to_string(&p).unwrap_or_default()),
+                    priority,
+                    reasons_json: serde_json::to_string(&reasons).unwrap_or_default(),
+                });
+                continue;
+            }
             if let Some(p) = predictions {
                 predicted.push((external_id.clone(), p));
             }
@@ -339,7 +423,7 @@ async fn insert_spool(
                 priority,
             });
         }
-        if batch.is_empty() {
+        if batch.is_empty() && held.is_empty() {
             break;
         }
         imported += db::imports::insert_batch(
@@ -352,6 +436,9 @@ async fn insert_spool(
             now,
         )
         .await?;
+        quarantined +=
+            db::validation::quarantine_batch(&mut tx, db.backend, task.id, import_id, &held, now)
+                .await?;
         for (external_id, predictions) in &predicted {
             crate::sampling::store_predictions(&mut tx, task, external_id, predictions, now)
                 .await?;
@@ -360,7 +447,11 @@ async fn insert_spool(
     crate::sampling::place_imported(&mut tx, task.id, import_id).await?;
     // Gold items are resolved to their gold answer from the start: they measure raters, not the other way round.
     db::quality::resolve_gold(&mut tx, import_id, now).await?;
-    db::imports::succeed(&mut *tx, import_id, rows, imported, rows - imported, now).await?;
+    let recorded =
+        crate::validation::record(&mut tx, task.id, import_id, plan, report, quarantined, now)
+            .await?;
+    let skipped = rows - imported - quarantined;
+    db::imports::succeed(&mut *tx, import_id, rows, imported, skipped, now).await?;
     tx.commit().await?;
-    Ok(imported)
+    Ok((imported, quarantined, recorded))
 }

@@ -404,6 +404,7 @@ pub struct ImportQuery {
         (status = 403, body = ErrorBody, description = "Not an admin"),
         (status = 404, body = ErrorBody, description = "No such task"),
         (status = 413, body = ErrorBody, description = "The body is larger than the import limit"),
+        (status = 422, body = ErrorBody, description = "The task's anomaly policy is `reject` and items break its item schema (`import_rejected`, with `anomalies`); nothing was stored"),
     )
 )]
 pub async fn import(

@@ -39,6 +39,14 @@ pub struct ImportRowView {
     pub rows: i64,
     pub imported: i64,
     pub skipped: i64,
+    /// Items that broke the item schema (None: not validated).
+    pub anomalous: Option<i64>,
+    pub quarantined: i64,
+    /// The drift score against the previous import, formatted, and whether it drifts.
+    pub drift: Option<String>,
+    pub drifting: bool,
+    /// The task's item schema was inferred from it.
+    pub made_schema: bool,
 }
 
 pub struct HomeTask {
@@ -126,6 +134,11 @@ pub async fn task(state: &AppState, id: TaskId) -> Result<TaskOverview> {
             rows: i.rows_read,
             imported: i.imported,
             skipped: i.skipped,
+            anomalous: i.anomalous,
+            quarantined: i.quarantined.unwrap_or(0),
+            drift: i.drift_score.map(|d| format!("{d:.3}")),
+            drifting: i.drifting.is_some_and(|d| d != 0),
+            made_schema: i.made_schema != 0,
         })
         .collect();
     let instructions_html = instructions_of(state, &t).await?.html;

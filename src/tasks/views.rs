@@ -208,6 +208,16 @@ pub struct ImportView {
     /// RFC 3339.
     pub created_at: String,
     pub finished_at: Option<String>,
+    /// Items that broke the task's item schema (null: not validated — failed, or the first).
+    pub anomalous: Option<i64>,
+    /// Of those, held aside in the quarantine.
+    pub quarantined: Option<i64>,
+    /// The largest drift figure against the previous import (null for the first).
+    pub drift_score: Option<f64>,
+    /// Whether a drift figure is above the task's threshold.
+    pub drifting: bool,
+    /// The task's item schema was inferred from this import (and not edited since).
+    pub made_schema: bool,
 }
 
 impl From<ImportRow> for ImportView {
@@ -225,6 +235,11 @@ impl From<ImportRow> for ImportView {
             error: i.error,
             created_at: rfc3339(i.created_at),
             finished_at: i.finished_at.map(rfc3339),
+            anomalous: i.anomalous,
+            quarantined: i.quarantined,
+            drift_score: i.drift_score,
+            drifting: i.drifting.is_some_and(|d| d != 0),
+            made_schema: i.made_schema != 0,
         }
     }
 }

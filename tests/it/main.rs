@@ -40,5 +40,6 @@ mod recruit;
 mod sampling;
 mod schemathesis;
 mod secops;
+mod validation;
 mod webdriver;
 mod xss;
