@@ -39,6 +39,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("rater_status", "task_id, user_id"),
     ("task_export_settings", "task_id"),
     ("task_sampling", "task_id"),
+    ("task_direct_labels", "task_id"),
+    ("outcomes", "id"),
     ("exports", "id"),
 ];
 

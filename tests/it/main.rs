@@ -33,6 +33,7 @@ mod labeling;
 mod multi_instance;
 mod offline;
 mod ops;
+mod outcomes;
 mod parts;
 mod quality;
 mod recruit;
