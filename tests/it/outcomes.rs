@@ -481,7 +481,13 @@ async fn the_task_page_sets_direct_labels_and_the_quality_page_compares_sources(
         .await;
     b.click("#direct-labels input[value=compare]").await;
     b.click("#direct-labels button").await;
-    b.wait_text("body", "Direct labels setting saved").await;
+    // The redirect first, then its notice (reading the old page mid-navigation is a race).
+    b.wait_url("the task page after saving", |u| {
+        u.contains("notice=direct_labels_saved")
+    })
+    .await;
+    b.wait_text(".alert.ok", "Direct labels setting saved")
+        .await;
     assert_eq!(state_of(&app, "e1").await, "adjudication");
     b.execute(
         "document.getElementById('direct-labels').scrollIntoView()",
