@@ -66,19 +66,18 @@ pub async fn update(
     let mut tx = state.db.begin_write().await?;
     let before = mode_of(&mut *tx, id).await?;
     db::outcomes::set_mode(&mut *tx, id, new.direct_labels.as_str(), now).await?;
-    let mut changed = Changes::default();
-    if before != new.direct_labels {
-        for item in db::outcomes::items_with_direct(&mut *tx, id).await? {
-            changed.add(apply_mode(&mut tx, &task, new.direct_labels, item, now).await?);
-        }
-    }
+    let (resolved, to_adjudication) = if before != new.direct_labels {
+        reapply(&mut tx, &task, now).await?
+    } else {
+        (0, 0)
+    };
     db::audit::record(
         &mut *tx,
         Some(ctx.user.id),
         "task.direct_labels",
         &format!("task #{id}"),
         &json!({"before": before, "after": new.direct_labels,
-            "resolved": changed.resolved, "to_adjudication": changed.to_adjudication}),
+            "resolved": resolved, "to_adjudication": to_adjudication}),
         ip,
         now,
     )
@@ -446,4 +445,15 @@ pub async fn figures(ex: impl sqlx::AnyExecutor<'_> + Copy, task: &Task) -> Resu
         direct_items,
         pairs: domain::pairwise(&task.schema, &sources),
     })
+}
+
+/// Applies the task's mode again to every item with a direct label (after a re-resolution
+/// changed consensus labels wholesale); returns what it did.
+pub async fn reapply(tx: &mut Tx, task: &Task, now: i64) -> Result<(usize, usize)> {
+    let mode = mode_of(&mut **tx, task.id).await?;
+    let mut changed = Changes::default();
+    for item in db::outcomes::items_with_direct(&mut **tx, task.id).await? {
+        changed.add(apply_mode(tx, task, mode, item, now).await?);
+    }
+    Ok((changed.resolved, changed.to_adjudication))
 }
