@@ -116,6 +116,7 @@ fn all_routes() -> Routes {
         .merge(crate::export::routes())
         .merge(crate::sampling::routes())
         .merge(crate::validation::routes())
+        .merge(crate::outcomes::routes())
 }
 
 /// Every route the server answers, for the authorization matrix test.

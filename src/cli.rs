@@ -72,6 +72,9 @@ pub enum Command {
     Aggregate(crate::review::offline::AggregateArgs),
     /// Export a task's labels as a versioned snapshot.
     Export(crate::export::cli::ExportArgs),
+    /// Record direct labels (ground truth observed later in production) from a JSONL file of
+    /// {"external_id", "value", "source", "observed_at"}, all or nothing.
+    Outcomes(crate::outcomes::cli::OutcomesArgs),
     /// Apply the embedded migrations of the database's dialect (every start does too); with
     /// --check, change nothing and fail unless the schema is exactly this binary's.
     Migrate(crate::cli_db::MigrateArgs),
@@ -312,6 +315,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Export(args) => {
             let db = open_store(&cli.store).await?;
             crate::export::cli::run_export(&db, &cli.store.data_dir, args).await
+        }
+        Command::Outcomes(args) => {
+            let db = open_store(&cli.store).await?;
+            crate::outcomes::cli::run(&db, args).await
         }
         Command::Migrate(args) => {
             crate::cli_db::migrate(&config_for(&cli.store).database_url(), args).await

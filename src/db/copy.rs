@@ -42,6 +42,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("task_validation", "task_id"),
     ("import_stats", "import_id"),
     ("quarantine", "id"),
+    ("task_direct_labels", "task_id"),
+    ("outcomes", "id"),
     ("exports", "id"),
 ];
 

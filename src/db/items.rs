@@ -164,7 +164,7 @@ pub async fn resolvable(ex: impl AnyExecutor<'_>, task: TaskId) -> Result<Vec<i6
         "SELECT i.id FROM items i LEFT JOIN resolutions r ON r.item_id = i.id
          WHERE i.task_id = $1 AND i.state IN ('complete', 'resolved', 'adjudication') AND i.gold_json IS NULL AND i.flagged = 0
            AND i.label_count >= i.target AND i.excluded_at IS NULL
-           AND (r.method IS NULL OR r.method NOT IN ('adjudicated', 'gold'))
+           AND (r.method IS NULL OR r.method NOT IN ('adjudicated', 'gold', 'direct'))
          ORDER BY i.id",
     )
     .bind(task.0)
@@ -264,13 +264,17 @@ pub struct Counts {
     pub label_count: i64,
     pub active_leases: i64,
     pub target: i64,
+    /// The item's direct label, if one was observed (`crate::outcomes`).
+    pub direct_json: Option<String>,
 }
 
 pub async fn counts(ex: impl AnyExecutor<'_>, item: i64) -> Result<Counts, sqlx::Error> {
-    sqlx::query_as("SELECT state, label_count, active_leases, target FROM items WHERE id = $1")
-        .bind(item)
-        .fetch_one(ex)
-        .await
+    sqlx::query_as(
+        "SELECT state, label_count, active_leases, target, direct_json FROM items WHERE id = $1",
+    )
+    .bind(item)
+    .fetch_one(ex)
+    .await
 }
 
 pub async fn set_state(

@@ -88,6 +88,7 @@ pub struct ItemForRater {
     pub label_count: i64,
     pub active_leases: i64,
     pub target: i64,
+    /// A gold item, or one with a direct label (which scores raters when the task says so).
     pub gold: i64,
     pub label_id: Option<i64>,
     pub revision: Option<i64>,
@@ -100,7 +101,7 @@ pub async fn item_for_rater(
     user: UserId,
 ) -> Result<Option<ItemForRater>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT i.task_id, i.state, i.label_count, i.active_leases, i.target, CASE WHEN i.gold_json IS NULL THEN 0 ELSE 1 END AS gold,
+        "SELECT i.task_id, i.state, i.label_count, i.active_leases, i.target, CASE WHEN i.gold_json IS NULL AND i.direct_json IS NULL THEN 0 ELSE 1 END AS gold,
             l.id AS label_id, l.revision AS revision
          FROM items i LEFT JOIN labels l ON l.item_id = i.id AND l.user_id = $2 WHERE i.id = $1",
     )

@@ -22,6 +22,7 @@ pub mod labels;
 pub mod links;
 pub mod metrics;
 pub mod mfa;
+pub mod outcomes;
 pub mod quality;
 pub mod review;
 pub mod role;

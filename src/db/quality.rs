@@ -58,7 +58,8 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Whether each of a rater's gold answers was right, oldest first (`first`) or newest first.
+/// Whether each of a rater's gold answers was right, oldest first (`first`) or newest first. On a
+/// task whose direct labels act as gold, an answer on an item with a direct label is one too.
 pub async fn gold_answers(
     ex: impl AnyExecutor<'_>,
     task: TaskId,
@@ -67,11 +68,17 @@ pub async fn gold_answers(
     limit: i64,
 ) -> Result<Vec<bool>, sqlx::Error> {
     let sql = if oldest_first {
-        "SELECT CASE WHEN l.value_json = i.gold_json THEN 1 ELSE 0 END FROM labels l JOIN items i ON i.id = l.item_id
-         WHERE l.task_id = $1 AND l.user_id = $2 AND i.gold_json IS NOT NULL ORDER BY l.id ASC LIMIT $3"
+        "SELECT CASE WHEN l.value_json = COALESCE(i.gold_json, i.direct_json) THEN 1 ELSE 0 END FROM labels l JOIN items i ON i.id = l.item_id
+         WHERE l.task_id = $1 AND l.user_id = $2
+           AND (i.gold_json IS NOT NULL OR (i.direct_json IS NOT NULL AND EXISTS (
+                SELECT 1 FROM task_direct_labels d WHERE d.task_id = $1 AND d.direct_labels = 'gold')))
+         ORDER BY l.id ASC LIMIT $3"
     } else {
-        "SELECT CASE WHEN l.value_json = i.gold_json THEN 1 ELSE 0 END FROM labels l JOIN items i ON i.id = l.item_id
-         WHERE l.task_id = $1 AND l.user_id = $2 AND i.gold_json IS NOT NULL ORDER BY l.id DESC LIMIT $3"
+        "SELECT CASE WHEN l.value_json = COALESCE(i.gold_json, i.direct_json) THEN 1 ELSE 0 END FROM labels l JOIN items i ON i.id = l.item_id
+         WHERE l.task_id = $1 AND l.user_id = $2
+           AND (i.gold_json IS NOT NULL OR (i.direct_json IS NOT NULL AND EXISTS (
+                SELECT 1 FROM task_direct_labels d WHERE d.task_id = $1 AND d.direct_labels = 'gold')))
+         ORDER BY l.id DESC LIMIT $3"
     };
     let rows: Vec<i64> = sqlx::query_scalar(sql)
         .bind(task.0)

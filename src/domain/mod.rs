@@ -8,6 +8,7 @@ pub mod import;
 pub mod kinds;
 pub mod label_studio;
 pub mod markdown;
+pub mod outcome;
 pub mod password;
 pub mod readiness;
 pub mod redirect;

@@ -2,7 +2,7 @@
 //!
 //! The engines (`majority`, `wawa`, `dawid_skene`, `bayesian_dawid_skene`, `one_coin`, `glad`
 //! and `auto`) are what a task resolves with and what a re-resolution may be asked to run;
-//! `unanimous`, `gold` and `adjudicated` are only ever recorded on a resolution, and so is never
+//! `unanimous`, `gold`, `adjudicated` and `direct` are only ever recorded on a resolution, and so is never
 //! `auto`: a resolution records the method `auto` chose. The serde names are the strings stored in `resolutions.method` and
 //! `tasks.resolution_method`, and seen in the API.
 
@@ -38,6 +38,8 @@ pub enum ResolutionMethod {
     Gold,
     /// A reviewer's decision.
     Adjudicated,
+    /// A direct label observed in production, on a task where direct labels stand alone.
+    Direct,
 }
 
 impl ResolutionMethod {
@@ -53,7 +55,7 @@ impl ResolutionMethod {
     ];
 
     /// Every method, engines first.
-    pub const ALL: [ResolutionMethod; 10] = [
+    pub const ALL: [ResolutionMethod; 11] = [
         ResolutionMethod::Auto,
         ResolutionMethod::Majority,
         ResolutionMethod::Wawa,
@@ -64,6 +66,7 @@ impl ResolutionMethod {
         ResolutionMethod::Unanimous,
         ResolutionMethod::Gold,
         ResolutionMethod::Adjudicated,
+        ResolutionMethod::Direct,
     ];
 
     /// The stored name.
@@ -79,6 +82,7 @@ impl ResolutionMethod {
             ResolutionMethod::Auto => "auto",
             ResolutionMethod::Gold => "gold",
             ResolutionMethod::Adjudicated => "adjudicated",
+            ResolutionMethod::Direct => "direct",
         }
     }
 
@@ -104,7 +108,8 @@ impl ResolutionMethod {
             ResolutionMethod::Auto => Some(Method::Auto),
             ResolutionMethod::Unanimous
             | ResolutionMethod::Gold
-            | ResolutionMethod::Adjudicated => None,
+            | ResolutionMethod::Adjudicated
+            | ResolutionMethod::Direct => None,
         }
     }
 }

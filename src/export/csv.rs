@@ -12,7 +12,8 @@
 //! Columns: `item_id, external_id, data` (JSON text), `label` (text; JSON text for multi
 //! choice), `label_index` (choice schemas; a JSON list for multi choice), `confidence, method,
 //! votes` (JSON object text), `vote_count, is_gold` (`true`/`false`), `split`, and
-//! `rater_votes` (JSON text) when votes are included.
+//! `rater_votes` (JSON text) when votes are included, and last `label_source` (`consensus`,
+//! `adjudicated`, `gold` or `direct`; empty without a label).
 
 use std::borrow::Cow;
 use std::io;
@@ -60,6 +61,8 @@ impl Csv {
         if shape.include_votes {
             header.push("rater_votes");
         }
+        // Last, so the columns of earlier snapshots keep their places.
+        header.push("label_source");
         out.write_record(&header).map_err(io::Error::other)?;
         Ok(Csv {
             out,
@@ -118,6 +121,11 @@ impl Encoder for Csv {
                 .collect();
             c.push(serde_json::Value::Array(votes).to_string());
         }
+        c.push(
+            row.label_source
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        );
         self.out
             .write_record(c.iter().map(|cell| neutralise(cell).into_owned()))
             .map_err(io::Error::other)

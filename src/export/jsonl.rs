@@ -1,7 +1,8 @@
 //! JSON Lines: one JSON object per row, `\n`-terminated, keys in a fixed order. Values are
 //! written exactly as stored (no neutralisation: JSON is data, not a spreadsheet).
 //!
-//! `{"item_id", "external_id", "data", "label", "label_index"?, "confidence", "method", "votes",
+//! `{"item_id", "external_id", "data", "label", "label_index"?, "confidence", "method",
+//! "label_source", "votes",
 //! "vote_count", "is_gold", "split", "rater_votes"?}`; `label` is the JSON value (a string, or a
 //! list for multi choice), `votes` maps each answer's text to its count.
 
@@ -61,6 +62,11 @@ impl Encoder for Jsonl {
         serde_json::to_writer(&mut *b, &row.confidence).map_err(io::Error::other)?;
         b.extend_from_slice(b",\"method\":");
         serde_json::to_writer(&mut *b, &row.method).map_err(io::Error::other)?;
+        b.extend_from_slice(b",\"label_source\":");
+        match row.label_source {
+            Some(s) => write!(b, "\"{}\"", s.as_str())?,
+            None => b.extend_from_slice(b"null"),
+        }
         b.extend_from_slice(b",\"votes\":{");
         for (i, (answer, n)) in row.votes.iter().enumerate() {
             if i > 0 {

@@ -1,7 +1,7 @@
 //! Apache Parquet through the arrow crates, with proper column types: `item_id` int64,
 //! `external_id` and `data` (JSON text) strings, `label` string (list of strings for multi
 //! choice), `label_index` int32 (list for multi choice; absent for free text), `confidence`
-//! float64, `method` string, `votes` map<string, int32>, `vote_count` int32, `is_gold` boolean,
+//! float64, `method` string, `label_source` string, `votes` map<string, int32>, `vote_count` int32, `is_gold` boolean,
 //! `split` string, and with votes `rater_votes` list<struct<rater, value, instruction_version>>.
 //!
 //! Rows are gathered into record batches of [`BATCH`] rows and row groups close at
@@ -52,6 +52,7 @@ struct Builders {
     label_index: IndexCol,
     confidence: Float64Builder,
     method: StringBuilder,
+    label_source: StringBuilder,
     votes: MapBuilder<StringBuilder, Int32Builder>,
     vote_count: Int32Builder,
     is_gold: BooleanBuilder,
@@ -98,6 +99,7 @@ impl Builders {
             label_index,
             confidence: Float64Builder::new(),
             method: StringBuilder::new(),
+            label_source: StringBuilder::new(),
             votes: MapBuilder::new(None, StringBuilder::new(), Int32Builder::new()),
             vote_count: Int32Builder::new(),
             is_gold: BooleanBuilder::new(),
@@ -142,6 +144,8 @@ impl Builders {
         }
         self.confidence.append_option(row.confidence);
         self.method.append_option(row.method.as_deref());
+        self.label_source
+            .append_option(row.label_source.map(|s| s.as_str()));
         for (answer, n) in &row.votes {
             self.votes.keys().append_value(&answer.text);
             self.votes.values().append_value(to_i32(i64::from(*n)));
@@ -196,6 +200,7 @@ impl Builders {
                 true,
             ),
             ("method", Arc::new(self.method.finish()), true),
+            ("label_source", Arc::new(self.label_source.finish()), true),
             ("votes", Arc::new(self.votes.finish()), false),
             ("vote_count", Arc::new(self.vote_count.finish()), false),
             ("is_gold", Arc::new(self.is_gold.finish()), false),

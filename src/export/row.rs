@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::db::exports::{ItemRow, LabelRow};
+use crate::domain::outcome::LabelSource;
 use crate::domain::schema::{ChoiceOption, LabelSchema};
 use crate::domain::split::{self, Split, SplitSpec};
 
@@ -142,6 +143,8 @@ pub struct Row {
     pub label: Option<Arc<LabelInfo>>,
     pub confidence: Option<f64>,
     pub method: Option<String>,
+    /// Where the final label came from (`None` without one).
+    pub label_source: Option<LabelSource>,
     /// Votes per answer, in the order of their JSON text.
     pub votes: Vec<(Arc<LabelInfo>, u32)>,
     pub vote_count: u32,
@@ -250,6 +253,10 @@ impl RowBuilder {
             is_gold: item.is_gold != 0,
             label,
             confidence: item.confidence,
+            label_source: item
+                .value_json
+                .as_ref()
+                .map(|_| LabelSource::of_method(item.method.as_deref().unwrap_or_default())),
             method: item.method,
             votes,
             vote_count,

@@ -89,7 +89,13 @@ fn columns(shape: &Shape) -> Vec<Col> {
             "method",
             ["string", "string", "utf8", "bytes_list"],
             true,
-            "how the label was decided: unanimous, majority, dawid_skene, adjudicated, gold",
+            "how the label was decided: unanimous, majority, dawid_skene, adjudicated, gold, direct",
+        ),
+        (
+            "label_source",
+            ["string", "string", "utf8", "bytes_list"],
+            true,
+            "where the label came from: consensus, adjudicated, gold or direct",
         ),
         (
             "votes",

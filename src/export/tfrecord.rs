@@ -5,7 +5,8 @@
 //! a little-endian u32, the serialized `tf.Example`, `masked_crc32c(data)`; the mask is
 //! `((crc >> 15) | (crc << 17)) + 0xa282ead8`, CRC-32C (Castagnoli) as in TensorFlow.
 //!
-//! **Features.** `item_id` int64; `external_id`, `data` (JSON text), `method`, `split` bytes;
+//! **Features.** `item_id` int64; `external_id`, `data` (JSON text), `method`, `label_source`
+//! (`consensus|adjudicated|gold|direct`), `split` bytes;
 //! `label` bytes (the chosen option values, or the text); `label_index` int64 (index of each
 //! value in the schema's options; choice schemas only); `confidence` float; `vote_values` bytes
 //! with `vote_counts` int64 (parallel lists) and `vote_count` int64; `is_gold` int64 (0/1). Each
@@ -167,6 +168,9 @@ impl TfRecord {
         }
         if let Some(c) = row.confidence {
             f.insert("confidence".into(), float(vec![c as f32]));
+        }
+        if let Some(s) = row.label_source {
+            f.insert("label_source".into(), bytes([s.as_str()]));
         }
         if let Some(m) = &row.method {
             f.insert("method".into(), bytes([m]));

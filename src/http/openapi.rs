@@ -65,6 +65,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::items::api::ApiDoc::openapi());
     doc.merge(crate::sampling::api::ApiDoc::openapi());
     doc.merge(crate::validation::api::ApiDoc::openapi());
+    doc.merge(crate::outcomes::api::ApiDoc::openapi());
     doc.merge(OpenApiDoc::openapi());
     doc
 }

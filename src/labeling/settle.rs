@@ -3,7 +3,9 @@
 //! With every label in, the item is resolved when the leading answer reaches the task's agreement
 //! threshold (`unanimous` / `majority`); otherwise it asks for one more label (adaptive overlap,
 //! up to `max_overlap`) or, at the limit, goes to the adjudication queue. A reviewer's decision is
-//! final: a resolved item is never settled again.
+//! final: a resolved item is never settled again. Where the task compares direct labels
+//! (`crate::outcomes`), a consensus that disagrees with the item's direct label goes to
+//! adjudication instead.
 
 use serde_json::Value;
 
@@ -43,10 +45,18 @@ pub async fn settle(
             confidence,
             votes,
         } => {
+            let value_json = value.to_string();
+            // A task that compares direct labels sends a disagreeing consensus to a reviewer.
+            if let Some(direct) = c.direct_json.as_deref()
+                && crate::outcomes::consensus_disagrees(tx, task, direct, &value_json).await?
+            {
+                db::browse::send_to_adjudication(tx, crate::domain::ids::ItemId(item)).await?;
+                return Ok(ItemState::Adjudication);
+            }
             let r = NewResolution {
                 item,
                 task: task.id,
-                value_json: &value.to_string(),
+                value_json: &value_json,
                 method,
                 confidence,
                 votes_json: &serde_json::to_string(&votes).unwrap_or_default(),

@@ -66,6 +66,9 @@ pub struct Quality {
     pub calibration: Option<CalibrationSummary>,
     /// Model predictions against the final labels, and how often raters kept the one shown.
     pub predictions: crate::sampling::service::PredictionFigures,
+    /// Human consensus, direct labels and each model version, pairwise, on the items they
+    /// share (`crate::outcomes`).
+    pub sources: crate::outcomes::service::SourceFigures,
     /// Rating tasks: interval and ordinal alpha, the rating histogram.
     pub rating: Option<RatingFigures>,
     /// Pairwise tasks: agreement on the choice, Bradley–Terry per candidate source.
@@ -110,6 +113,19 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         .await?
         .into_iter()
         .collect();
+    // Where direct labels act as gold, they score raters as gold answers do (only that: the
+    // items stay ordinary items for agreement and the confusion matrix).
+    let sources = crate::outcomes::service::figures(pool, task).await?;
+    let direct_gold: HashMap<i64, String> =
+        if sources.direct_labels == crate::domain::outcome::DirectLabels::Gold {
+            db::outcomes::direct_of_task(pool, task.id)
+                .await?
+                .into_iter()
+                .filter(|(item, _)| !gold.contains_key(item))
+                .collect()
+        } else {
+            HashMap::new()
+        };
     let names: HashMap<i64, String> = db::users::list(pool)
         .await?
         .into_iter()
@@ -204,7 +220,12 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         let mine: Vec<_> = labels.iter().filter(|l| l.user_id.0 == *user).collect();
         let gold_answers: Vec<bool> = mine
             .iter()
-            .filter_map(|l| gold.get(&l.item_id.0).map(|g| g == &l.value_json))
+            .filter_map(|l| {
+                let item = &l.item_id.0;
+                gold.get(item)
+                    .or_else(|| direct_gold.get(item))
+                    .map(|g| g == &l.value_json)
+            })
             .collect();
         let vs_final: Vec<bool> = mine
             .iter()
@@ -306,6 +327,7 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         confidence_histogram: hist,
         auto_choice,
         predictions: crate::sampling::service::figures(&state.db.pool, task.id).await?,
+        sources,
         calibration,
     })
 }

@@ -252,6 +252,8 @@ pub async fn reresolve(
             None => unresolved += 1,
         }
     }
+    // Where the task compares direct labels, a new consensus that disagrees goes to a reviewer.
+    crate::outcomes::service::reapply(&mut tx, &task, now).await?;
     let detail = json!({
         "method": name,
         "chosen": chosen.as_ref().map(|c| c.method),

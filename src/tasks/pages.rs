@@ -210,6 +210,8 @@ struct TaskPage {
     instructions_html: String,
     /// The order items are handed out in, and whether raters see predictions.
     sampling: crate::sampling::service::SamplingSettings,
+    /// What a direct label (ground truth from production) does in this task.
+    direct_labels: crate::domain::outcome::DirectLabels,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -231,6 +233,9 @@ fn flash_text(key: &str) -> Option<String> {
             "nothing_left" => "There is nothing left for that rater to label.",
             "unknown_user" => "There is no active user with that name.",
             "sampling_saved" => "Sampling saved: the next leases follow it.",
+            "direct_labels_saved" => {
+                "Direct labels setting saved and applied to every item that has one."
+            }
             _ => return None,
         }
         .to_string(),
@@ -266,8 +271,12 @@ async fn render_page(
         instructions_html,
     } = overview::task(state, id).await?;
     let sampling = crate::sampling::service::settings(state, ctx, id).await?;
+    let direct_labels = crate::outcomes::service::settings(state, ctx, id)
+        .await?
+        .direct_labels;
     let page = TaskPage {
         sampling,
+        direct_labels,
         chrome: Chrome::of(ctx, "tasks"),
         pct: if p.items.total == 0 {
             0

@@ -34,6 +34,7 @@ mod labeling;
 mod multi_instance;
 mod offline;
 mod ops;
+mod outcomes;
 mod parts;
 mod quality;
 mod recruit;
