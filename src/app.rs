@@ -115,6 +115,7 @@ fn all_routes() -> Routes {
         .merge(crate::items::routes())
         .merge(crate::export::routes())
         .merge(crate::sampling::routes())
+        .merge(crate::webhooks::routes())
 }
 
 /// Every route the server answers, for the authorization matrix test.

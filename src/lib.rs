@@ -27,3 +27,4 @@ pub mod server;
 pub mod state;
 pub mod sweep;
 pub mod tasks;
+pub mod webhooks;

@@ -40,6 +40,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("task_export_settings", "task_id"),
     ("task_sampling", "task_id"),
     ("exports", "id"),
+    ("webhooks", "id"),
+    ("webhook_deliveries", "id"),
 ];
 
 /// Tables left out of [`TABLES`] on purpose.

@@ -33,6 +33,7 @@ pub mod tasks;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -20,3 +20,4 @@ pub mod states;
 pub mod token_scope;
 pub mod totp;
 pub mod username;
+pub mod webhook;

@@ -61,6 +61,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::export::api::ApiDoc::openapi());
     doc.merge(crate::items::api::ApiDoc::openapi());
     doc.merge(crate::sampling::api::ApiDoc::openapi());
+    doc.merge(crate::webhooks::api::ApiDoc::openapi());
     doc.merge(OpenApiDoc::openapi());
     doc
 }

@@ -361,6 +361,20 @@ async fn insert_spool(
     // Gold items are resolved to their gold answer from the start: they measure raters, not the other way round.
     db::quality::resolve_gold(&mut tx, import_id, now).await?;
     db::imports::succeed(&mut *tx, import_id, rows, imported, rows - imported, now).await?;
+    let finished = crate::webhooks::ImportFinished {
+        import_id: import_id.0,
+        rows,
+        imported,
+        skipped_duplicates: rows - imported,
+        anomalies: None,
+    };
+    crate::webhooks::emit(
+        &mut tx,
+        task.id,
+        crate::webhooks::Event::ImportFinished(finished),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(imported)
 }

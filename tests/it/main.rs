@@ -40,4 +40,5 @@ mod sampling;
 mod schemathesis;
 mod secops;
 mod webdriver;
+mod webhooks;
 mod xss;
