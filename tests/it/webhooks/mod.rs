@@ -18,23 +18,26 @@ use sha2::Sha256;
 
 use crate::support::*;
 
+mod browser;
+mod instances;
+
 /// One request the receiver got.
 #[derive(Clone, Debug)]
-struct Got {
+pub struct Got {
     path: String,
     headers: HeaderMap,
     body: Bytes,
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
+pub struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     /// Requests seen per path (for `/flaky`, which fails the first time).
     seen: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 impl Receiver {
-    fn got(&self, path: &str) -> Vec<Got> {
+    pub fn got(&self, path: &str) -> Vec<Got> {
         let all = self.got.lock().unwrap().clone();
         all.into_iter().filter(|g| g.path == path).collect()
     }
@@ -66,7 +69,7 @@ async fn receive(
 
 /// A receiver on 127.0.0.1: `/ok` answers 204, `/flaky` 500 the first time then 204, `/fail`
 /// always 503.
-async fn receiver() -> (String, Receiver) {
+pub async fn receiver() -> (String, Receiver) {
     let r = Receiver::default();
     let app = axum::Router::new()
         .route("/{path}", axum::routing::post(receive))
@@ -80,7 +83,7 @@ async fn receiver() -> (String, Receiver) {
 }
 
 /// A server that may send to 127.0.0.1, retrying fast.
-async fn allowing_loopback() -> TestApp {
+pub async fn allowing_loopback() -> TestApp {
     TestApp::spawn_with(|c| {
         c.webhooks.allow = vec!["127.0.0.1/32".parse().unwrap()];
         c.webhooks.backoff = Duration::from_millis(30);
@@ -93,7 +96,7 @@ async fn allowing_loopback() -> TestApp {
 }
 
 /// An active task (k = 1) with two items.
-async fn task(admin: &Api, name: &str) -> i64 {
+pub async fn task(admin: &Api, name: &str) -> i64 {
     let res = admin
         .post_json(
             "/api/v1/tasks",
@@ -106,7 +109,7 @@ async fn task(admin: &Api, name: &str) -> i64 {
     res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
-async fn import(admin: &Api, task: i64) {
+pub async fn import(admin: &Api, task: i64) {
     let res = admin
         .post_body(
             &format!("/api/v1/tasks/{task}/items"),
@@ -118,7 +121,7 @@ async fn import(admin: &Api, task: i64) {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 
-async fn register(admin: &Api, task: i64, url: &str, events: &[&str]) -> reqwest::Response {
+pub async fn register(admin: &Api, task: i64, url: &str, events: &[&str]) -> reqwest::Response {
     admin
         .post_json(
             &format!("/api/v1/tasks/{task}/webhooks"),
@@ -128,7 +131,7 @@ async fn register(admin: &Api, task: i64, url: &str, events: &[&str]) -> reqwest
 }
 
 /// Registers and returns (webhook id, secret).
-async fn registered(admin: &Api, task: i64, url: &str, events: &[&str]) -> (i64, String) {
+pub async fn registered(admin: &Api, task: i64, url: &str, events: &[&str]) -> (i64, String) {
     let res = register(admin, task, url, events).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let v: Value = res.json().await.unwrap();
@@ -137,7 +140,7 @@ async fn registered(admin: &Api, task: i64, url: &str, events: &[&str]) -> (i64,
     (v["webhook"]["id"].as_i64().unwrap(), secret)
 }
 
-async fn log(admin: &Api, task: i64) -> Vec<Value> {
+pub async fn log(admin: &Api, task: i64) -> Vec<Value> {
     let res = admin
         .get(&format!("/api/v1/tasks/{task}/webhooks/deliveries"))
         .await;
@@ -149,7 +152,7 @@ async fn log(admin: &Api, task: i64) -> Vec<Value> {
 }
 
 /// Waits (boundedly) until no delivery of the task is pending, and returns the log.
-async fn settled(admin: &Api, task: i64, expect: usize) -> Vec<Value> {
+pub async fn settled(admin: &Api, task: i64, expect: usize) -> Vec<Value> {
     for _ in 0..1000 {
         let l = log(admin, task).await;
         if l.len() >= expect && l.iter().all(|d| d["state"] != "pending") {
@@ -161,7 +164,7 @@ async fn settled(admin: &Api, task: i64, expect: usize) -> Vec<Value> {
 }
 
 /// Checks a request's signature as a receiver would, with nothing from the server's code.
-fn verify(secret: &str, g: &Got) -> Value {
+pub fn verify(secret: &str, g: &Got) -> Value {
     let h = |n: &str| g.headers.get(n).unwrap().to_str().unwrap().to_string();
     let ts = h("quorum-timestamp");
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -558,82 +561,5 @@ async fn only_admins_reach_webhooks_and_only_within_their_task() {
         1,
         "still there"
     );
-    app.stop().await;
-}
-
-/// Desktop and phone screenshots of the webhooks page (a new secret shown once, the delivery log
-/// with a delivered and a pending delivery waiting for its retry); nothing scrolls sideways on
-/// the phone.
-#[tokio::test]
-async fn the_webhooks_page_in_a_browser() {
-    use crate::webdriver::Browser;
-    let (base, _r) = receiver().await;
-    let app = TestApp::spawn_with(|c| {
-        c.webhooks.allow = vec!["127.0.0.1/32".parse().unwrap()];
-        c.webhooks.backoff = Duration::from_secs(3600);
-        c.webhooks.poll = Duration::from_millis(20);
-    })
-    .await;
-    let admin = app.bearer(&app.token("admin").await);
-    let t = task(&admin, "Sentiment v2").await;
-    registered(
-        &admin,
-        t,
-        &format!("{base}/ok"),
-        &["import.finished", "task.completed"],
-    )
-    .await;
-    registered(&admin, t, &format!("{base}/fail"), &["import.finished"]).await;
-    import(&admin, t).await;
-    for _ in 0..1000 {
-        let l = log(&admin, t).await;
-        if l.len() == 2 && l.iter().all(|d| d["attempts"] == 1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-
-    let b = Browser::new().await;
-    b.login(&app, "admin", ADMIN_PASSWORD).await;
-    b.goto(&app.url(&format!("/admin/tasks/{t}"))).await;
-    b.click("#webhooks-card a").await;
-    b.wait_text("h1", "Webhooks").await;
-    b.type_into("#webhook-form input[name=url]", &format!("{base}/pipeline"))
-        .await;
-    b.click("#webhook-form button[type=submit]").await;
-    let secret = b.wait_text("#webhook-secret", "whsec_").await;
-    assert!(secret.trim().len() > 40);
-    b.wait_text("#webhooks", "/pipeline").await;
-    let log_text = b.text("#delivery-log").await;
-    assert!(
-        log_text.contains("delivered") && log_text.contains("pending"),
-        "{log_text}"
-    );
-    assert!(log_text.contains("answered 503"), "{log_text}");
-    b.screenshot("webhooks-secret").await;
-    b.execute(
-        "document.getElementById('deliveries').scrollIntoView()",
-        vec![],
-    )
-    .await;
-    b.screenshot("webhooks-log").await;
-    b.resize(390, 844).await;
-    b.execute("window.scrollTo(0, 0)", vec![]).await;
-    b.screenshot("webhooks-phone").await;
-    b.execute(
-        "document.getElementById('deliveries').scrollIntoView()",
-        vec![],
-    )
-    .await;
-    b.screenshot("webhooks-log-phone").await;
-    let overflow = b
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth",
-            vec![],
-        )
-        .await;
-    assert_eq!(overflow, json!(false), "the webhooks page fits a phone");
-    b.assert_no_console_errors().await;
-    b.quit().await;
     app.stop().await;
 }
