@@ -40,3 +40,15 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
 CREATE INDEX webhook_deliveries_task ON webhook_deliveries(task_id, id);
 CREATE INDEX webhook_deliveries_claim ON webhook_deliveries(claim_token);
+
+-- Every attempt of a delivery: when, what the receiver answered (or why there was no answer), how long.
+CREATE TABLE webhook_attempts (
+    id           INTEGER PRIMARY KEY,
+    delivery_id  BIGINT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    attempt      BIGINT NOT NULL,
+    at           BIGINT NOT NULL,
+    status       BIGINT,
+    error        TEXT,
+    duration_ms  BIGINT NOT NULL
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id, id);

@@ -42,6 +42,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("exports", "id"),
     ("webhooks", "id"),
     ("webhook_deliveries", "id"),
+    ("webhook_attempts", "id"),
 ];
 
 /// Tables left out of [`TABLES`] on purpose.

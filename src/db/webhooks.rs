@@ -255,20 +255,21 @@ pub async fn claim_due(
 pub struct Attempt<'a> {
     pub id: i64,
     pub token: &'a str,
+    /// This attempt's number (1 for the first).
+    pub attempt: i64,
     pub status: Option<i64>,
     pub error: Option<&'a str>,
     /// `delivered`, `pending` (try again at `next_attempt_at`) or `failed`.
     pub state: &'a str,
     pub next_attempt_at: i64,
+    pub duration_ms: i64,
     pub now: i64,
 }
 
-/// Records an attempt and gives the claim up; nothing happens if the claim was lost (another
-/// worker took the row after this one's claim ran out) or the webhook was deleted meanwhile.
-pub async fn record_attempt(
-    ex: impl AnyExecutor<'_>,
-    a: &Attempt<'_>,
-) -> Result<bool, sqlx::Error> {
+/// Records an attempt (on the delivery, and in its attempt log) and gives the claim up; nothing
+/// happens if the claim was lost (another worker took the row after this one's claim ran out) or
+/// the webhook was deleted meanwhile.
+pub async fn record_attempt(tx: &mut super::Tx, a: &Attempt<'_>) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "UPDATE webhook_deliveries SET attempts = attempts + 1, state = $1, last_status = $2,
             last_error = $3, last_attempt_at = $4, next_attempt_at = $5, claimed_until = 0,
@@ -282,10 +283,49 @@ pub async fn record_attempt(
     .bind(a.next_attempt_at)
     .bind(a.id)
     .bind(a.token)
-    .execute(ex)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    Ok(n > 0)
+    if n == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, at, status, error, duration_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(a.id)
+    .bind(a.attempt)
+    .bind(a.now)
+    .bind(a.status)
+    .bind(a.error)
+    .bind(a.duration_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+/// One recorded attempt.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub attempt: i64,
+    pub at: i64,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// A delivery's attempts, first first (call it for a delivery already found within its task).
+pub async fn attempts(
+    ex: impl AnyExecutor<'_>,
+    delivery: DeliveryId,
+) -> Result<Vec<AttemptRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT attempt, at, status, error, duration_ms FROM webhook_attempts
+         WHERE delivery_id = $1 ORDER BY id",
+    )
+    .bind(delivery.0)
+    .fetch_all(ex)
+    .await
 }
 
 /// Whether the task still has an item without its final label (open or waiting for a

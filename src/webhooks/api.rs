@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::service::{
-    self, DeliveryPage, DeliveryView, NewWebhook, WebhookList, WebhookView, WebhookWithSecret,
+    self, AttemptView, DeliveryDetail, DeliveryPage, DeliveryView, NewWebhook, WebhookList,
+    WebhookView, WebhookWithSecret,
 };
 use super::two_ids;
 use crate::auth::CurrentUser;
@@ -22,7 +23,7 @@ use crate::state::AppState;
 /// This feature's part of the OpenAPI document (merged in `crate::http::openapi`).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list, create, delete, rotate, deliveries, redeliver),
+    paths(list, create, delete, rotate, deliveries, delivery, redeliver),
     components(schemas(
         NewWebhook,
         WebhookView,
@@ -30,6 +31,8 @@ use crate::state::AppState;
         WebhookWithSecret,
         DeliveryView,
         DeliveryPage,
+        DeliveryDetail,
+        AttemptView,
         crate::domain::webhook::EventKind,
         crate::domain::webhook::SnapshotReady,
         crate::domain::webhook::ImportFinished,
@@ -166,6 +169,32 @@ pub async fn deliveries(
     let req = q.parse()?;
     let page = service::deliveries(&state, &ctx, TaskId(id), req).await?;
     Ok(axum::Json(page).into_response())
+}
+
+/// One delivery with every attempt made: when, the receiver's status or why it failed, how long
+/// (admins). A delivery of another task is 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}/webhooks/deliveries/{delivery_id}",
+    tag = "webhooks",
+    params(
+        ("id" = i64, Path, description = "The task"),
+        ("delivery_id" = i64, Path, description = "The delivery"),
+    ),
+    responses(
+        (status = 200, body = DeliveryDetail, description = "The delivery and its attempts"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 404, body = ErrorBody, description = "No such task or delivery of this task, or not an admin"),
+    )
+)]
+pub async fn delivery(
+    State(state): State<AppState>,
+    CurrentUser(ctx): CurrentUser,
+    Path((task, delivery)): Path<(String, String)>,
+) -> Result<Response> {
+    let (task, delivery) = two_ids(&task, &delivery)?;
+    let d = service::delivery(&state, &ctx, TaskId(task), DeliveryId(delivery)).await?;
+    Ok(axum::Json(d).into_response())
 }
 
 /// Sends a delivery's event again (admins): a new delivery with the same body and event id,

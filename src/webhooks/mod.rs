@@ -42,6 +42,10 @@ pub fn routes() -> crate::app::Routes {
             api::rotate,
         )
         .get("/api/v1/tasks/{id}/webhooks/deliveries", api::deliveries)
+        .get(
+            "/api/v1/tasks/{id}/webhooks/deliveries/{delivery_id}",
+            api::delivery,
+        )
         .post(
             "/api/v1/tasks/{id}/webhooks/deliveries/{delivery_id}/redeliver",
             api::redeliver,

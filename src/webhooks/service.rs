@@ -124,6 +124,27 @@ impl DeliveryView {
     }
 }
 
+/// One attempt of a delivery.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    /// 1 for the first.
+    pub attempt: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// The receiver's HTTP status, if it answered.
+    pub status_code: Option<i64>,
+    /// Why the attempt failed (no answer, a refused address, a non-2xx status).
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// A delivery with every attempt made.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DeliveryDetail {
+    pub delivery: DeliveryView,
+    pub attempts: Vec<AttemptView>,
+}
+
 /// A page of the delivery log, newest first.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DeliveryPage {
@@ -303,6 +324,33 @@ pub async fn deliveries(
     Ok(DeliveryPage {
         deliveries: rows.iter().map(DeliveryView::of).collect(),
         next_cursor,
+    })
+}
+
+/// One delivery of the task with its attempts; a delivery of another task is 404.
+pub async fn delivery(
+    state: &AppState,
+    ctx: &AuthCtx,
+    task: TaskId,
+    id: DeliveryId,
+) -> Result<DeliveryDetail> {
+    let task = managed_task(state, ctx, task).await?;
+    let d = db::webhooks::delivery(&state.db.pool, task.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let attempts = db::webhooks::attempts(&state.db.pool, id).await?;
+    Ok(DeliveryDetail {
+        delivery: DeliveryView::of(&d),
+        attempts: attempts
+            .into_iter()
+            .map(|a| AttemptView {
+                attempt: a.attempt,
+                at: rfc3339(a.at),
+                status_code: a.status,
+                error: a.error,
+                duration_ms: a.duration_ms,
+            })
+            .collect(),
     })
 }
 

@@ -76,7 +76,9 @@ async fn deliver(state: &AppState, c: &Claimed, token: &str) -> Result<()> {
         ("quorum-timestamp", timestamp.to_string()),
         ("quorum-signature", format!("sha256={signature}")),
     ];
+    let started = std::time::Instant::now();
     let answer = client::post(&c.url, &headers, c.body.clone(), &cfg.allow, cfg.timeout).await;
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let now = state.now();
     let attempts = c.attempts + 1;
     let (status, error) = match &answer {
@@ -108,10 +110,12 @@ async fn deliver(state: &AppState, c: &Claimed, token: &str) -> Result<()> {
     metrics::counter!("quorum_webhook_attempts_total", "outcome" => outcome).increment(1);
     let mut tx = state.db.begin_write().await?;
     let recorded = db::webhooks::record_attempt(
-        &mut *tx,
+        &mut tx,
         &Attempt {
             id: c.id,
             token,
+            attempt: attempts,
+            duration_ms,
             status,
             error: error.as_deref(),
             state: outcome,

@@ -389,6 +389,35 @@ async fn a_failed_attempt_is_retried_and_the_last_failure_is_kept() {
     assert!(d["last_error"].as_str().unwrap().contains("503"));
     assert!(d["next_attempt_at"].is_null());
     assert_eq!(r.got("/fail").len(), 3);
+    // Every attempt is recorded.
+    let detail: Value = admin
+        .get(&format!(
+            "/api/v1/tasks/{t}/webhooks/deliveries/{}",
+            of(flaky)["id"]
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let attempts = detail["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{detail}");
+    assert_eq!(
+        (
+            attempts[0]["attempt"].clone(),
+            attempts[0]["status_code"].clone()
+        ),
+        (json!(1), json!(500))
+    );
+    assert!(attempts[0]["error"].as_str().unwrap().contains("500"));
+    assert_eq!(
+        (
+            attempts[1]["attempt"].clone(),
+            attempts[1]["status_code"].clone()
+        ),
+        (json!(2), json!(204))
+    );
+    assert!(attempts[1]["error"].is_null());
+    assert_eq!(detail["delivery"]["event"], "import.finished");
     // The page shows the log.
     let s = app.admin().await;
     let html = s
@@ -483,6 +512,7 @@ async fn only_admins_reach_webhooks_and_only_within_their_task() {
         for path in [
             format!("/api/v1/tasks/{a}/webhooks"),
             format!("/api/v1/tasks/{a}/webhooks/deliveries"),
+            format!("/api/v1/tasks/{a}/webhooks/deliveries/{delivery_a}"),
         ] {
             assert_eq!(api.get(&path).await.status(), 404, "{name} {path}");
         }
@@ -526,6 +556,18 @@ async fn only_admins_reach_webhooks_and_only_within_their_task() {
     );
 
     // An admin going through task B cannot reach task A's delivery or webhook (CVE-2024-45393).
+    let res = admin
+        .get(&format!(
+            "/api/v1/tasks/{b}/webhooks/deliveries/{delivery_a}"
+        ))
+        .await;
+    assert_eq!(res.status(), 404);
+    let res = admin
+        .get(&format!(
+            "/api/v1/tasks/{a}/webhooks/deliveries/{delivery_a}"
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
     let res = admin
         .post_json(
             &format!("/api/v1/tasks/{b}/webhooks/deliveries/{delivery_a}/redeliver"),
