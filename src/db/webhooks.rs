@@ -342,3 +342,24 @@ pub async fn task_has_undecided_items(
     .await?;
     Ok(row.is_some())
 }
+
+/// Deletes finished deliveries (delivered or failed) last attempted before `before`, with their
+/// attempts, at most `limit` at a time. Returns how many. (A finished delivery's
+/// `next_attempt_at` is its last attempt's time, so the `(state, next_attempt_at)` index serves.)
+pub async fn purge_finished(
+    ex: impl AnyExecutor<'_>,
+    before: i64,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM webhook_deliveries WHERE id IN (
+            SELECT id FROM webhook_deliveries
+            WHERE state IN ('delivered', 'failed') AND next_attempt_at < $1
+            ORDER BY id LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(ex)
+    .await?
+    .rows_affected())
+}

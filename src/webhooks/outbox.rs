@@ -73,3 +73,21 @@ pub async fn item_decided(
 pub async fn has_undecided(tx: &mut Tx, task: TaskId) -> Result<bool, sqlx::Error> {
     db::webhooks::task_has_undecided_items(&mut **tx, task).await
 }
+
+/// How long finished deliveries stay in the log.
+pub const KEEP_FINISHED_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Deletes deliveries finished more than [`KEEP_FINISHED_MS`] ago (run by the sweeper), a bounded
+/// number per write transaction. Returns how many.
+pub async fn purge_old(db: &db::Db, now: i64) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let mut tx = db.begin_write().await?;
+        let n = db::webhooks::purge_finished(&mut *tx, now - KEEP_FINISHED_MS, 1000).await?;
+        tx.commit().await?;
+        total += n;
+        if n < 1000 {
+            return Ok(total);
+        }
+    }
+}

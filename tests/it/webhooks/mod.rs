@@ -389,6 +389,17 @@ async fn a_failed_attempt_is_retried_and_the_last_failure_is_kept() {
     assert!(d["last_error"].as_str().unwrap().contains("503"));
     assert!(d["next_attempt_at"].is_null());
     assert_eq!(r.got("/fail").len(), 3);
+    // The page shows the log.
+    let s = app.admin().await;
+    let html = s
+        .get(&format!("/admin/tasks/{t}/webhooks"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("delivery-log") && html.contains("failed") && html.contains("answered 503")
+    );
     // Every attempt is recorded.
     let detail: Value = admin
         .get(&format!(
@@ -418,17 +429,15 @@ async fn a_failed_attempt_is_retried_and_the_last_failure_is_kept() {
     );
     assert!(attempts[1]["error"].is_null());
     assert_eq!(detail["delivery"]["event"], "import.finished");
-    // The page shows the log.
-    let s = app.admin().await;
-    let html = s
-        .get(&format!("/admin/tasks/{t}/webhooks"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        html.contains("delivery-log") && html.contains("failed") && html.contains("answered 503")
+    // Finished deliveries leave the log after 30 days, with their attempts.
+    app.clock.advance(31 * 24 * 3600 * 1000);
+    let swept = quorum::sweep::sweep_once(&app.state).await.unwrap();
+    assert_eq!(swept.webhook_deliveries, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries").await,
+        0
     );
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_attempts").await, 0);
     app.stop().await;
 }
 
