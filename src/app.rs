@@ -117,6 +117,7 @@ fn all_routes() -> Routes {
         .merge(crate::sampling::routes())
         .merge(crate::validation::routes())
         .merge(crate::outcomes::routes())
+        .merge(crate::webhooks::routes())
 }
 
 /// Every route the server answers, for the authorization matrix test.

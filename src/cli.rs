@@ -136,6 +136,26 @@ pub struct ServeArgs {
     /// On SIGTERM, how long requests in flight and queued labels may take to finish.
     #[arg(long, default_value = "30s", env = "QUORUM_DRAIN_DEADLINE", value_parser = parse_duration)]
     pub drain_deadline: std::time::Duration,
+    /// Address ranges (CIDR or single addresses) webhooks may be sent to although they are
+    /// private, loopback or link-local (default: none); the environment variable takes a
+    /// comma-separated list.
+    #[arg(long, env = "QUORUM_WEBHOOK_ALLOW", num_args = 1.., value_delimiter = ',', value_parser = crate::http::client_addr::parse_trusted)]
+    pub webhook_allow: Vec<ipnet::IpNet>,
+    /// The wait before a failed webhook delivery is retried; it doubles after each failure.
+    #[arg(long, default_value = "10s", env = "QUORUM_WEBHOOK_BACKOFF", value_parser = parse_duration)]
+    pub webhook_backoff: std::time::Duration,
+    /// The longest wait between two attempts of a webhook delivery.
+    #[arg(long, default_value = "60m", env = "QUORUM_WEBHOOK_BACKOFF_CAP", value_parser = parse_duration)]
+    pub webhook_backoff_cap: std::time::Duration,
+    /// Attempts before a webhook delivery is marked failed.
+    #[arg(long, default_value_t = 8, env = "QUORUM_WEBHOOK_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+    /// How long one webhook attempt (connect, send, answer) may take.
+    #[arg(long, default_value = "10s", env = "QUORUM_WEBHOOK_TIMEOUT", value_parser = parse_duration)]
+    pub webhook_timeout: std::time::Duration,
+    /// How often the delivery worker looks for due webhook deliveries.
+    #[arg(long, default_value = "1s", env = "QUORUM_WEBHOOK_POLL", value_parser = parse_duration)]
+    pub webhook_poll: std::time::Duration,
 }
 
 /// `quorum` without a command: the serve flags, from the environment and their defaults only.
@@ -558,6 +578,14 @@ async fn serve(store: &StoreArgs, args: ServeArgs) -> Result<(), String> {
     config.trusted_proxies = args.trusted_proxy;
     config.sweep_interval = args.sweep_interval;
     config.drain_deadline = args.drain_deadline;
+    config.webhooks = crate::config::WebhookConfig {
+        allow: args.webhook_allow,
+        backoff: args.webhook_backoff,
+        backoff_cap: args.webhook_backoff_cap,
+        max_attempts: args.webhook_max_attempts,
+        timeout: args.webhook_timeout,
+        poll: args.webhook_poll,
+    };
     config.admin_password = std::env::var("QUORUM_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());

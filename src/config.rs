@@ -33,6 +33,39 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// How long shutdown waits for requests in flight and queued labels.
     pub drain_deadline: Duration,
+    /// Webhook delivery: which private ranges may receive, how retries back off, and more.
+    pub webhooks: WebhookConfig,
+}
+
+/// How the webhook delivery worker behaves (`--webhook-*` flags).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookConfig {
+    /// Address ranges webhooks may be sent to although they are private, loopback, link-local…
+    /// (default: none; public addresses are always allowed).
+    pub allow: Vec<IpNet>,
+    /// The wait after the first failed attempt; it doubles after each further failure.
+    pub backoff: Duration,
+    /// The longest wait between two attempts.
+    pub backoff_cap: Duration,
+    /// Attempts before a delivery is marked failed.
+    pub max_attempts: u32,
+    /// How long one attempt (connect, send, answer) may take.
+    pub timeout: Duration,
+    /// How often the worker looks for due deliveries.
+    pub poll: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allow: Vec::new(),
+            backoff: Duration::from_secs(10),
+            backoff_cap: Duration::from_secs(3600),
+            max_attempts: 8,
+            timeout: Duration::from_secs(10),
+            poll: Duration::from_secs(1),
+        }
+    }
 }
 
 /// The idle timeout when none is configured.
@@ -59,6 +92,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             drain_deadline: DEFAULT_DRAIN_DEADLINE,
+            webhooks: WebhookConfig::default(),
         }
     }
 
@@ -101,6 +135,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("sweep_interval", &self.sweep_interval)
             .field("drain_deadline", &self.drain_deadline)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }

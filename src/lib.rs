@@ -29,3 +29,4 @@ pub mod state;
 pub mod sweep;
 pub mod tasks;
 pub mod validation;
+pub mod webhooks;

@@ -51,6 +51,7 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     join: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    webhooks: JoinHandle<()>,
 }
 
 impl Running {
@@ -59,6 +60,8 @@ impl Running {
     pub async fn stop(mut self) {
         let deadline = tokio::time::Instant::now() + self.state.config.drain_deadline;
         self.sweeper.abort();
+        // A delivery cut off here keeps its claim until it runs out, then is sent again.
+        self.webhooks.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -111,6 +114,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
         .await
         .map_err(|e| StartError::Bootstrap(format!("{e:?}")))?;
     let sweeper = crate::sweep::spawn_sweeper(state.clone());
+    let webhooks = crate::webhooks::worker::spawn(state.clone());
     let (tx, rx) = oneshot::channel();
     let app = crate::app::app(state.clone());
     let registry = Registry::new(max_connections);
@@ -128,6 +132,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
         shutdown: Some(tx),
         join,
         sweeper,
+        webhooks,
     })
 }
 

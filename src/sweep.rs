@@ -1,5 +1,6 @@
 //! Housekeeping: what a crash left behind is settled at start, and a sweeper clears expired
-//! sessions, stale login-throttle counters and expired leases every `--sweep-interval`.
+//! sessions, stale login-throttle counters, expired leases and webhook deliveries finished more
+//! than 30 days ago every `--sweep-interval`.
 //!
 //! Every step is one statement or one `BEGIN IMMEDIATE` transaction and idempotent, so two sweeps
 //! at once (two servers on one database, or the sweeper racing a lease that sweeps too) are safe.
@@ -14,6 +15,8 @@ pub struct Swept {
     pub sessions: u64,
     pub throttle_rows: u64,
     pub leases: u64,
+    /// Webhook deliveries finished more than 30 days ago.
+    pub webhook_deliveries: u64,
 }
 
 /// Work left over from a crash is settled before the server takes requests.
@@ -50,12 +53,14 @@ pub async fn sweep_once(state: &AppState) -> Result<Swept> {
             break;
         }
     }
+    let webhook_deliveries = crate::webhooks::outbox::purge_old(&state.db, now).await?;
     metrics::counter!("quorum_sweep_sessions_total").increment(sessions);
     metrics::counter!("quorum_sweep_throttle_rows_total").increment(throttle_rows);
     Ok(Swept {
         sessions,
         throttle_rows,
         leases,
+        webhook_deliveries,
     })
 }
 

@@ -45,6 +45,9 @@ pub const TABLES: &[(&str, &str)] = &[
     ("task_direct_labels", "task_id"),
     ("outcomes", "id"),
     ("exports", "id"),
+    ("webhooks", "id"),
+    ("webhook_deliveries", "id"),
+    ("webhook_attempts", "id"),
 ];
 
 /// Tables left out of [`TABLES`] on purpose.

@@ -35,6 +35,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod validation;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -32,4 +32,8 @@ typed_id! {
     ImportId,
     /// An export snapshot.
     ExportId,
+    /// A registered webhook.
+    WebhookId,
+    /// One delivery of one event to one webhook.
+    DeliveryId,
 }

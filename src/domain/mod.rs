@@ -23,3 +23,4 @@ pub mod token_scope;
 pub mod totp;
 pub mod username;
 pub mod validation;
+pub mod webhook;

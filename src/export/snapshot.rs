@@ -307,6 +307,21 @@ async fn run_create(
         now,
     )
     .await?;
+    let ready = crate::webhooks::SnapshotReady {
+        export_id: id.0,
+        format: settings.format.as_str().to_string(),
+        rows,
+        bytes,
+        sha256: sha256.clone(),
+        download_path: format!("/api/v1/exports/{id}/download"),
+    };
+    crate::webhooks::emit(
+        &mut tx,
+        task.id,
+        crate::webhooks::Event::SnapshotReady(ready),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     db::exports::get(&db.pool, id)
         .await?

@@ -66,6 +66,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::sampling::api::ApiDoc::openapi());
     doc.merge(crate::validation::api::ApiDoc::openapi());
     doc.merge(crate::outcomes::api::ApiDoc::openapi());
+    doc.merge(crate::webhooks::api::ApiDoc::openapi());
     doc.merge(OpenApiDoc::openapi());
     doc
 }

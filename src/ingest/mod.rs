@@ -452,6 +452,50 @@ async fn insert_spool(
             .await?;
     let skipped = rows - imported - quarantined;
     db::imports::succeed(&mut *tx, import_id, rows, imported, skipped, now).await?;
+    // Webhooks (outbox: they exist iff the import commits): import.finished with the anomaly
+    // counts by kind, and drift.detected when a figure passed its threshold.
+    let mut anomalies = std::collections::BTreeMap::new();
+    for a in &report.anomalies {
+        *anomalies.entry(a.kind.as_str().to_string()).or_insert(0u64) += a.count;
+    }
+    let finished = crate::webhooks::ImportFinished {
+        import_id: import_id.0,
+        rows,
+        imported,
+        skipped_duplicates: skipped,
+        anomalies: plan.validated().then_some(anomalies),
+    };
+    crate::webhooks::emit(
+        &mut tx,
+        task.id,
+        crate::webhooks::Event::ImportFinished(finished),
+        now,
+    )
+    .await?;
+    if let Some(d) = recorded.drift.as_ref().filter(|d| d.drifting) {
+        let fields = d
+            .fields
+            .iter()
+            .filter(|f| f.drifting)
+            .map(|f| crate::domain::webhook::DriftedField {
+                field: format!("{} ({})", f.field, f.of),
+                measure: f.measure.clone(),
+                distance: f.value,
+                threshold: f.threshold,
+            })
+            .collect();
+        let drift = crate::domain::webhook::DriftDetected {
+            import_id: import_id.0,
+            fields,
+        };
+        crate::webhooks::emit(
+            &mut tx,
+            task.id,
+            crate::webhooks::Event::DriftDetected(drift),
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok((imported, quarantined, recorded))
 }

@@ -75,5 +75,9 @@ pub async fn settle(
         }
     };
     db::items::set_state(&mut **tx, item, new_state).await?;
+    if new_state == ItemState::Complete && c.state != ItemState::Complete {
+        // The item has just been decided: if it was the task's last, `task.completed`.
+        crate::webhooks::item_decided(tx, task.id, &task.name, now).await?;
+    }
     Ok(new_state)
 }

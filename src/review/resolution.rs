@@ -19,6 +19,7 @@ use crate::domain::ids::TaskId;
 use crate::domain::kinds;
 use crate::domain::resolution_method::ResolutionMethod;
 use crate::domain::schema::LabelSchema;
+use crate::domain::states::ItemState;
 use crate::error::{AppError, Result};
 use crate::review::{answers, codes};
 use crate::state::AppState;
@@ -211,6 +212,7 @@ pub async fn reresolve(
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let candidates = db::items::resolvable(&mut *tx, task.id).await?;
+    let undecided_before = crate::webhooks::outbox::has_undecided(&mut tx, task.id).await?;
     let (mut resolved, mut unresolved) = (0u64, 0u64);
     for item in candidates {
         let decision = if own
@@ -271,6 +273,9 @@ pub async fn reresolve(
         now,
     )
     .await?;
+    if undecided_before && resolved > 0 {
+        crate::webhooks::item_decided(&mut tx, task.id, &task.name, now).await?;
+    }
     tx.commit().await?;
     Ok(ResolveSummary {
         method: name,
@@ -361,6 +366,9 @@ pub async fn adjudicate(
         now,
     )
     .await?;
+    if matches!(item.state, ItemState::Open | ItemState::Adjudication) {
+        crate::webhooks::item_decided(&mut tx, task.id, &task.name, now).await?;
+    }
     tx.commit().await?;
     let next = db::review::queue(&state.db.pool, task.id, None, 1)
         .await?

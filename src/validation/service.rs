@@ -219,6 +219,11 @@ impl Plan {
         domain::Batch::new(self.schema.clone(), csv)
     }
 
+    /// Whether the import is checked against an item schema (every import but a task's first).
+    pub fn validated(&self) -> bool {
+        self.schema.is_some()
+    }
+
     /// Whether anomalous items go to the quarantine instead of the task.
     pub fn quarantines(&self) -> bool {
         self.policy == AnomalyPolicy::Quarantine && self.schema.is_some()

@@ -43,4 +43,5 @@ mod schemathesis;
 mod secops;
 mod validation;
 mod webdriver;
+mod webhooks;
 mod xss;
