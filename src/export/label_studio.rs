@@ -65,7 +65,8 @@ pub fn task(schema: &LabelSchema, row: &Row) -> Value {
     };
     let mut meta = json!({"external_id": row.external_id, "is_gold": row.is_gold,
         "final_label": row.label.as_ref().map(|l| value_of(&l.json)),
-        "confidence": row.confidence, "method": row.method});
+        "confidence": row.confidence, "method": row.method,
+        "label_source": row.label_source.map(|s| s.as_str())});
     if let Some(s) = row.split {
         meta["split"] = json!(s.as_str());
     }
@@ -106,7 +107,7 @@ pub fn describe(schema: &LabelSchema) -> Value {
         "format": "label_studio",
         "layout": "one JSON array of Label Studio tasks {id, data, meta, annotations, predictions}",
         "annotations": "the final label as one annotation; with per-rater votes, one annotation per vote (meta.raters names them by pseudonym)",
-        "meta": "external_id, final_label, confidence, method, split, is_gold",
+        "meta": "external_id, final_label, confidence, method, label_source, split, is_gold",
         "results": "choices / textarea / rating / labels (UTF-16 offsets) / rectanglelabels (percent of the image), from_name \"label\"",
         "labeling_config": labeling_config(schema),
     })

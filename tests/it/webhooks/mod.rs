@@ -219,27 +219,20 @@ async fn each_event_reaches_the_receiver_once_per_delivery_signed() {
         .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let export_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    // drift.detected has no producer in this branch yet: emit it as data validation will.
-    let mut tx = app.state.db.begin_write().await.unwrap();
-    let drift = quorum::webhooks::Event::DriftDetected(quorum::webhooks::DriftDetected {
-        import_id: 1,
-        fields: vec![quorum::webhooks::DriftedField {
-            field: "text".into(),
-            measure: "jensen_shannon".into(),
-            distance: 0.4,
-            threshold: 0.1,
-        }],
-    });
-    quorum::webhooks::emit(
-        &mut tx,
-        quorum::domain::ids::TaskId(t),
-        drift,
-        app.state.now(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    // Label both items: the second one completes the task.
+    // A second import whose texts are far longer than the first's: data validation reports
+    // the lengths (anomalies by kind) and the drift of the text-length distribution.
+    let long = "a much longer text than any the first import had, written to move the lengths";
+    let res = admin
+        .post_body(
+            &format!("/api/v1/tasks/{t}/items"),
+            "application/x-ndjson",
+            format!("{{\"external_id\": \"c\", \"text\": \"{long}\"}}\n{{\"external_id\": \"d\", \"text\": \"{long}!\"}}\n"),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let second: Value = res.json().await.unwrap();
+    assert_eq!(second["drift"]["drifting"], true, "{second}");
+    // Label the four items: the last one completes the task.
     let rater = crate::labeling::rater(&app, &admin, t, "rita").await;
     let shard = rater.lease(t).await;
     for (i, item) in shard["items"].as_array().unwrap().iter().enumerate() {
@@ -253,8 +246,8 @@ async fn each_event_reaches_the_receiver_once_per_delivery_signed() {
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     }
 
-    let l = settled(&admin, t, 5).await;
-    assert_eq!(l.len(), 5, "{l:#?}");
+    let l = settled(&admin, t, 6).await;
+    assert_eq!(l.len(), 6, "{l:#?}");
     for d in &l {
         assert_eq!(d["state"], "delivered", "{d}");
         assert_eq!(d["attempts"], 1);
@@ -262,7 +255,7 @@ async fn each_event_reaches_the_receiver_once_per_delivery_signed() {
         assert!(d["last_error"].is_null());
     }
     let got = r.got("/ok");
-    assert_eq!(got.len(), 4, "one request per delivery");
+    assert_eq!(got.len(), 5, "one request per delivery");
     let bodies: Vec<Value> = got.iter().map(|g| verify(&secret, g)).collect();
     let mut types: Vec<&str> = bodies.iter().map(|b| b["type"].as_str().unwrap()).collect();
     types.sort();
@@ -271,18 +264,25 @@ async fn each_event_reaches_the_receiver_once_per_delivery_signed() {
         [
             "drift.detected",
             "import.finished",
+            "import.finished",
             "snapshot.ready",
             "task.completed"
         ]
     );
     let by_type = |t: &str| bodies.iter().find(|b| b["type"] == t).unwrap().clone();
-    assert_eq!(by_type("import.finished")["data"]["imported"], 2);
-    assert!(by_type("import.finished")["data"]["anomalies"].is_null());
+    let mut imports: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b["type"] == "import.finished")
+        .collect();
+    imports.sort_by_key(|b| b["data"]["import_id"].as_i64());
+    assert_eq!(imports[0]["data"]["imported"], 2);
+    // The first import made the item schema: nothing to check it against.
+    assert!(imports[0]["data"]["anomalies"].is_null());
+    assert_eq!(imports[1]["data"]["anomalies"], json!({"text_length": 2}));
     assert_eq!(by_type("snapshot.ready")["data"]["export_id"], export_id);
-    assert_eq!(
-        by_type("drift.detected")["data"]["fields"][0]["field"],
-        "text"
-    );
+    let drift = by_type("drift.detected");
+    assert_eq!(drift["data"]["import_id"], imports[1]["data"]["import_id"]);
+    assert_eq!(drift["data"]["fields"][0]["field"], "text (length)");
     assert_eq!(by_type("task.completed")["data"]["task_name"], "Hooked");
     assert!(bodies.iter().all(|b| b["task_id"] == t));
     // The other webhook got the snapshot, signed with its own secret; the first one's does not fit.
@@ -331,15 +331,15 @@ async fn each_event_reaches_the_receiver_once_per_delivery_signed() {
         "the same event, to dedupe"
     );
     assert_eq!(again["redelivery_of"], import_delivery["id"]);
-    settled(&admin, t, 6).await;
+    settled(&admin, t, 7).await;
     let got = r.got("/ok");
-    assert_eq!(got.len(), 5);
-    let last = verify(&rotated, &got[4]);
+    assert_eq!(got.len(), 6);
+    let last = verify(&rotated, &got[5]);
     assert_eq!(last["id"], import_delivery["event_id"]);
     assert_eq!(
-        got[4].body,
+        got[5].body,
         got.iter()
-            .find(|g| g.headers["quorum-event"] == "import.finished")
+            .find(|g| g.headers["quorum-event-id"] == import_delivery["event_id"].as_str().unwrap())
             .unwrap()
             .body
     );
