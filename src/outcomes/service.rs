@@ -12,7 +12,6 @@ use crate::db::tasks::Task;
 use crate::db::{self, Db, Tx};
 use crate::domain::ids::{TaskId, UserId};
 use crate::domain::outcome::{self as domain, DirectLabels, Outcome};
-use crate::domain::role::Role;
 use crate::domain::states::ItemState;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -25,15 +24,6 @@ pub struct DirectLabelSettings {
     pub direct_labels: DirectLabels,
 }
 
-async fn admin_task(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Task> {
-    if ctx.user.role != Role::Admin {
-        return Err(AppError::NotFound);
-    }
-    db::tasks::get(&state.db.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 /// The task's mode (the default when it never set one).
 pub async fn mode_of(ex: impl sqlx::AnyExecutor<'_>, task: TaskId) -> Result<DirectLabels> {
     Ok(db::outcomes::mode(ex, task)
@@ -44,7 +34,7 @@ pub async fn mode_of(ex: impl sqlx::AnyExecutor<'_>, task: TaskId) -> Result<Dir
 
 /// The task's setting (admins).
 pub async fn settings(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<DirectLabelSettings> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     Ok(DirectLabelSettings {
         direct_labels: mode_of(&state.db.pool, id).await?,
     })
@@ -61,7 +51,7 @@ pub async fn update(
     new: DirectLabelSettings,
     ip: &str,
 ) -> Result<DirectLabelSettings> {
-    let task = admin_task(state, ctx, id).await?;
+    let task = crate::tasks::service::administered(state, ctx, id).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let before = mode_of(&mut *tx, id).await?;
@@ -225,7 +215,7 @@ pub async fn add(
     entries: &[Value],
     ip: &str,
 ) -> Result<OutcomesRecorded> {
-    let task = admin_task(state, ctx, id).await?;
+    let task = crate::tasks::service::administered(state, ctx, id).await?;
     if entries.len() > MAX_BATCH {
         return Err(AppError::bad_request(
             codes::INVALID_OUTCOME,

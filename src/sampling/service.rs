@@ -13,7 +13,6 @@ use crate::db::shards::PickOrder;
 use crate::db::tasks::Task;
 use crate::db::{self, Tx};
 use crate::domain::ids::{ImportId, ItemId, TaskId, UserId};
-use crate::domain::role::Role;
 use crate::domain::sampling::{self as domain, Measure, Prediction, Sampling};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -77,18 +76,9 @@ impl SamplingSettings {
     }
 }
 
-async fn admin_task(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Task> {
-    if ctx.user.role != Role::Admin {
-        return Err(AppError::NotFound);
-    }
-    db::tasks::get(&state.db.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 /// The task's sampling settings (admins).
 pub async fn settings(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<SamplingSettings> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     Ok(SamplingSettings::of(
         db::sampling::settings(&state.db.pool, id).await?,
     ))
@@ -104,7 +94,7 @@ pub async fn update(
     new: SamplingSettings,
     ip: &str,
 ) -> Result<SamplingSettings> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let before = SamplingSettings::of(db::sampling::settings(&mut *tx, id).await?);
@@ -239,7 +229,7 @@ pub async fn add(
     id: TaskId,
     batch: PredictionBatch,
 ) -> Result<PredictionsAdded> {
-    let task = admin_task(state, ctx, id).await?;
+    let task = crate::tasks::service::administered(state, ctx, id).await?;
     if batch.predictions.len() > MAX_BATCH {
         return Err(AppError::bad_request(
             codes::INVALID_PREDICTION,

@@ -247,6 +247,18 @@ pub fn rater_may_see(t: &Task) -> bool {
     t.state.is_live()
 }
 
+/// The task if this user administers it (admins); anyone else gets 404, exactly as for a task
+/// that does not exist. The settings features (sampling, validation, direct labels, webhooks)
+/// all start here.
+pub async fn administered(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Task> {
+    if ctx.user.role != crate::domain::role::Role::Admin {
+        return Err(AppError::NotFound);
+    }
+    db::tasks::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// The task if this user may see it; otherwise 404, exactly like a task that does not exist.
 pub async fn visible(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Task> {
     let task = db::tasks::get(&state.db.pool, id)

@@ -200,7 +200,7 @@ fn field_rows(stats: &ImportStats) -> Vec<FieldRow> {
 /// Everything the validation page shows (admins).
 #[tracing::instrument(skip_all, fields(task = %id))]
 pub async fn page(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<ValidationOverview> {
-    let t = service::admin_task(state, ctx, id).await?;
+    let t = crate::tasks::service::administered(state, ctx, id).await?;
     let settings = service::settings(state, ctx, id).await?;
     let view = service::item_schema(state, ctx, id).await?;
     let rows = db::validation::recent_stats(&state.db.pool, id, RECENT).await?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::codes;
-use super::service::admin_task;
+
 use crate::auth::AuthCtx;
 use crate::clock::rfc3339;
 use crate::db::imports::{BATCH, NewItem};
@@ -88,7 +88,7 @@ pub async fn list(
     id: TaskId,
     page: PageRequest,
 ) -> Result<QuarantineList> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     let rows =
         db::validation::quarantine_page(&state.db.pool, id, page.after, page.limit + 1).await?;
     let (rows, next_cursor) = cut(rows, page, |r| r.id);
@@ -149,7 +149,7 @@ async fn act(
     ip: &str,
     release: bool,
 ) -> Result<QuarantineOutcome> {
-    let task = admin_task(state, ctx, id).await?;
+    let task = crate::tasks::service::administered(state, ctx, id).await?;
     check_action(&action)?;
     let now = state.clock.now_ms();
     let db = &state.db;

@@ -8,11 +8,9 @@ use utoipa::ToSchema;
 
 use super::codes;
 use crate::auth::AuthCtx;
-use crate::db::tasks::Task;
 use crate::db::validation::{NewImportStats, ValidationRow};
 use crate::db::{self, Db, Tx};
 use crate::domain::ids::{ImportId, TaskId};
-use crate::domain::role::Role;
 use crate::domain::validation::{self as domain, BatchReport, Drift, ItemSchema, Thresholds};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -87,16 +85,6 @@ pub struct ItemSchemaView {
     pub inferred_from_import: Option<i64>,
 }
 
-/// Admins only; anyone else sees no such task.
-pub async fn admin_task(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Task> {
-    if ctx.user.role != Role::Admin {
-        return Err(AppError::NotFound);
-    }
-    db::tasks::get(&state.db.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 fn stored_schema(row: Option<&ValidationRow>) -> Result<Option<ItemSchema>> {
     match row.and_then(|r| r.schema_json.as_deref()) {
         None => Ok(None),
@@ -110,7 +98,7 @@ fn stored_schema(row: Option<&ValidationRow>) -> Result<Option<ItemSchema>> {
 
 /// The task's validation settings (admins).
 pub async fn settings(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<ValidationSettings> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     let row = db::validation::settings(&state.db.pool, id).await?;
     Ok(ValidationSettings::of(row.as_ref()))
 }
@@ -124,7 +112,7 @@ pub async fn update_settings(
     new: ValidationSettings,
     ip: &str,
 ) -> Result<ValidationSettings> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     let t = new.drift_thresholds;
     for (name, x) in [("categorical", t.categorical), ("numeric", t.numeric)] {
         if !(0.0..=1.0).contains(&x) {
@@ -162,7 +150,7 @@ pub async fn update_settings(
 
 /// The task's item schema (admins).
 pub async fn item_schema(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<ItemSchemaView> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     let row = db::validation::settings(&state.db.pool, id).await?;
     Ok(ItemSchemaView {
         schema: stored_schema(row.as_ref())?,
@@ -180,7 +168,7 @@ pub async fn set_item_schema(
     body: &Value,
     ip: &str,
 ) -> Result<ItemSchemaView> {
-    admin_task(state, ctx, id).await?;
+    crate::tasks::service::administered(state, ctx, id).await?;
     let schema = ItemSchema::parse(body)
         .map_err(|e| AppError::bad_request(codes::INVALID_ITEM_SCHEMA, e))?;
     let json = serde_json::to_string(&schema).map_err(AppError::internal)?;

@@ -15,7 +15,6 @@ use crate::db;
 use crate::db::tasks::Task;
 use crate::db::webhooks::{DeliveryRow, NewDelivery, WebhookRow};
 use crate::domain::ids::{DeliveryId, TaskId, WebhookId};
-use crate::domain::role::Role;
 use crate::domain::webhook::{EventKind, join_events, parse_events, split_events};
 use crate::error::{AppError, Result};
 use crate::http::page::{PageRequest, cut};
@@ -152,17 +151,6 @@ pub struct DeliveryPage {
     pub next_cursor: Option<String>,
 }
 
-/// The task, if `ctx` may manage its webhooks (admins); anyone else gets 404 as for a task that
-/// does not exist.
-async fn managed_task(state: &AppState, ctx: &AuthCtx, task: TaskId) -> Result<Task> {
-    if ctx.user.role != Role::Admin {
-        return Err(AppError::NotFound);
-    }
-    db::tasks::get(&state.db.pool, task)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 fn bad(message: impl Into<String>) -> AppError {
     AppError::bad_request(codes::INVALID_WEBHOOK, message)
 }
@@ -173,7 +161,7 @@ fn new_secret() -> String {
 
 /// The task's webhooks.
 pub async fn list(state: &AppState, ctx: &AuthCtx, task: TaskId) -> Result<WebhookList> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let rows = db::webhooks::list(&state.db.pool, task.id).await?;
     Ok(WebhookList {
         webhooks: rows.iter().map(WebhookView::of).collect(),
@@ -190,7 +178,7 @@ pub async fn create(
     new: NewWebhook,
     ip: &str,
 ) -> Result<WebhookWithSecret> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let allow = &state.config.webhooks.allow;
     let target = client::check_target(&new.url, allow).map_err(bad)?;
     let events = parse_events(&new.events).map_err(bad)?;
@@ -255,7 +243,7 @@ pub async fn delete(
     id: WebhookId,
     ip: &str,
 ) -> Result<()> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     if !db::webhooks::delete(&mut *tx, task.id, id).await? {
@@ -285,7 +273,7 @@ pub async fn rotate(
     id: WebhookId,
     ip: &str,
 ) -> Result<WebhookWithSecret> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let secret = new_secret();
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
@@ -318,7 +306,7 @@ pub async fn deliveries(
     task: TaskId,
     req: PageRequest,
 ) -> Result<DeliveryPage> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let rows = db::webhooks::deliveries(&state.db.pool, task.id, req.after, req.limit + 1).await?;
     let (rows, next_cursor) = cut(rows, req, |d| d.id);
     Ok(DeliveryPage {
@@ -334,7 +322,7 @@ pub async fn delivery(
     task: TaskId,
     id: DeliveryId,
 ) -> Result<DeliveryDetail> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let d = db::webhooks::delivery(&state.db.pool, task.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -364,7 +352,7 @@ pub async fn redeliver(
     id: DeliveryId,
     ip: &str,
 ) -> Result<DeliveryView> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let old = db::webhooks::delivery(&mut *tx, task.id, id)
@@ -413,7 +401,7 @@ pub async fn overview(
     task: TaskId,
     limit: i64,
 ) -> Result<Overview> {
-    let task = managed_task(state, ctx, task).await?;
+    let task = crate::tasks::service::administered(state, ctx, task).await?;
     let webhooks = db::webhooks::list(&state.db.pool, task.id).await?;
     let deliveries = db::webhooks::deliveries(&state.db.pool, task.id, None, limit).await?;
     Ok(Overview {
