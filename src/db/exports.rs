@@ -91,7 +91,7 @@ pub struct RowFilter {
 
 /// The rows a filter selects, written once so the count, the stream and the label figures can
 /// never disagree about them. Parameters: `$1` task, `$2` only resolved, `$3` include gold,
-/// `$4` minimum confidence (NULL for none). The argument is how the task column is named: the
+/// `$4` minimum confidence (-1 for none: a NULL float would fix the parameter type on PostgreSQL). The argument is how the task column is named: the
 /// streaming read writes `+i.task_id`, which keeps SQLite off the task index so that it walks
 /// the primary key in order (each batch a range read) instead of sorting the whole task per batch.
 macro_rules! exported_items {
@@ -100,7 +100,7 @@ macro_rules! exported_items {
             " FROM items i LEFT JOIN resolutions r ON r.item_id = i.id WHERE ",
             $task,
             " = $1 AND ($2 = 0 OR r.item_id IS NOT NULL) AND ($3 = 1 OR i.gold_json IS NULL)
-            AND ($4 IS NULL OR r.confidence >= $4) AND i.excluded_at IS NULL"
+            AND ($4 < 0 OR r.confidence >= $4) AND i.excluded_at IS NULL"
         )
     };
 }
@@ -124,7 +124,7 @@ pub async fn count_rows(ex: impl AnyExecutor<'_>, f: &RowFilter) -> Result<i64, 
         .bind(f.task.0)
         .bind(f.only_resolved as i64)
         .bind(f.include_gold as i64)
-        .bind(f.min_confidence)
+        .bind(f.min_confidence.unwrap_or(-1.0))
         .fetch_one(ex)
         .await
 }
@@ -178,7 +178,7 @@ pub async fn rows_after(
         .bind(f.task.0)
         .bind(f.only_resolved as i64)
         .bind(f.include_gold as i64)
-        .bind(f.min_confidence)
+        .bind(f.min_confidence.unwrap_or(-1.0))
         .bind(after)
         .bind(limit)
         .fetch_one(ex)
@@ -302,7 +302,7 @@ pub async fn label_stats(
     .bind(f.task.0)
     .bind(f.only_resolved as i64)
     .bind(f.include_gold as i64)
-    .bind(f.min_confidence)
+    .bind(f.min_confidence.unwrap_or(-1.0))
     .fetch_all(ex)
     .await
 }

@@ -110,7 +110,7 @@ pub async fn upsert_prediction(
 ) -> Result<Option<ItemId>, sqlx::Error> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO predictions (item_id, model, version, value_json, score, probabilities_json, created_at)
-         SELECT id, $3, $4, $5, $6, $7, $8 FROM items WHERE task_id = $1 AND external_id = $2
+         SELECT id, $3, $4, $5, CASE WHEN $6 < 0 THEN NULL ELSE $6 END, $7, $8 FROM items WHERE task_id = $1 AND external_id = $2
          ON CONFLICT (item_id, model, version) DO UPDATE SET value_json = excluded.value_json,
             score = excluded.score, probabilities_json = excluded.probabilities_json,
             created_at = excluded.created_at
@@ -121,7 +121,9 @@ pub async fn upsert_prediction(
     .bind(p.model)
     .bind(p.version)
     .bind(p.value_json)
-    .bind(p.score)
+    // No score is bound as -1 (scores are 0..1), never as a NULL float: on PostgreSQL the Any
+    // driver's NULL is not typed float8, and a statement first prepared with it refuses a number.
+    .bind(p.score.unwrap_or(-1.0))
     .bind(p.probabilities_json)
     .bind(now)
     .fetch_optional(ex)

@@ -431,3 +431,47 @@ async fn the_task_page_sets_the_sampling() {
         json!({"sampling": "uncertainty", "uncertainty": "entropy", "seed": 42, "show_predictions": true})
     );
 }
+
+/// A prediction without a score (probabilities only) and then one with a score, in one import
+/// and in a later batch: both stored as given (on PostgreSQL the Any driver's NULL float must
+/// not fix the statement's parameter type).
+#[tokio::test]
+async fn scored_and_unscored_predictions_mix() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = triage(&app).await;
+    let body = "{\"external_id\": \"g\", \"text\": \"g\", \"predictions\": [{\"model\": \"m\", \"version\": \"1\", \"value\": \"pos\"}]}\n\
+                {\"external_id\": \"h\", \"text\": \"h\", \"predictions\": [{\"model\": \"m\", \"version\": \"1\", \"value\": \"neg\", \"score\": 0.7}]}\n";
+    let res = admin
+        .post_body(
+            &format!("/api/v1/tasks/{task}/items"),
+            "application/x-ndjson",
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = admin
+        .post_json(
+            &format!("/api/v1/tasks/{task}/predictions"),
+            &json!({"predictions": [
+                {"external_id": "a", "model": "m", "version": "2", "value": "pos"},
+                {"external_id": "b", "model": "m", "version": "2", "value": "neg", "score": 0.25}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let scores: Vec<(String, Option<f64>)> = sqlx::query_as(
+        "SELECT i.external_id, p.score FROM predictions p JOIN items i ON i.id = p.item_id
+         WHERE p.model = 'm' ORDER BY i.external_id",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        scores,
+        [
+            ("a".to_string(), None),
+            ("b".to_string(), Some(0.25)),
+            ("g".to_string(), None),
+            ("h".to_string(), Some(0.7))
+        ]
+    );
+}
