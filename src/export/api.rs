@@ -244,7 +244,8 @@ pub async fn download(
                 .map_or(format.extension(), |(_, ext)| ext)
         ))?,
     );
-    let archive = e.file_name.ends_with(".tar") && !format.extension().ends_with(".tar");
+    // A pipeline layout is a tar of folders, whatever format its files hold.
+    let archive = super::Layout::of_export(&e.settings_json).is_some();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(if archive {

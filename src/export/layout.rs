@@ -113,21 +113,6 @@ impl LayoutEncoder {
             .as_mut()
             .ok_or_else(|| io::Error::other("split part missing"))
     }
-
-    fn append(
-        tar: &mut tar::Builder<Sink>,
-        path: &str,
-        size: u64,
-        data: impl io::Read,
-    ) -> io::Result<()> {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(size);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        tar.append_data(&mut header, path, data)
-    }
 }
 
 impl Encoder for LayoutEncoder {
@@ -167,12 +152,12 @@ impl Encoder for LayoutEncoder {
                     gz.finish()?.flush()?;
                     let size = std::fs::metadata(gz_tmp.path())?.len();
                     let file = BufReader::new(File::open(gz_tmp.path())?);
-                    Self::append(&mut tar, &paths[i], size, file)?;
+                    append(&mut tar, &paths[i], size, file)?;
                 }
                 Layout::Hf => {
                     let size = std::fs::metadata(part.tmp.path())?.len();
                     let file = BufReader::new(File::open(part.tmp.path())?);
-                    Self::append(&mut tar, &paths[i], size, file)?;
+                    append(&mut tar, &paths[i], size, file)?;
                 }
             }
             done.push((i, part.rows, part.features));
@@ -180,14 +165,14 @@ impl Encoder for LayoutEncoder {
         match self.layout {
             Layout::Tfx => {
                 let schema = schema_pbtxt(&done, self.shape.schema.as_ref());
-                Self::append(
+                append(
                     &mut tar,
                     "schema/schema.pbtxt",
                     schema.len() as u64,
                     schema.as_bytes(),
                 )?;
                 let stats = statistics_pbtxt(&done);
-                Self::append(
+                append(
                     &mut tar,
                     "statistics/statistics.pbtxt",
                     stats.len() as u64,
@@ -196,7 +181,7 @@ impl Encoder for LayoutEncoder {
             }
             Layout::Hf => {
                 let readme = hf_readme(&done, &paths);
-                Self::append(
+                append(
                     &mut tar,
                     "README.md",
                     readme.len() as u64,
@@ -208,6 +193,23 @@ impl Encoder for LayoutEncoder {
         out.flush()?;
         Ok(out)
     }
+}
+
+/// Appends one file to a snapshot archive: mode 0644 and mtime 0, so the same content gives the
+/// same bytes (snapshots are content-addressed). Shared by the layouts and `export::yolo`.
+pub fn append(
+    tar: &mut tar::Builder<Sink>,
+    path: &str,
+    size: u64,
+    data: impl io::Read,
+) -> io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    tar.append_data(&mut header, path, data)
 }
 
 /// What the rows of one split hold in one feature.

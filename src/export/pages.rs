@@ -18,7 +18,7 @@ use crate::domain::ids::{ExportId, TaskId};
 use crate::domain::role::Role;
 use crate::error::{AppError, Result};
 use crate::export::service::{self, ExportSettingsPatch};
-use crate::export::{ExportRequest, Format, SplitsRequest, codes};
+use crate::export::{ExportRequest, Format, Layout, SplitsRequest, codes};
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
 use crate::state::AppState;
@@ -100,14 +100,9 @@ impl ExportRowView {
                 let f = Format::of_export(&e.format, &e.settings_json)
                     .map_or_else(|| e.format.clone(), |f| f.as_str().to_string());
                 // A layout shows as "tfrecord (tfx folders)".
-                match e
-                    .file_name
-                    .rsplit('.')
-                    .nth(2)
-                    .filter(|_| e.file_name.ends_with(".tar"))
-                {
-                    Some(l @ ("tfx" | "hf")) => format!("{f} ({l} folders)"),
-                    _ => f,
+                match Layout::of_export(&e.settings_json) {
+                    Some(l) => format!("{f} ({} folders)", l.as_str()),
+                    None => f,
                 }
             },
             rows: e.rows,

@@ -139,6 +139,17 @@ pub enum Layout {
 }
 
 impl Layout {
+    pub const ALL: [Layout; 2] = [Layout::Tfx, Layout::Hf];
+
+    /// The layout a stored snapshot was written in (its settings' `layout`), if any.
+    pub fn of_export(settings_json: &str) -> Option<Layout> {
+        serde_json::from_str::<serde_json::Value>(settings_json)
+            .ok()?
+            .get("layout")?
+            .as_str()
+            .and_then(Layout::parse)
+    }
+
     pub fn parse(s: &str) -> Option<Layout> {
         match s {
             "tfx" => Some(Layout::Tfx),

@@ -31,9 +31,9 @@ pub fn is_snapshot_name(name: &str) -> bool {
                     .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
                 && crate::export::Format::ALL.iter().any(|f| {
                     f.extension() == ext
-                        || ["tfx", "hf"]
+                        || crate::export::Layout::ALL
                             .iter()
-                            .any(|l| ext == format!("{l}.{}.tar", f.extension()))
+                            .any(|l| ext == format!("{}.{}.tar", l.as_str(), f.extension()))
                 })
         }
         None => false,

@@ -28,6 +28,9 @@ use crate::export::Encoder;
 use crate::export::row::{Row, Shape};
 use crate::export::store::Sink;
 
+/// The label folders by split, as Ultralytics names them.
+const FOLDERS: [&str; 3] = ["train", "val", "test"];
+
 pub struct Yolo {
     tar: tar::Builder<Sink>,
     spec: Option<BoxesSpec>,
@@ -58,22 +61,17 @@ impl Yolo {
         }
     }
 
-    fn folder(&self, split: Option<Split>) -> &'static str {
+    /// The split's place in `FOLDERS` (everything is `train` without splits).
+    fn slot(&self, split: Option<Split>) -> usize {
         match (self.has_split, split) {
-            (true, Some(Split::Validation)) => "val",
-            (true, Some(Split::Test)) => "test",
-            _ => "train",
+            (true, Some(Split::Validation)) => 1,
+            (true, Some(Split::Test)) => 2,
+            _ => 0,
         }
     }
 
     fn append(&mut self, path: &str, bytes: &[u8]) -> io::Result<()> {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        self.tar.append_data(&mut header, path, bytes)
+        crate::export::layout::append(&mut self.tar, path, bytes.len() as u64, bytes)
     }
 
     fn skip(&mut self, row: &Row, reason: &str) -> io::Result<()> {
@@ -103,9 +101,9 @@ fn fmt(v: f64) -> String {
 
 impl Encoder for Yolo {
     fn write(&mut self, row: &Row) -> io::Result<()> {
-        let Some(spec) = self.spec.clone() else {
+        if self.spec.is_none() {
             return Ok(());
-        };
+        }
         let Some(boxes) = row
             .label
             .as_ref()
@@ -122,27 +120,30 @@ impl Encoder for Yolo {
                 "the item gives no width/height, which YOLO's relative boxes need",
             );
         };
-        let mut text = String::new();
-        for b in &boxes {
-            let class = spec.labels.iter().position(|l| l.value == b.label);
-            let Some(class) = class else { continue };
-            text.push_str(&line(class, b, width, height));
-            text.push('\n');
-        }
-        let folder = self.folder(row.split);
-        let slot = match folder {
-            "val" => 1,
-            "test" => 2,
-            _ => 0,
+        let (text, url) = {
+            let Some(spec) = &self.spec else {
+                return Ok(());
+            };
+            let mut text = String::new();
+            for b in &boxes {
+                let Some(class) = spec.labels.iter().position(|l| l.value == b.label) else {
+                    continue;
+                };
+                text.push_str(&line(class, b, width, height));
+                text.push('\n');
+            }
+            let url = match data.get(&spec.field) {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            (text, url)
         };
+        let slot = self.slot(row.split);
         self.splits_seen[slot] = true;
+        let folder = FOLDERS[slot];
         let stem = format!("item-{}", row.item_id);
         self.append(&format!("labels/{folder}/{stem}.txt"), text.as_bytes())?;
-        let url = match data.get(&spec.field) {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
         self.images
             .write_record([folder, &stem, &url, &width.to_string(), &height.to_string()])
             .map_err(io::Error::other)
