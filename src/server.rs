@@ -106,6 +106,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
         hasher,
         base_url,
         submitter,
+        shard_owners: Default::default(),
     };
     crate::sweep::startup_sweep(&state)
         .await

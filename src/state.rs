@@ -17,6 +17,8 @@ pub struct AppState {
     pub base_url: Arc<str>,
     /// Label submissions go through group commit.
     pub submitter: crate::labeling::writer::Submitter,
+    /// Shard → (task, owner), for the submit path (`labeling::owners`).
+    pub shard_owners: Arc<crate::labeling::owners::ShardOwners>,
 }
 
 impl AppState {

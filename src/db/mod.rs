@@ -18,6 +18,7 @@ pub mod imports;
 pub mod invites;
 pub mod items;
 pub mod kinds;
+pub mod label_batch;
 pub mod labels;
 pub mod links;
 pub mod metrics;

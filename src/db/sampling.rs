@@ -33,6 +33,27 @@ pub async fn settings(
     }))
 }
 
+/// Which of `tasks` show raters the model's prediction (their labels record `prediction_kept`).
+pub async fn showing_predictions(
+    ex: impl AnyExecutor<'_>,
+    tasks: &[TaskId],
+) -> Result<std::collections::HashSet<TaskId>, sqlx::Error> {
+    if tasks.is_empty() {
+        return Ok(Default::default());
+    }
+    let list: Vec<String> = (1..=tasks.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT task_id FROM task_sampling WHERE show_predictions = 1 AND task_id IN ({})",
+        list.join(", ")
+    );
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+    for t in tasks {
+        q = q.bind(t.0);
+    }
+    let ids: Vec<i64> = q.fetch_all(ex).await?;
+    Ok(ids.into_iter().map(TaskId).collect())
+}
+
 pub async fn upsert_settings(
     ex: impl AnyExecutor<'_>,
     task: TaskId,

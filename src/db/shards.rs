@@ -45,24 +45,35 @@ pub async fn sweep_expired(tx: &mut super::Tx, now: i64) -> Result<u64, sqlx::Er
             .bind(now)
             .fetch_all(&mut **tx)
             .await?;
-    for id in &expired {
-        sqlx::query(
-            "UPDATE items SET active_leases = active_leases - 1
-             WHERE id IN (SELECT item_id FROM shard_items WHERE shard_id = $1 AND state = 'leased')",
-        )
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query(
-            "UPDATE shard_items SET state = 'expired' WHERE shard_id = $1 AND state = 'leased'",
-        )
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query("UPDATE shards SET swept = 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+    if !expired.is_empty() {
+        // Three statements for all of them. An item may be leased in several expired shards (to
+        // different raters): it gets one lease back for each.
+        let list: Vec<String> = (1..=expired.len()).map(|n| format!("${n}")).collect();
+        let list = list.join(", ");
+        let sql = format!(
+            "UPDATE items SET active_leases = active_leases -
+                (SELECT COUNT(*) FROM shard_items si WHERE si.item_id = items.id AND si.state = 'leased' AND si.shard_id IN ({list}))
+             WHERE id IN (SELECT item_id FROM shard_items WHERE state = 'leased' AND shard_id IN ({list}))"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in &expired {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+        let sql = format!(
+            "UPDATE shard_items SET state = 'expired' WHERE state = 'leased' AND shard_id IN ({list})"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in &expired {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+        let sql = format!("UPDATE shards SET swept = 1 WHERE id IN ({list})");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in &expired {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
     }
     // Counted here because every path that gives leases back (lease, submit, the sweeper) comes
     // through this function. (Counted even if the caller's transaction later rolls back: a
@@ -78,6 +89,17 @@ pub async fn get(ex: impl AnyExecutor<'_>, id: ShardId) -> Result<Option<Shard>,
     .bind(id.0)
     .fetch_optional(ex)
     .await
+}
+
+/// A shard's task and owner.
+pub async fn owner(
+    ex: impl AnyExecutor<'_>,
+    id: ShardId,
+) -> Result<Option<(TaskId, UserId)>, sqlx::Error> {
+    sqlx::query_as("SELECT task_id, user_id FROM shards WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(ex)
+        .await
 }
 
 /// The rater's live shard in a task that still has leased items, if any.
@@ -188,18 +210,32 @@ pub async fn create(
     .bind(expires_at)
     .fetch_one(&mut **tx)
     .await?;
-    for (pos, item) in items.iter().enumerate() {
-        sqlx::query("INSERT INTO shard_items (shard_id, item_id, position, state) VALUES ($1, $2, $3, 'leased')")
-            .bind(id)
-            .bind(item)
-            .bind(pos as i64)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("UPDATE items SET active_leases = active_leases + 1 WHERE id = $1")
-            .bind(item)
-            .execute(&mut **tx)
-            .await?;
+    if items.is_empty() {
+        return Ok(ShardId(id));
     }
+    // Two statements for the whole shard: its items, then their lease counters.
+    let rows: Vec<String> = (0..items.len())
+        .map(|k| format!("($1, ${}, ${}, 'leased')", 2 * k + 2, 2 * k + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO shard_items (shard_id, item_id, position, state) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+    for (pos, item) in items.iter().enumerate() {
+        q = q.bind(*item).bind(pos as i64);
+    }
+    q.execute(&mut **tx).await?;
+    let list: Vec<String> = (1..=items.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "UPDATE items SET active_leases = active_leases + 1 WHERE id IN ({})",
+        list.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for item in items {
+        q = q.bind(*item);
+    }
+    q.execute(&mut **tx).await?;
     Ok(ShardId(id))
 }
 

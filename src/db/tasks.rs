@@ -481,19 +481,20 @@ pub async fn has_labels(ex: impl AnyExecutor<'_>, id: TaskId) -> Result<bool, sq
     Ok(n.is_some())
 }
 
-/// The task of a shard, if the shard belongs to `user`: one read for the submit path.
-pub async fn of_users_shard(
-    ex: impl AnyExecutor<'_>,
-    shard: crate::domain::ids::ShardId,
-    user: UserId,
-) -> Result<Option<Task>, sqlx::Error> {
+/// The tasks of `ids` that exist (for the group-commit writer: one read per batch).
+pub async fn get_many(ex: impl AnyExecutor<'_>, ids: &[TaskId]) -> Result<Vec<Task>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM tasks WHERE id = (SELECT task_id FROM shards WHERE id = $1 AND user_id = $2)"
+        "SELECT {COLUMNS} FROM tasks WHERE id IN ({})",
+        list.join(", ")
     ));
-    let row: Option<Row> = sqlx::query_as(sql)
-        .bind(shard.0)
-        .bind(user.0)
-        .fetch_optional(ex)
-        .await?;
-    row.map(Task::try_from).transpose()
+    let mut q = sqlx::query_as(sql);
+    for id in ids {
+        q = q.bind(id.0);
+    }
+    let rows: Vec<Row> = q.fetch_all(ex).await?;
+    rows.into_iter().map(Task::try_from).collect()
 }

@@ -142,8 +142,9 @@ async fn check_may_work(state: &AppState, task: &Task, user: UserId, by_admin: b
     Ok(())
 }
 
-/// Leases a shard inside the writer's transaction: gives expired leases back, returns the
-/// rater's live shard if one appeared meanwhile, else picks items and records the lease.
+/// Leases a shard inside the writer's transaction (which has given expired leases back first):
+/// returns the rater's live shard if one appeared meanwhile, else picks items and records the
+/// lease.
 pub async fn lease_in(
     tx: &mut Tx,
     task: &Task,
@@ -151,7 +152,6 @@ pub async fn lease_in(
     assigned_by: Option<UserId>,
     now: i64,
 ) -> Result<Option<ShardId>> {
-    db::shards::sweep_expired(tx, now).await?;
     if let Some(s) = db::shards::live_for(&mut **tx, task.id, user, now).await? {
         return Ok(Some(s.id));
     }

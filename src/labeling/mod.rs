@@ -5,10 +5,12 @@
 //! faces of those services.
 
 pub mod api;
+pub mod batch;
 pub mod codes;
 pub mod gold;
 pub mod lease;
 pub mod next;
+pub mod owners;
 pub mod pages;
 pub mod settle;
 pub mod shard;

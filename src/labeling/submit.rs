@@ -114,9 +114,10 @@ pub async fn submit_label(
         ));
     }
     // Someone else's shard is as missing as a shard that does not exist.
-    let task = db::tasks::of_users_shard(&state.db.pool, shard, ctx.user.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let task = state
+        .shard_owners
+        .task_of(&state.db, shard, ctx.user.id)
+        .await?;
     let job = Job {
         task,
         user: ctx.user.id,
@@ -127,7 +128,14 @@ pub async fn submit_label(
         key: key.to_string(),
     };
     // Answered only once the batch holding this label is committed.
-    Ok(state.submitter.submit(job).await??)
+    match state.submitter.submit(job).await? {
+        Ok(outcome) => Ok(outcome),
+        Err(Refusal::NotFound) => {
+            state.shard_owners.forget(shard);
+            Err(AppError::NotFound)
+        }
+        Err(r) => Err(r.into()),
+    }
 }
 
 /// One submission as the writer runs it.
@@ -141,14 +149,14 @@ pub struct Submission<'a> {
 
 /// The idempotency fingerprint of a request: same key and same fingerprint replay, same key and
 /// another fingerprint is a reused key.
-fn fingerprint(s: &Submission<'_>) -> String {
+pub(crate) fn fingerprint(s: &Submission<'_>) -> String {
     use sha2::{Digest, Sha256};
     let text = json!({"shard": s.shard.0, "item": s.item, "value": s.value}).to_string();
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// The earlier answer under the same key, read back as it was first given.
-fn replay(stored: StoredAnswer, s: &Submission<'_>) -> Result<SubmitOutcome, Refusal> {
+pub(crate) fn replay(stored: StoredAnswer, s: &Submission<'_>) -> Result<SubmitOutcome, Refusal> {
     if stored.request_hash != fingerprint(s) {
         return Err(Refusal::KeyReused);
     }

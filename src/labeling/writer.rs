@@ -8,14 +8,17 @@
 //! nothing and leaves the others alone; a database error or a failed commit answers every
 //! submission of the batch with an error, so clients retry with the same keys.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
-use crate::db::Db;
 use crate::db::tasks::Task;
-use crate::domain::ids::{ShardId, UserId};
+use crate::db::{self, Db, Tx};
+use crate::domain::ids::{ShardId, TaskId, UserId};
 use crate::error::AppError;
+use crate::labeling::batch::Pending;
 use crate::labeling::submit::{Refusal, Submission, SubmitOutcome, SubmitStatus};
 
 /// The most submissions committed together.
@@ -23,9 +26,10 @@ pub const MAX_BATCH: usize = 512;
 /// How many submissions may wait for the writer before callers wait to enqueue.
 const QUEUE: usize = 4096;
 
-/// One submission, as the handler checked it.
+/// One submission, as the handler checked it: the shard is the rater's, in `task` (the writer
+/// reads the task itself, in the batch's transaction, so a task closed meanwhile is seen).
 pub struct Job {
-    pub task: Task,
+    pub task: TaskId,
     pub user: UserId,
     pub shard: ShardId,
     pub item: i64,
@@ -50,7 +54,7 @@ enum Queued {
         reply: oneshot::Sender<Outcome>,
     },
     Lease {
-        job: LeaseJob,
+        job: Box<LeaseJob>,
         reply: oneshot::Sender<LeaseOutcome>,
     },
     /// Answered once everything queued before it has been committed (for a graceful shutdown).
@@ -121,11 +125,11 @@ impl Submitter {
         assigned_by: Option<UserId>,
     ) -> LeaseOutcome {
         let (reply, answer) = oneshot::channel();
-        let job = LeaseJob {
+        let job = Box::new(LeaseJob {
             task,
             user,
             assigned_by,
-        };
+        });
         self.queue
             .send(Queued::Lease { job, reply })
             .await
@@ -185,61 +189,30 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
             return;
         }
     };
-    let mut results: Vec<Done> = Vec::with_capacity(batch.len());
     // No savepoint per job: a refused submission returns before its first write (the only write
     // before a refusal is giving expired leases back, which is right to keep), so only a database
     // error can leave a job half done, and that ends the whole batch below.
-    let mut broken: Option<AppError> = None;
-    for q in &batch {
-        match q {
-            Queued::Submit { job: j, .. } => {
-                let sub = Submission {
-                    shard: j.shard,
-                    item: j.item,
-                    value: &j.value,
-                    duration_ms: j.duration_ms,
-                    key: &j.key,
-                };
-                match super::submit::submit_in(&mut tx, &j.task, j.user, &sub, now).await {
-                    Ok(r) => results.push(Done::Submit(Ok(r))),
-                    Err(e) => {
-                        broken = Some(shared_error(&e));
-                        break;
-                    }
-                }
+    let results = match run_jobs(&mut tx, &batch, now).await {
+        Ok(results) => results,
+        Err(e) => {
+            // The transaction may hold half a job: nothing of this batch is kept.
+            let _ = tx.rollback().await;
+            tracing::error!(error = ?e, "label batch failed");
+            let message = e.to_string();
+            let full = matches!(e, AppError::StorageFull);
+            for q in batch {
+                q.fail(if full {
+                    AppError::StorageFull
+                } else {
+                    AppError::Internal(format!("label batch: {message}"))
+                });
             }
-            // Flush markers never reach a batch (see `writer`).
-            Queued::Flush(_) => {}
-            Queued::Lease { job: j, .. } => {
-                match super::lease::lease_in(&mut tx, &j.task, j.user, j.assigned_by, now).await {
-                    Ok(r) => results.push(Done::Lease(Ok(r))),
-                    Err(e) => {
-                        broken = Some(e);
-                        break;
-                    }
-                }
-            }
+            return;
         }
-    }
-    if let Some(e) = broken {
-        // The transaction may hold half a job: nothing of this batch is kept.
-        let _ = tx.rollback().await;
-        tracing::error!(error = ?e, "label batch failed");
-        let message = e.to_string();
-        let full = matches!(e, AppError::StorageFull);
-        for q in batch {
-            q.fail(if full {
-                AppError::StorageFull
-            } else {
-                AppError::Internal(format!("label batch: {message}"))
-            });
-        }
-        return;
-    }
+    };
     match tx.commit().await {
         Ok(()) => {
-            let batch = batch.into_iter().filter(|q| !matches!(q, Queued::Flush(_)));
-            for (q, done) in batch.zip(results) {
+            for (q, done) in batch.into_iter().zip(results) {
                 match (q, done) {
                     (Queued::Submit { reply, .. }, Done::Submit(r)) => {
                         if let Ok(Ok(o)) = &r {
@@ -266,4 +239,65 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
             }
         }
     }
+}
+
+/// Runs a batch inside its transaction and returns one result per queued job, in order.
+///
+/// Leases first, one after another (each picks items against the counters the one before it
+/// wrote); then every submission, set-based (`batch::run`). Running the batch's leases before its
+/// submissions is one of the orders its jobs could have arrived in: none has been answered yet.
+async fn run_jobs(tx: &mut Tx, batch: &[Queued], now: i64) -> Result<Vec<Done>, AppError> {
+    let mut done: Vec<Option<Done>> = (0..batch.len()).map(|_| None).collect();
+    let mut swept = false;
+    for (n, q) in batch.iter().enumerate() {
+        if let Queued::Lease { job: j, .. } = q {
+            // Expired leases go back once per batch: every lease after the first sees the same
+            // clock, so a second sweep would find nothing.
+            if !swept {
+                db::shards::sweep_expired(tx, now).await?;
+                swept = true;
+            }
+            let r = super::lease::lease_in(tx, &j.task, j.user, j.assigned_by, now).await?;
+            done[n] = Some(Done::Lease(Ok(r)));
+        }
+    }
+    let mut pending = Vec::new();
+    let mut at = Vec::new();
+    let mut task_ids = Vec::new();
+    for (n, q) in batch.iter().enumerate() {
+        if let Queued::Submit { job: j, .. } = q {
+            pending.push(Pending {
+                task: j.task,
+                user: j.user,
+                sub: Submission {
+                    shard: j.shard,
+                    item: j.item,
+                    value: &j.value,
+                    duration_ms: j.duration_ms,
+                    key: &j.key,
+                },
+            });
+            at.push(n);
+            if !task_ids.contains(&j.task) {
+                task_ids.push(j.task);
+            }
+        }
+    }
+    if !pending.is_empty() {
+        let tasks: HashMap<TaskId, Task> = db::tasks::get_many(&mut **tx, &task_ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let show = db::sampling::showing_predictions(&mut **tx, &task_ids).await?;
+        let answers = super::batch::run(tx, &tasks, &pending, &show, now)
+            .await
+            .map_err(|e| shared_error(&e))?;
+        for (n, r) in at.into_iter().zip(answers) {
+            done[n] = Some(Done::Submit(Ok(r)));
+        }
+    }
+    done.into_iter()
+        .map(|d| d.ok_or_else(|| AppError::internal("label batch: a job was not run")))
+        .collect()
 }

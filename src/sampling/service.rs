@@ -313,9 +313,14 @@ pub async fn record_kept(
         return Ok(());
     };
     let shown: Option<Value> = serde_json::from_str(&p.value_json).ok();
-    let given: Option<Value> = serde_json::from_str(value_json).ok();
-    db::sampling::set_kept(&mut **tx, item, user, shown.is_some() && shown == given).await?;
+    db::sampling::set_kept(&mut **tx, item, user, kept(shown.as_ref(), value_json)).await?;
     Ok(())
+}
+
+/// Whether the answer a rater gave (canonical JSON) is the prediction they were shown.
+pub fn kept(shown: Option<&Value>, value_json: &str) -> bool {
+    let given: Option<Value> = serde_json::from_str(value_json).ok();
+    shown.is_some() && shown == given.as_ref()
 }
 
 /// One model version against the final labels.

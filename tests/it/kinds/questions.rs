@@ -126,6 +126,8 @@ async fn a_rater_answers_three_questions_with_the_keyboard() {
     super::browser_shots(&b, "kinds-questions").await;
     b.press_keys(keys::ENTER).await;
     b.wait_text("#done-card", "Shard complete").await;
+    // "Saving 1 answers…" until the server confirmed it.
+    b.wait_text("#done-text", "Press Enter or N").await;
     b.assert_no_console_errors().await;
     b.quit().await;
     let v: String = sqlx::query_scalar("SELECT value_json FROM labels")

@@ -1,0 +1,447 @@
+//! The set-based statements of the group-commit writer (`crate::labeling::batch`): a round of
+//! submissions is read with one statement ([`probe`]) and written with one statement per table
+//! (labels, item counters, shard items, the submissions ledger, lease extensions), however many
+//! submissions it holds. Each statement is a round trip to the database (a thread hand-off on
+//! SQLite, a network round trip on PostgreSQL), so the cost of a batch no longer grows with the
+//! statements of every submission in it.
+//!
+//! Lists are bound as parameters (`$n`), never spliced in: the SQL text only grows by
+//! placeholders. A round holds at most `crate::labeling::writer::MAX_BATCH` rows, far below
+//! either database's parameter limit.
+
+use sqlx::FromRow;
+
+use crate::domain::ids::{ShardId, TaskId, UserId};
+use crate::domain::states::{ItemState, ShardItemState};
+
+use super::Tx;
+
+/// `$from, $from+1, …` for `n` values, comma separated.
+fn params(from: usize, n: usize) -> String {
+    let mut out = String::with_capacity(n * 5);
+    for k in 0..n {
+        if k > 0 {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&(from + k).to_string());
+    }
+    out
+}
+
+/// `($1, $2, …), (…)`: `rows` tuples of `cols` placeholders, numbered from `from`.
+fn tuples(from: usize, rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        out.push_str(&params(from + r * cols, cols));
+        out.push(')');
+    }
+    out
+}
+
+/// One submission of a round, as the probe looks it up.
+pub struct Probe<'a> {
+    /// Its place in the round, given back in the row.
+    pub n: i64,
+    pub user: UserId,
+    pub shard: ShardId,
+    pub item: i64,
+    pub key: &'a str,
+}
+
+/// Everything a submission's rules read, in one row: the answer stored under its key, the shard
+/// and the item's place in it, the item's counters, and the rater's label on the item. Every
+/// column but `n` is NULL when its row does not exist.
+#[derive(Clone, Debug, FromRow)]
+pub struct ProbeRow {
+    pub n: i64,
+    pub request_hash: Option<String>,
+    pub response_json: Option<String>,
+    pub shard_user: Option<UserId>,
+    pub shard_task: Option<TaskId>,
+    pub expires_at: Option<i64>,
+    pub swept: Option<i64>,
+    pub si_state: Option<ShardItemState>,
+    pub item_task: Option<TaskId>,
+    pub item_state: Option<ItemState>,
+    pub label_count: Option<i64>,
+    pub active_leases: Option<i64>,
+    pub target: Option<i64>,
+    /// 1 for a gold item or one with a direct label (either may score the rater).
+    pub gold: i64,
+    /// 1 when the item has a direct label (settling it may compare).
+    pub direct: i64,
+    pub label_id: Option<i64>,
+    /// The item's data, only when asked for (span and box answers are checked against it).
+    pub data_json: Option<String>,
+}
+
+/// Reads what the rules of every submission of a round need, in one statement.
+pub async fn probe(
+    tx: &mut Tx,
+    rows: &[Probe<'_>],
+    with_data: bool,
+) -> Result<Vec<ProbeRow>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let data = if with_data {
+        "it.data_json"
+    } else {
+        "CAST(NULL AS TEXT)"
+    };
+    let sql = format!(
+        "WITH b(n, u, s, i, k) AS (VALUES {})
+         SELECT b.n, sub.request_hash, sub.response_json,
+            sh.user_id AS shard_user, sh.task_id AS shard_task, sh.expires_at, sh.swept,
+            si.state AS si_state,
+            it.task_id AS item_task, it.state AS item_state, it.label_count, it.active_leases, it.target,
+            CASE WHEN it.gold_json IS NULL AND it.direct_json IS NULL THEN 0 ELSE 1 END AS gold,
+            CASE WHEN it.direct_json IS NULL THEN 0 ELSE 1 END AS direct,
+            l.id AS label_id, {data} AS data_json
+         FROM b
+         LEFT JOIN submissions sub ON sub.user_id = b.u AND sub.submission_key = b.k
+         LEFT JOIN shards sh ON sh.id = b.s
+         LEFT JOIN shard_items si ON si.shard_id = b.s AND si.item_id = b.i
+         LEFT JOIN items it ON it.id = b.i
+         LEFT JOIN labels l ON l.item_id = b.i AND l.user_id = b.u",
+        tuples(1, rows.len(), 5)
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for r in rows {
+        q = q
+            .bind(r.n)
+            .bind(r.user.0)
+            .bind(r.shard.0)
+            .bind(r.item)
+            .bind(r.key);
+    }
+    q.fetch_all(&mut **tx).await
+}
+
+/// Labels that each used a live lease: one more label and one lease fewer on every item (each
+/// item appears once in a round).
+pub async fn count_leased_labels(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE items SET label_count = label_count + 1, active_leases = active_leases - 1 WHERE id IN ({})",
+        params(1, items.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for i in items {
+        q = q.bind(*i);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Marks each (shard, item) as labeled.
+pub async fn mark_labeled(tx: &mut Tx, pairs: &[(ShardId, i64)]) -> Result<(), sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE shard_items SET state = 'labeled' WHERE (shard_id, item_id) IN (VALUES {})",
+        tuples(1, pairs.len(), 2)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (s, i) in pairs {
+        q = q.bind(s.0).bind(*i);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// A new label of a round.
+pub struct NewLabel {
+    pub task: TaskId,
+    pub item: i64,
+    pub user: UserId,
+    pub shard: ShardId,
+    pub value_json: String,
+    pub duration_ms: i64,
+    pub instruction_version: i64,
+    /// Whether the answer equals the prediction the rater was shown (`None`: none shown).
+    pub prediction_kept: Option<bool>,
+}
+
+/// Inserts a round's labels; returns (item, label id) for each (every item appears once).
+pub async fn insert_labels(
+    tx: &mut Tx,
+    rows: &[NewLabel],
+    now: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    // `now` is the last parameter; created_at and updated_at share it.
+    let cols = 8;
+    let at = rows.len() * cols + 1;
+    let mut values = String::with_capacity(rows.len() * 48);
+    for r in 0..rows.len() {
+        if r > 0 {
+            values.push_str(", ");
+        }
+        values.push('(');
+        values.push_str(&params(1 + r * cols, cols));
+        values.push_str(&format!(", ${at}, ${at})"));
+    }
+    let sql = format!(
+        "INSERT INTO labels (task_id, item_id, user_id, shard_id, value_json, duration_ms, instruction_version, prediction_kept, created_at, updated_at)
+         VALUES {values} RETURNING item_id, id"
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for l in rows {
+        q = q
+            .bind(l.task.0)
+            .bind(l.item)
+            .bind(l.user.0)
+            .bind(l.shard.0)
+            .bind(l.value_json.as_str())
+            .bind(l.duration_ms)
+            .bind(l.instruction_version)
+            .bind(l.prediction_kept.map(i64::from));
+    }
+    q.bind(now).fetch_all(&mut **tx).await
+}
+
+/// An answer to keep under its submission key, for replays.
+pub struct Answer<'a> {
+    pub user: UserId,
+    pub key: &'a str,
+    pub request_hash: String,
+    pub status: i64,
+    pub response_json: String,
+}
+
+/// Records a round's answers in the submissions ledger.
+pub async fn store_answers(tx: &mut Tx, rows: &[Answer<'_>], now: i64) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let cols = 5;
+    let at = rows.len() * cols + 1;
+    let mut values = String::with_capacity(rows.len() * 32);
+    for r in 0..rows.len() {
+        if r > 0 {
+            values.push_str(", ");
+        }
+        values.push('(');
+        values.push_str(&params(1 + r * cols, cols));
+        values.push_str(&format!(", ${at})"));
+    }
+    let sql = format!(
+        "INSERT INTO submissions (user_id, submission_key, request_hash, status, response_json, created_at) VALUES {values}"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for a in rows {
+        q = q
+            .bind(a.user.0)
+            .bind(a.key)
+            .bind(a.request_hash.as_str())
+            .bind(a.status)
+            .bind(a.response_json.as_str());
+    }
+    q.bind(now).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Pushes the expiry of live shards to `expires_at` (never shortens one, never revives a swept one).
+pub async fn extend(tx: &mut Tx, shards: &[ShardId], expires_at: i64) -> Result<(), sqlx::Error> {
+    if shards.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE shards SET expires_at = $1 WHERE id IN ({}) AND swept = 0 AND expires_at < $1",
+        params(2, shards.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(expires_at);
+    for s in shards {
+        q = q.bind(s.0);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The latest prediction's value of each item that has one (for `prediction_kept`).
+pub async fn latest_predictions(
+    tx: &mut Tx,
+    items: &[i64],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Newest first within each item; the caller keeps the first row of each.
+    let sql = format!(
+        "SELECT item_id, value_json FROM predictions WHERE item_id IN ({})
+         ORDER BY item_id, created_at DESC, id DESC",
+        params(1, items.len())
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for i in items {
+        q = q.bind(*i);
+    }
+    q.fetch_all(&mut **tx).await
+}
+
+/// An item's state and counters, as settling reads them.
+#[derive(Clone, Debug, FromRow)]
+pub struct Counts {
+    pub id: i64,
+    pub state: ItemState,
+    pub label_count: i64,
+    pub target: i64,
+    /// The item's direct label, if one was observed (`crate::outcomes`).
+    pub direct_json: Option<String>,
+}
+
+/// The state and counters of each of `items` (missing items are left out).
+pub async fn counts_of(tx: &mut Tx, items: &[i64]) -> Result<Vec<Counts>, sqlx::Error> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, state, label_count, target, direct_json FROM items WHERE id IN ({})",
+        params(1, items.len())
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for i in items {
+        q = q.bind(*i);
+    }
+    q.fetch_all(&mut **tx).await
+}
+
+/// Every label value of each item, grouped by item and in the order they were given.
+pub async fn values_of(tx: &mut Tx, items: &[i64]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT item_id, value_json FROM labels WHERE item_id IN ({}) ORDER BY item_id, id",
+        params(1, items.len())
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for i in items {
+        q = q.bind(*i);
+    }
+    q.fetch_all(&mut **tx).await
+}
+
+/// A resolution decided by the online rule.
+pub struct NewResolution {
+    pub item: i64,
+    pub task: TaskId,
+    pub value_json: String,
+    pub method: &'static str,
+    pub confidence: f64,
+    pub votes_json: String,
+}
+
+/// Stores (or replaces) the resolutions of a round's settled items.
+pub async fn upsert_resolutions(
+    tx: &mut Tx,
+    rows: &[NewResolution],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let cols = 6;
+    let at = rows.len() * cols + 1;
+    let mut values = String::with_capacity(rows.len() * 40);
+    for r in 0..rows.len() {
+        if r > 0 {
+            values.push_str(", ");
+        }
+        values.push('(');
+        values.push_str(&params(1 + r * cols, cols));
+        values.push_str(&format!(", NULL, ${at})"));
+    }
+    let sql = format!(
+        "INSERT INTO resolutions (item_id, task_id, value_json, method, confidence, votes_json, resolved_by, resolved_at)
+         VALUES {values}
+         ON CONFLICT (item_id) DO UPDATE SET value_json = excluded.value_json, method = excluded.method,
+            confidence = excluded.confidence, votes_json = excluded.votes_json, resolved_by = NULL, resolved_at = excluded.resolved_at"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for r in rows {
+        q = q
+            .bind(r.item)
+            .bind(r.task.0)
+            .bind(r.value_json.as_str())
+            .bind(r.method)
+            .bind(r.confidence)
+            .bind(r.votes_json.as_str());
+    }
+    q.bind(now).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Sets the state of every item in `items`.
+pub async fn set_states(tx: &mut Tx, items: &[i64], state: ItemState) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE items SET state = $1 WHERE id IN ({})",
+        params(2, items.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state);
+    for i in items {
+        q = q.bind(*i);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// One more label asked of each item (adaptive overlap).
+pub async fn raise_targets(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE items SET target = target + 1 WHERE id IN ({})",
+        params(1, items.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for i in items {
+        q = q.bind(*i);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Forgets the resolutions of `items` (they need more labels or a reviewer).
+pub async fn delete_resolutions(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "DELETE FROM resolutions WHERE item_id IN ({})",
+        params(1, items.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for i in items {
+        q = q.bind(*i);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        assert_eq!(params(3, 3), "$3, $4, $5");
+        assert_eq!(tuples(1, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(params(1, 0), "");
+    }
+}
