@@ -85,5 +85,7 @@ pub fn is_transient(e: &WdError) -> bool {
             | "no such element"
             | "element click intercepted"
             | "element not interactable"
-    )
+    ) || (e.error == "unknown error"
+        // ChromeDriver's word for an element of the page a navigation just replaced.
+        && e.message.contains("does not belong to the document"))
 }
