@@ -107,6 +107,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, StartError> 
         base_url,
         submitter,
         shard_owners: Default::default(),
+        auth_cache: Default::default(),
     };
     crate::sweep::startup_sweep(&state)
         .await

@@ -19,6 +19,8 @@ pub struct AppState {
     pub submitter: crate::labeling::writer::Submitter,
     /// Shard → (task, owner), for the submit path (`labeling::owners`).
     pub shard_owners: Arc<crate::labeling::owners::ShardOwners>,
+    /// Who a token or session is, for at most a second (`auth::cache`).
+    pub auth_cache: Arc<crate::auth::cache::AuthCache>,
 }
 
 impl AppState {

@@ -1,5 +1,6 @@
-//! Who is asking: the `resolve` middleware reads the bearer token or the session cookie once per
-//! request (role and active flag straight from the database, never cached in the cookie), and the
+//! Who is asking: the `resolve` middleware resolves the bearer token or the session cookie on every
+//! request (role and active flag from the database, never from the cookie; remembered for at
+//! most a second by `auth::cache`, which drops everything the moment access changes), and the
 //! extractors [`CurrentUser`], [`RequireReviewer`] and [`RequireAdmin`] enforce the roles.
 
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::auth::cache::Known;
 use crate::auth::secret::hash_token;
 use crate::auth::session::{self, ABSOLUTE_MS, IDLE_MS};
 use crate::db::{self, users::User};
@@ -110,7 +112,20 @@ async fn authenticate(
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(AppError::Unauthorized)?;
-        let found = db::users::by_live_token(&state.db.pool, &hash_token(token)).await?;
+        let hash = hash_token(token);
+        let found = match state.auth_cache.get(&hash, now) {
+            Some(Known::Token(t)) => Some(t),
+            _ => {
+                let epoch = db::auth_epoch();
+                let found = db::users::by_live_token(&state.db.pool, &hash).await?;
+                if let Some(t) = &found {
+                    state
+                        .auth_cache
+                        .put(&hash, Known::Token(t.clone()), now, epoch);
+                }
+                found
+            }
+        };
         let Some(db::users::LiveToken {
             user,
             token_id,
@@ -127,6 +142,8 @@ async fn authenticate(
         // A write takes SQLite's write lock even when it changes nothing: only touch when stale.
         if last_used_at.is_none_or(|l| now - l > 60_000) {
             db::tokens::touch(&state.db.pool, token_id, now).await?;
+            // The cached copy still has the old time: read the row again next time.
+            state.auth_cache.forget(&hash);
         }
         return Ok(Some(AuthCtx {
             user,
@@ -141,20 +158,36 @@ async fn authenticate(
         return Ok(None);
     };
     let id_hash = hash_token(&id);
-    let Some(s) = db::sessions::get(&state.db.pool, &id_hash).await? else {
-        return Ok(None);
+    let (s, user) = match state.auth_cache.get(&id_hash, now) {
+        Some(Known::Session(s, user)) => (s, Some(user)),
+        _ => {
+            let epoch = db::auth_epoch();
+            let Some(s) = db::sessions::get(&state.db.pool, &id_hash).await? else {
+                return Ok(None);
+            };
+            let user = db::users::by_id(&state.db.pool, s.user_id).await?;
+            if let Some(u) = &user {
+                state.auth_cache.put(
+                    &id_hash,
+                    Known::Session(s.clone(), u.clone()),
+                    now,
+                    epoch,
+                );
+            }
+            (s, user)
+        }
     };
     if s.last_seen_at + IDLE_MS <= now || s.created_at + ABSOLUTE_MS <= now {
         db::sessions::delete(&state.db.pool, &id_hash).await?;
         return Ok(None);
     }
-    let user = db::users::by_id(&state.db.pool, s.user_id).await?;
     let Some(user) = user.filter(|u| u.active && u.can_login) else {
         return Ok(None);
     };
     // Refresh the idle timer at most once a minute, so reads stay reads.
     if now - s.last_seen_at > 60_000 {
         db::sessions::touch(&state.db.pool, &id_hash, now).await?;
+        state.auth_cache.forget(&id_hash);
     }
     Ok(Some(AuthCtx {
         user,

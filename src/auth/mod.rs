@@ -1,5 +1,6 @@
 //! People and access: passwords, sessions, CSRF, the current-user extractors, throttling.
 
+pub mod cache;
 pub mod csrf;
 pub mod extract;
 pub mod password;

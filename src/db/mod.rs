@@ -346,6 +346,21 @@ pub fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     out
 }
 
+/// Counts changes to who may sign in as whom: every statement that changes a user's role,
+/// active flag or password, revokes a token or ends sessions adds one, so `auth::cache` drops
+/// what it remembered (in this process; other instances rely on the cache's one-second life).
+static AUTH_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The current [`AUTH_EPOCH`].
+pub fn auth_epoch() -> u64 {
+    AUTH_EPOCH.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Called by the statements that change access (before and after they run).
+pub(crate) fn auth_changed() {
+    AUTH_EPOCH.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
 /// True when the error is a unique-constraint violation (the one place this is decided).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

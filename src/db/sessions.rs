@@ -54,10 +54,12 @@ pub async fn touch(ex: impl AnyExecutor<'_>, id_hash: &str, now: i64) -> Result<
 }
 
 pub async fn delete(ex: impl AnyExecutor<'_>, id_hash: &str) -> Result<(), sqlx::Error> {
+    super::auth_changed();
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(ex)
         .await?;
+    super::auth_changed();
     Ok(())
 }
 
@@ -67,11 +69,13 @@ pub async fn delete_for_user(
     user: UserId,
     keep: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
+    super::auth_changed();
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(user.0)
         .bind(keep.unwrap_or(""))
         .execute(ex)
         .await?;
+    super::auth_changed();
     Ok(done.rows_affected())
 }
 

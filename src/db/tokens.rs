@@ -83,11 +83,13 @@ pub async fn touch(ex: impl AnyExecutor<'_>, id: i64, now: i64) -> Result<(), sq
 }
 
 pub async fn revoke(ex: impl AnyExecutor<'_>, id: TokenId, now: i64) -> Result<bool, sqlx::Error> {
+    super::auth_changed();
     let done =
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id.0)
             .execute(ex)
             .await?;
+    super::auth_changed();
     Ok(done.rows_affected() == 1)
 }

@@ -165,12 +165,14 @@ pub async fn set_password(
     hash: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    super::auth_changed();
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(now)
         .bind(id.0)
         .execute(ex)
         .await?;
+    super::auth_changed();
     Ok(())
 }
 
@@ -180,12 +182,14 @@ pub async fn set_role(
     role: Role,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    super::auth_changed();
     sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
         .bind(role.as_str())
         .bind(now)
         .bind(id.0)
         .execute(ex)
         .await?;
+    super::auth_changed();
     Ok(())
 }
 
@@ -195,12 +199,14 @@ pub async fn set_active(
     active: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    super::auth_changed();
     sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
         .bind(active as i64)
         .bind(now)
         .bind(id.0)
         .execute(ex)
         .await?;
+    super::auth_changed();
     Ok(())
 }
 
