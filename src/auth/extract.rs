@@ -167,12 +167,9 @@ async fn authenticate(
             };
             let user = db::users::by_id(&state.db.pool, s.user_id).await?;
             if let Some(u) = &user {
-                state.auth_cache.put(
-                    &id_hash,
-                    Known::Session(s.clone(), u.clone()),
-                    now,
-                    epoch,
-                );
+                state
+                    .auth_cache
+                    .put(&id_hash, Known::Session(s.clone(), u.clone()), now, epoch);
             }
             (s, user)
         }

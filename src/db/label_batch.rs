@@ -5,8 +5,8 @@
 //! SQLite, a network round trip on PostgreSQL), so the cost of a batch no longer grows with the
 //! statements of every submission in it.
 //!
-//! Lists are bound as parameters (`$n`), never spliced in: the SQL text only grows by
-//! placeholders. A round holds at most `crate::labeling::writer::MAX_BATCH` rows, far below
+//! Lists are bound as parameters, never spliced in: the SQL text only grows by placeholders
+//! ([`Placeholders`]: plain `?` on SQLite, which finds named ones by a linear search). A round holds at most `crate::labeling::writer::MAX_BATCH` rows, far below
 //! either database's parameter limit.
 
 use sqlx::FromRow;
@@ -14,33 +14,12 @@ use sqlx::FromRow;
 use crate::domain::ids::{ShardId, TaskId, UserId};
 use crate::domain::states::{ItemState, ShardItemState};
 
-use super::Tx;
+use super::{Placeholders, Tx};
 
-/// `$from, $from+1, …` for `n` values, comma separated.
-fn params(from: usize, n: usize) -> String {
-    let mut out = String::with_capacity(n * 5);
-    for k in 0..n {
-        if k > 0 {
-            out.push_str(", ");
-        }
-        out.push('$');
-        out.push_str(&(from + k).to_string());
-    }
-    out
-}
-
-/// `($1, $2, …), (…)`: `rows` tuples of `cols` placeholders, numbered from `from`.
-fn tuples(from: usize, rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        out.push_str(&params(from + r * cols, cols));
-        out.push(')');
-    }
-    out
+/// A statement of a round: its text changes with the round's size, so it is not kept in the
+/// connection's statement cache (where it would push out the statements that repeat).
+fn batch_query(sql: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false)
 }
 
 /// One submission of a round, as the probe looks it up.
@@ -109,9 +88,9 @@ pub async fn probe(
          LEFT JOIN shard_items si ON si.shard_id = b.s AND si.item_id = b.i
          LEFT JOIN items it ON it.id = b.i
          LEFT JOIN labels l ON l.item_id = b.i AND l.user_id = b.u",
-        tuples(1, rows.len(), 5)
+        Placeholders::of(tx).tuples(rows.len(), 5)
     );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
     for r in rows {
         q = q
             .bind(r.n)
@@ -131,9 +110,9 @@ pub async fn count_leased_labels(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx:
     }
     let sql = format!(
         "UPDATE items SET label_count = label_count + 1, active_leases = active_leases - 1 WHERE id IN ({})",
-        params(1, items.len())
+        Placeholders::of(tx).list(items.len())
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = batch_query(sql);
     for i in items {
         q = q.bind(*i);
     }
@@ -148,9 +127,9 @@ pub async fn mark_labeled(tx: &mut Tx, pairs: &[(ShardId, i64)]) -> Result<(), s
     }
     let sql = format!(
         "UPDATE shard_items SET state = 'labeled' WHERE (shard_id, item_id) IN (VALUES {})",
-        tuples(1, pairs.len(), 2)
+        Placeholders::of(tx).tuples(pairs.len(), 2)
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = batch_query(sql);
     for (s, i) in pairs {
         q = q.bind(s.0).bind(*i);
     }
@@ -180,23 +159,12 @@ pub async fn insert_labels(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    // `now` is the last parameter; created_at and updated_at share it.
-    let cols = 8;
-    let at = rows.len() * cols + 1;
-    let mut values = String::with_capacity(rows.len() * 48);
-    for r in 0..rows.len() {
-        if r > 0 {
-            values.push_str(", ");
-        }
-        values.push('(');
-        values.push_str(&params(1 + r * cols, cols));
-        values.push_str(&format!(", ${at}, ${at})"));
-    }
+    let values = Placeholders::of(tx).tuples(rows.len(), 10);
     let sql = format!(
         "INSERT INTO labels (task_id, item_id, user_id, shard_id, value_json, duration_ms, instruction_version, prediction_kept, created_at, updated_at)
          VALUES {values} RETURNING item_id, id"
     );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
     for l in rows {
         q = q
             .bind(l.task.0)
@@ -206,9 +174,11 @@ pub async fn insert_labels(
             .bind(l.value_json.as_str())
             .bind(l.duration_ms)
             .bind(l.instruction_version)
-            .bind(l.prediction_kept.map(i64::from));
+            .bind(l.prediction_kept.map(i64::from))
+            .bind(now)
+            .bind(now);
     }
-    q.bind(now).fetch_all(&mut **tx).await
+    q.fetch_all(&mut **tx).await
 }
 
 /// An answer to keep under its submission key, for replays.
@@ -225,30 +195,21 @@ pub async fn store_answers(tx: &mut Tx, rows: &[Answer<'_>], now: i64) -> Result
     if rows.is_empty() {
         return Ok(());
     }
-    let cols = 5;
-    let at = rows.len() * cols + 1;
-    let mut values = String::with_capacity(rows.len() * 32);
-    for r in 0..rows.len() {
-        if r > 0 {
-            values.push_str(", ");
-        }
-        values.push('(');
-        values.push_str(&params(1 + r * cols, cols));
-        values.push_str(&format!(", ${at})"));
-    }
+    let values = Placeholders::of(tx).tuples(rows.len(), 6);
     let sql = format!(
         "INSERT INTO submissions (user_id, submission_key, request_hash, status, response_json, created_at) VALUES {values}"
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = batch_query(sql);
     for a in rows {
         q = q
             .bind(a.user.0)
             .bind(a.key)
             .bind(a.request_hash.as_str())
             .bind(a.status)
-            .bind(a.response_json.as_str());
+            .bind(a.response_json.as_str())
+            .bind(now);
     }
-    q.bind(now).execute(&mut **tx).await?;
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -257,15 +218,18 @@ pub async fn extend(tx: &mut Tx, shards: &[ShardId], expires_at: i64) -> Result<
     if shards.is_empty() {
         return Ok(());
     }
+    let mut ph = Placeholders::of(tx);
+    let until = ph.one();
+    let list = ph.list(shards.len());
+    let floor = ph.one();
     let sql = format!(
-        "UPDATE shards SET expires_at = $1 WHERE id IN ({}) AND swept = 0 AND expires_at < $1",
-        params(2, shards.len())
+        "UPDATE shards SET expires_at = {until} WHERE id IN ({list}) AND swept = 0 AND expires_at < {floor}"
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(expires_at);
+    let mut q = batch_query(sql).bind(expires_at);
     for s in shards {
         q = q.bind(s.0);
     }
-    q.execute(&mut **tx).await?;
+    q.bind(expires_at).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -281,9 +245,9 @@ pub async fn latest_predictions(
     let sql = format!(
         "SELECT item_id, value_json FROM predictions WHERE item_id IN ({})
          ORDER BY item_id, created_at DESC, id DESC",
-        params(1, items.len())
+        Placeholders::of(tx).list(items.len())
     );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
     for i in items {
         q = q.bind(*i);
     }
@@ -308,9 +272,9 @@ pub async fn counts_of(tx: &mut Tx, items: &[i64]) -> Result<Vec<Counts>, sqlx::
     }
     let sql = format!(
         "SELECT id, state, label_count, target, direct_json FROM items WHERE id IN ({})",
-        params(1, items.len())
+        Placeholders::of(tx).list(items.len())
     );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
     for i in items {
         q = q.bind(*i);
     }
@@ -324,9 +288,9 @@ pub async fn values_of(tx: &mut Tx, items: &[i64]) -> Result<Vec<(i64, String)>,
     }
     let sql = format!(
         "SELECT item_id, value_json FROM labels WHERE item_id IN ({}) ORDER BY item_id, id",
-        params(1, items.len())
+        Placeholders::of(tx).list(items.len())
     );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
     for i in items {
         q = q.bind(*i);
     }
@@ -352,24 +316,19 @@ pub async fn upsert_resolutions(
     if rows.is_empty() {
         return Ok(());
     }
-    let cols = 6;
-    let at = rows.len() * cols + 1;
-    let mut values = String::with_capacity(rows.len() * 40);
-    for r in 0..rows.len() {
-        if r > 0 {
-            values.push_str(", ");
-        }
-        values.push('(');
-        values.push_str(&params(1 + r * cols, cols));
-        values.push_str(&format!(", NULL, ${at})"));
-    }
+    let mut ph = Placeholders::of(tx);
+    let values: Vec<String> = rows
+        .iter()
+        .map(|_| format!("({}, NULL, {})", ph.list(6), ph.one()))
+        .collect();
+    let values = values.join(", ");
     let sql = format!(
         "INSERT INTO resolutions (item_id, task_id, value_json, method, confidence, votes_json, resolved_by, resolved_at)
          VALUES {values}
          ON CONFLICT (item_id) DO UPDATE SET value_json = excluded.value_json, method = excluded.method,
             confidence = excluded.confidence, votes_json = excluded.votes_json, resolved_by = NULL, resolved_at = excluded.resolved_at"
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = batch_query(sql);
     for r in rows {
         q = q
             .bind(r.item)
@@ -377,9 +336,10 @@ pub async fn upsert_resolutions(
             .bind(r.value_json.as_str())
             .bind(r.method)
             .bind(r.confidence)
-            .bind(r.votes_json.as_str());
+            .bind(r.votes_json.as_str())
+            .bind(now);
     }
-    q.bind(now).execute(&mut **tx).await?;
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -388,11 +348,13 @@ pub async fn set_states(tx: &mut Tx, items: &[i64], state: ItemState) -> Result<
     if items.is_empty() {
         return Ok(());
     }
+    let mut ph = Placeholders::of(tx);
     let sql = format!(
-        "UPDATE items SET state = $1 WHERE id IN ({})",
-        params(2, items.len())
+        "UPDATE items SET state = {} WHERE id IN ({})",
+        ph.one(),
+        ph.list(items.len())
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state);
+    let mut q = batch_query(sql).bind(state);
     for i in items {
         q = q.bind(*i);
     }
@@ -407,9 +369,9 @@ pub async fn raise_targets(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::Error
     }
     let sql = format!(
         "UPDATE items SET target = target + 1 WHERE id IN ({})",
-        params(1, items.len())
+        Placeholders::of(tx).list(items.len())
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = batch_query(sql);
     for i in items {
         q = q.bind(*i);
     }
@@ -424,24 +386,12 @@ pub async fn delete_resolutions(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::
     }
     let sql = format!(
         "DELETE FROM resolutions WHERE item_id IN ({})",
-        params(1, items.len())
+        Placeholders::of(tx).list(items.len())
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = batch_query(sql);
     for i in items {
         q = q.bind(*i);
     }
     q.execute(&mut **tx).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_in_order() {
-        assert_eq!(params(3, 3), "$3, $4, $5");
-        assert_eq!(tuples(1, 2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(params(1, 0), "");
-    }
 }

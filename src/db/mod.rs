@@ -346,6 +346,48 @@ pub fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     out
 }
 
+/// Placeholders for a statement whose values are bound in the order they appear: `$1, $2, …` on
+/// PostgreSQL, `?` on SQLite. (SQLite looks a named parameter such as `$7` up by a linear search,
+/// when the statement is prepared and again when it is bound, so a long list of them costs time
+/// quadratic in its length; plain `?` costs nothing.)
+pub struct Placeholders {
+    postgres: bool,
+    n: usize,
+}
+
+impl Placeholders {
+    /// Placeholders for a statement to run on `conn`.
+    pub fn of(conn: &sqlx::AnyConnection) -> Placeholders {
+        Placeholders {
+            postgres: conn.backend_name() == "PostgreSQL",
+            n: 0,
+        }
+    }
+
+    /// The next placeholder.
+    pub fn one(&mut self) -> String {
+        self.n += 1;
+        if self.postgres {
+            format!("${}", self.n)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `k` placeholders, comma separated.
+    pub fn list(&mut self, k: usize) -> String {
+        (0..k).map(|_| self.one()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `rows` parenthesised tuples of `cols` placeholders, comma separated.
+    pub fn tuples(&mut self, rows: usize, cols: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(cols)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Counts changes to who may sign in as whom: every statement that changes a user's role,
 /// active flag or password, revokes a token or ends sessions adds one, so `auth::cache` drops
 /// what it remembered (in this process; other instances rely on the cache's one-second life).

@@ -214,24 +214,25 @@ pub async fn create(
         return Ok(ShardId(id));
     }
     // Two statements for the whole shard: its items, then their lease counters.
-    let rows: Vec<String> = (0..items.len())
-        .map(|k| format!("($1, ${}, ${}, 'leased')", 2 * k + 2, 2 * k + 3))
+    let mut ph = super::Placeholders::of(tx);
+    let rows: Vec<String> = items
+        .iter()
+        .map(|_| format!("({}, {}, {}, 'leased')", ph.one(), ph.one(), ph.one()))
         .collect();
     let sql = format!(
         "INSERT INTO shard_items (shard_id, item_id, position, state) VALUES {}",
         rows.join(", ")
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
     for (pos, item) in items.iter().enumerate() {
-        q = q.bind(*item).bind(pos as i64);
+        q = q.bind(id).bind(*item).bind(pos as i64);
     }
     q.execute(&mut **tx).await?;
-    let list: Vec<String> = (1..=items.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
         "UPDATE items SET active_leases = active_leases + 1 WHERE id IN ({})",
-        list.join(", ")
+        super::Placeholders::of(tx).list(items.len())
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
     for item in items {
         q = q.bind(*item);
     }
