@@ -19,6 +19,7 @@ pub mod invites;
 pub mod items;
 pub mod kinds;
 pub mod labels;
+pub mod layout;
 pub mod links;
 pub mod metrics;
 pub mod mfa;
