@@ -65,6 +65,12 @@ async fn layout_task(app: &TestApp, layout: &Value) -> (i64, Api) {
     (task, admin)
 }
 
+async fn stored(admin: &Api, task: i64) -> Value {
+    let res = admin.get(&format!("/api/v1/tasks/{task}/layout")).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 async fn put(admin: &Api, task: i64, body: &Value) -> reqwest::Response {
     admin
         .send_json(
@@ -81,12 +87,7 @@ async fn bad_layouts_are_refused_naming_the_field_and_nothing_changes() {
     let schema = json!({"kind": "spans", "field": "body",
         "labels": [{"value": "PER", "label": "Person"}]});
     let (task, admin) = kind_task(&app, schema, 1, 1, &items()).await;
-    let got: Value = admin
-        .get(&format!("/api/v1/tasks/{task}/layout"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = stored(&admin, task).await;
     assert_eq!(got, json!({"fields": []}), "unset: the default layout");
     let good = json!({"fields": [{"field": "title", "as": "text", "label": "Headline"},
         {"field": "body", "as": "text", "label": "Message"}]});
@@ -126,12 +127,7 @@ async fn bad_layouts_are_refused_naming_the_field_and_nothing_changes() {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(named), "{bad}: {message}");
     }
-    let after: Value = admin
-        .get(&format!("/api/v1/tasks/{task}/layout"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let after = stored(&admin, task).await;
     assert_eq!(after, good, "the stored layout is unchanged");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'task.layout'")
@@ -253,12 +249,7 @@ async fn the_task_page_form_saves_the_layout() {
         .await;
     assert_eq!(res.status(), 303);
     assert!(location(&res).ends_with("notice=layout_saved#layout"));
-    let got: Value = admin
-        .get(&format!("/api/v1/tasks/{task}/layout"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = stored(&admin, task).await;
     assert_eq!(
         got,
         json!({"fields": [{"field": "title", "as": "text", "label": "Headline"},
