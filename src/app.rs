@@ -115,6 +115,7 @@ fn all_routes() -> Routes {
         .merge(crate::items::routes())
         .merge(crate::export::routes())
         .merge(crate::sampling::routes())
+        .merge(crate::layout::routes())
         .merge(crate::validation::routes())
         .merge(crate::outcomes::routes())
         .merge(crate::webhooks::routes())

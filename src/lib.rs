@@ -20,6 +20,7 @@ pub mod http;
 pub mod ingest;
 pub mod items;
 pub mod labeling;
+pub mod layout;
 pub mod outcomes;
 pub mod people;
 pub mod review;

@@ -106,6 +106,7 @@
         var url = typeof d[field] === "string" ? d[field] : "";
         list = []; sel = -1; drag = null;
         natW = typeof d.width === "number" ? d.width : 0; natH = typeof d.height === "number" ? d.height : 0;
+        var h = K.heading(field, ""); if (h) v.appendChild(K.el("h3", "item-heading", h));
         stage = K.el("div", "box-stage"); stage.id = "box-stage";
         var img = K.el("img", "box-image"); img.alt = "image to box"; img.draggable = false;
         img.addEventListener("load", function () { if (!natW) { natW = img.naturalWidth; natH = img.naturalHeight; } draw(); });
@@ -116,7 +117,7 @@
         layer.addEventListener("pointerup", up);
         layer.addEventListener("pointercancel", up);
         stage.appendChild(img); stage.appendChild(layer); v.appendChild(stage);
-        var t = K.fieldTable(d, [field, "width", "height"]); if (t) v.appendChild(t);
+        K.rest(v, d, [field, "width", "height"]);
         return true;
       },
       overlay: function (votes) {

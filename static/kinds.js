@@ -11,15 +11,75 @@
   }
   function kbd(k) { return el("kbd", "", k); }
   function str(v) { return typeof v === "string" ? v : (v === undefined || v === null ? "" : JSON.stringify(v)); }
+  // The task's item layout (src/domain/layout.rs): {fields: [{field, as, label}]}; empty is the
+  // default one. The server already left the hidden fields out of the item data.
+  var layout = { fields: [] };
+  function setLayout(l) { layout = l && Array.isArray(l.fields) ? l : { fields: [] }; }
+  function isDefault() { return !layout.fields.length; }
+  function entry(k) { for (var i = 0; i < layout.fields.length; i++) if (layout.fields[i].field === k) return layout.fields[i]; return null; }
+  // A field's heading (or side-table key): the layout's label, else `dflt`.
+  function heading(k, dflt) { var e = entry(k); return e && e.label ? e.label : dflt; }
+  // http(s) URLs or paths on this server; never javascript:, data: or //host (as safe_image_url).
+  function safeImage(u) {
+    if (typeof u !== "string") return false;
+    u = u.trim();
+    if (!u || /[\u0000-\u001f\u007f]/.test(u)) return false;
+    if (/^https?:\/\//i.test(u)) return true;
+    if (u.indexOf("//") === 0 || u.charAt(0) === "\\") return false;
+    return u.split(/[\/?#]/)[0].indexOf(":") < 0;
+  }
   // The item's other fields, as side information.
   function fieldTable(d, skip) {
     var rest = Object.keys(d).filter(function (k) { return skip.indexOf(k) < 0; });
     if (!rest.length) return null;
     var t = el("table", "table item-fields");
     rest.forEach(function (k) {
-      var tr = el("tr"); tr.appendChild(el("th", "", k)); tr.appendChild(el("td", "", str(d[k]))); t.appendChild(tr);
+      var tr = el("tr"); tr.appendChild(el("th", "", heading(k, k))); tr.appendChild(el("td", "", str(d[k]))); t.appendChild(tr);
     });
     return t;
+  }
+  // A text block: its heading (when the layout gives one) over the text.
+  function textBlock(k, text) {
+    var label = heading(k, "");
+    if (!label) return el("p", "item-text", text);
+    var b = el("div", "item-block"); b.setAttribute("data-field", k);
+    b.appendChild(el("h3", "item-heading", label)); b.appendChild(el("p", "item-text", text));
+    return b;
+  }
+  // Draws the fields of item `d` that the kind does not draw itself (`own`): the image, the text
+  // fields, then the side table. Default layout: `text` as text, `image_url` (or `image`) when
+  // an http(s) URL as the image, the rest in the table. With a layout: as it says, in its
+  // order; fields it does not name are side information.
+  function drawItem(v, d, own) {
+    own = own || [];
+    var keys = [];
+    layout.fields.forEach(function (f) { if (Object.prototype.hasOwnProperty.call(d, f.field)) keys.push(f.field); });
+    Object.keys(d).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); });
+    keys = keys.filter(function (k) { return own.indexOf(k) < 0; });
+    var img = null, texts = [], side = [];
+    if (isDefault()) {
+      var u = d.image_url || d.image;
+      if (typeof u === "string" && /^https?:\/\//i.test(u) && own.indexOf("image_url") < 0 && own.indexOf("image") < 0) img = u;
+      if (typeof d.text === "string" && own.indexOf("text") < 0) texts.push("text");
+      side = keys.filter(function (k) { return k !== "text" && k !== "image_url" && k !== "image"; });
+    } else {
+      keys.forEach(function (k) {
+        var e = entry(k), as = e ? e.as : "side";
+        if (as === "image") { if (img === null && safeImage(d[k])) img = d[k]; }
+        else if (as === "text" || as === "prompt" || as === "candidate_a" || as === "candidate_b") texts.push(k);
+        else if (as !== "hidden") side.push(k);
+      });
+    }
+    if (img !== null) { var im = el("img", "item-image"); im.alt = "item image"; im.src = img; v.appendChild(im); }
+    texts.forEach(function (k) { v.appendChild(textBlock(k, str(d[k]))); });
+    var t = fieldTable(d, Object.keys(d).filter(function (k) { return side.indexOf(k) < 0; }));
+    if (t) v.appendChild(t);
+  }
+  // What a kind draws under its own view: the side table (default layout, as before layouts),
+  // or the layout's other texts, image and side table.
+  function rest(v, d, own) {
+    if (isDefault()) { var t = fieldTable(d, own); if (t) v.appendChild(t); return; }
+    drawItem(v, d, own);
   }
 
   // rating: one button per point; the digit of a point picks it, ↑/↓ (or +/−) move.
@@ -76,18 +136,18 @@
       view: function (v, d) {
         var pf = schema.prompt_field === undefined ? "prompt" : schema.prompt_field;
         var af = schema.a_field || "a", bf = schema.b_field || "b";
-        if (pf && d[pf] !== undefined) { var p = el("div", "pair-prompt"); p.appendChild(el("div", "pair-tag", "Prompt")); p.appendChild(el("p", "item-text", str(d[pf]))); v.appendChild(p); }
+        if (pf && d[pf] !== undefined) { var p = el("div", "pair-prompt"); p.appendChild(el("div", "pair-tag", heading(pf, "Prompt"))); p.appendChild(el("p", "item-text", str(d[pf]))); v.appendChild(p); }
         var cols = el("div", "pair-cols");
         [["A", af], ["B", bf]].forEach(function (x) {
           var col = el("div", "pair-col"); col.id = "candidate-" + x[0].toLowerCase();
-          col.appendChild(el("div", "pair-tag", "Response " + x[0]));
+          col.appendChild(el("div", "pair-tag", heading(x[1], "Response " + x[0])));
           col.appendChild(el("p", "item-text", str(d[x[1]])));
           cols.appendChild(col);
         });
         v.appendChild(cols);
         // The candidates' sources are hidden: raters judge the answers, not the names.
         var skip = [pf, af, bf, schema.a_source_field, schema.b_source_field].filter(Boolean);
-        var t = fieldTable(d, skip); if (t) v.appendChild(t);
+        rest(v, d, skip);
         return true;
       },
       start: function (v) {
@@ -133,5 +193,5 @@
     };
   }
 
-  window.QuorumKinds = { rating: rating, pairwise: pairwise, el: el, fieldTable: fieldTable };
+  window.QuorumKinds = { rating: rating, pairwise: pairwise, el: el, fieldTable: fieldTable, setLayout: setLayout, heading: heading, drawItem: drawItem, rest: rest, safeImage: safeImage };
 })();

@@ -33,6 +33,8 @@
   }
   function options() { return window.Quorum.offered(schema); }
   // Kinds beyond choices and free text (static/kinds.js) draw the item and the controls.
+  // The task's item layout: which fields are text, image, side information (kinds.js draws it).
+  window.QuorumKinds.setLayout(shard.layout);
   var make = window.QuorumKinds && window.QuorumKinds[schema.kind];
   var widget = make ? make(schema, { submit: function () { submit(); }, changed: function () { clearHint(); renderControls(); } }) : null;
 
@@ -59,23 +61,7 @@
     if (it.prediction !== undefined && (it.value === undefined || it.value === null)) say("Pre-filled with the model's prediction: keep it or change it.", "", "hint");
     if (widget && widget.view(view, d)) { widget.start(start); renderControls(); shownAt = performance.now(); return; }
     if (widget) widget.start(start);
-    var img = d.image_url || d.image;
-    if (typeof img === "string" && /^https?:\/\//i.test(img)) {
-      var im = document.createElement("img"); im.className = "item-image"; im.alt = "item image"; im.src = img; view.appendChild(im);
-    }
-    if (typeof d.text === "string") {
-      var p = document.createElement("p"); p.className = "item-text"; p.textContent = d.text; view.appendChild(p);
-    }
-    var rest = Object.keys(d).filter(function (k) { return k !== "text" && k !== "image_url" && k !== "image"; });
-    if (rest.length) {
-      var t = document.createElement("table"); t.className = "table item-fields";
-      rest.forEach(function (k) {
-        var tr = document.createElement("tr"), th = document.createElement("th"), td = document.createElement("td");
-        th.textContent = k; var v = d[k]; td.textContent = typeof v === "string" ? v : JSON.stringify(v);
-        tr.appendChild(th); tr.appendChild(td); t.appendChild(tr);
-      });
-      view.appendChild(t);
-    }
+    window.QuorumKinds.drawItem(view, d, []);
     choice = start !== null ? start : (schema.kind === "multi_choice" ? [] : null);
     renderControls();
     shownAt = performance.now();

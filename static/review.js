@@ -9,23 +9,14 @@
   function say(t, cls) { $("status").textContent = t; $("status").className = "small status " + (cls || ""); }
 
   // Kinds beyond choices and free text (static/kinds.js) draw the item and the answer.
+  // The task's item layout: which fields are text, image, side information (kinds.js draws it).
+  window.QuorumKinds.setLayout(data.layout);
   var make = window.QuorumKinds && window.QuorumKinds[schema.kind];
   var widget = make ? make(schema, { submit: function () { decide(); }, changed: function () { render(); } }) : null;
   if (widget) widget.start(choice);
   var votes = data.votes || [];
   var view = $("item-view"), d = data.item || {};
-  if (!(widget && widget.view(view, d))) {
-  var img = d.image_url || d.image;
-  if (typeof img === "string" && /^https?:\/\//i.test(img)) { var im = document.createElement("img"); im.className = "item-image"; im.alt = "item image"; im.src = img; view.appendChild(im); }
-  if (typeof d.text === "string") { var p = document.createElement("p"); p.className = "item-text"; p.textContent = d.text; view.appendChild(p); }
-  var rest = Object.keys(d).filter(function (k) { return k !== "text" && k !== "image_url" && k !== "image"; });
-  if (rest.length) {
-    var t = document.createElement("table"); t.className = "table item-fields";
-    rest.forEach(function (k) { var tr = document.createElement("tr"), th = document.createElement("th"), td = document.createElement("td");
-      th.textContent = k; td.textContent = typeof d[k] === "string" ? d[k] : JSON.stringify(d[k]); tr.appendChild(th); tr.appendChild(td); t.appendChild(tr); });
-    view.appendChild(t);
-  }
-  }
+  if (!(widget && widget.view(view, d))) window.QuorumKinds.drawItem(view, d, []);
 
   // Spans and boxes: every rater's answer drawn with the item, and a button to start from one.
   if (widget && widget.overlay) {

@@ -100,6 +100,7 @@
       view: function (v, d) {
         var text = typeof d[field] === "string" ? d[field] : "";
         chars = Array.from(text); toks = tokenize(chars); cursor = 0; anchor = null; focus = -1;
+        var h = K.heading(field, ""); if (h) v.appendChild(K.el("h3", "item-heading", h));
         box = K.el("div", "item-text span-text"); box.id = "span-text";
         box.addEventListener("mousedown", function (e) { if (e.shiftKey) e.preventDefault(); });
         box.addEventListener("click", function (e) {
@@ -112,7 +113,7 @@
         });
         v.appendChild(box);
         others = K.el("div", "rater-spans"); others.id = "rater-spans"; v.appendChild(others);
-        var t2 = K.fieldTable(d, [field]); if (t2) v.appendChild(t2);
+        K.rest(v, d, [field]);
         draw();
         return true;
       },

@@ -39,6 +39,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("rater_status", "task_id, user_id"),
     ("task_export_settings", "task_id"),
     ("task_sampling", "task_id"),
+    ("task_layout", "task_id"),
     ("task_validation", "task_id"),
     ("import_stats", "import_id"),
     ("quarantine", "id"),

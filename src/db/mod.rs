@@ -20,6 +20,7 @@ pub mod items;
 pub mod kinds;
 pub mod label_batch;
 pub mod labels;
+pub mod layout;
 pub mod links;
 pub mod metrics;
 pub mod mfa;

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod import;
 pub mod kinds;
 pub mod label_studio;
+pub mod layout;
 pub mod markdown;
 pub mod outcome;
 pub mod password;

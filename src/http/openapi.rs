@@ -64,6 +64,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::export::api::ApiDoc::openapi());
     doc.merge(crate::items::api::ApiDoc::openapi());
     doc.merge(crate::sampling::api::ApiDoc::openapi());
+    doc.merge(crate::layout::api::ApiDoc::openapi());
     doc.merge(crate::validation::api::ApiDoc::openapi());
     doc.merge(crate::outcomes::api::ApiDoc::openapi());
     doc.merge(crate::webhooks::api::ApiDoc::openapi());

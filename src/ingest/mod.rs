@@ -187,9 +187,14 @@ async fn run_import<R: Read + Send + 'static>(
     std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
     let spool = dir.join(format!("import-{}.spool", import_id.0));
     let schema = task.schema.clone();
+    let layout = crate::layout::service::of_task(&db.pool, task.id).await?;
     let spool_path = spool.clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        spool_records(format, reader, &schema, &spool_path, batch)
+        let fit = import::Fit {
+            schema: &schema,
+            layout: &layout,
+        };
+        spool_records(format, reader, fit, &spool_path, batch)
     })
     .await?;
     let (rows, report) = match parsed {
@@ -286,7 +291,7 @@ enum SpoolError {
 fn spool_records<R: Read>(
     format: Format,
     reader: R,
-    schema: &crate::domain::schema::LabelSchema,
+    fit: import::Fit<'_>,
     spool: &Path,
     mut batch: crate::domain::validation::Batch,
 ) -> Result<(u64, crate::domain::validation::BatchReport), SpoolError> {
@@ -296,10 +301,10 @@ fn spool_records<R: Read>(
     // External ids seen so far, by hash, with their line: duplicates inside one file are an error.
     let mut seen: HashMap<u64, u64> = HashMap::new();
     let mut write_error: Option<std::io::Error> = None;
-    let result = import::parse(
+    let result = import::parse_fit(
         format,
         BufReader::with_capacity(1 << 16, reader),
-        schema,
+        fit,
         |r: Record| {
             let h = hasher.hash_one(r.external_id.as_str());
             if let Some(first) = seen.insert(h, r.line) {

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::auth::CurrentUser;
 use crate::domain::ids::{ItemId, TaskId};
+use crate::domain::layout::{ItemLayout, Show, safe_image_url};
 use crate::domain::role::Role;
 use crate::domain::schema::LabelSchema;
 use crate::domain::states::ItemState;
@@ -255,6 +256,15 @@ pub async fn table(
 pub struct Field {
     pub name: String,
     pub value: String,
+    /// How the task's layout shows it to raters, in words.
+    pub shown: &'static str,
+    pub hidden: bool,
+}
+
+/// A text field as raters read it: its heading and its text.
+pub struct TextBlock {
+    pub heading: String,
+    pub text: String,
 }
 
 pub struct LabelRow {
@@ -301,6 +311,8 @@ struct ItemPage {
     target: i64,
     needs_review: bool,
     fields: Vec<Field>,
+    /// The text fields, as the layout shows them to raters.
+    texts: Vec<TextBlock>,
     image: Option<String>,
     labels: Vec<LabelRow>,
     skips: Vec<SkipRow>,
@@ -331,10 +343,73 @@ fn notice_text(key: &str) -> Option<&'static str> {
     })
 }
 
-/// An image URL the page may show: http(s) only.
-fn image_of(data: &Value) -> Option<String> {
-    let url = data.get("image_url")?.as_str()?;
-    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_string())
+fn text_of(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// The item's data as the layout shows it: the image (a URL the page may load), the text
+/// blocks, and every field with how raters see it (the admin sees the hidden ones too).
+fn laid_out(layout: &ItemLayout, data: &Value) -> (Option<String>, Vec<TextBlock>, Vec<Field>) {
+    let Value::Object(m) = data else {
+        let field = Field {
+            name: "data".into(),
+            value: data.to_string(),
+            shown: "side information",
+            hidden: false,
+        };
+        return (None, Vec::new(), vec![field]);
+    };
+    let heading = |k: &str| {
+        layout
+            .get(k)
+            .and_then(|f| f.label.clone())
+            .unwrap_or_else(|| k.to_string())
+    };
+    let mut image = None;
+    let mut texts = Vec::new();
+    // Text blocks in the layout's order, then (default layout) `text`.
+    let mut order: Vec<&str> = layout.fields.iter().map(|f| f.field.as_str()).collect();
+    order.extend(
+        m.keys()
+            .map(String::as_str)
+            .filter(|k| layout.get(k).is_none()),
+    );
+    for k in order {
+        let Some(v) = m.get(k) else { continue };
+        match layout.shown_as(k, data) {
+            Show::Text | Show::Prompt | Show::CandidateA | Show::CandidateB => {
+                texts.push(TextBlock {
+                    heading: heading(k),
+                    text: text_of(v),
+                })
+            }
+            Show::Image if image.is_none() => {
+                image = v.as_str().filter(|u| safe_image_url(u)).map(str::to_string);
+            }
+            _ => {}
+        }
+    }
+    let fields = m
+        .iter()
+        .map(|(k, v)| {
+            let show = layout.shown_as(k, data);
+            Field {
+                name: k.clone(),
+                value: text_of(v),
+                shown: match show {
+                    Show::Text => "text",
+                    Show::Image => "image",
+                    Show::Side => "side information",
+                    Show::Hidden => "hidden from raters",
+                    Show::Prompt => "prompt",
+                    Show::CandidateA => "candidate A",
+                    Show::CandidateB => "candidate B",
+                },
+                hidden: show == Show::Hidden,
+            }
+        })
+        .collect();
+    (image, texts, fields)
 }
 
 /// `GET /admin/items/{id}`: one item with everything that happened to it, and its actions.
@@ -344,22 +419,10 @@ pub async fn item(
     Id(id): Id,
     Query(flash): Query<Flash>,
 ) -> Result<Response> {
-    let (task, d) = service::get_with_task(&state, &ctx, ItemId(id)).await?;
+    let (task, d, layout) = service::get_with_task(&state, &ctx, ItemId(id)).await?;
     let schema = &task.schema;
     let it = &d.item;
-    let fields = match &it.data {
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| Field {
-                name: k.clone(),
-                value: v.as_str().map_or_else(|| v.to_string(), str::to_string),
-            })
-            .collect(),
-        other => vec![Field {
-            name: "data".into(),
-            value: other.to_string(),
-        }],
-    };
+    let (image, texts, fields) = laid_out(&layout, &it.data);
     let gold_values: Vec<String> = match &it.gold {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a
@@ -386,7 +449,8 @@ pub async fn item(
         target: it.target,
         needs_review: it.needs_review,
         fields,
-        image: image_of(&it.data),
+        texts,
+        image,
         labels: d
             .labels
             .iter()

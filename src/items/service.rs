@@ -10,6 +10,7 @@ use crate::clock::rfc3339;
 use crate::db::tasks::Task;
 use crate::db::{self, browse};
 use crate::domain::ids::{ItemId, ShardId, TaskId, UserId};
+use crate::domain::layout::ItemLayout;
 use crate::domain::role::Role;
 use crate::domain::states::{ItemState, ShardItemState};
 use crate::error::{AppError, Result};
@@ -337,12 +338,13 @@ pub async fn get_with_task(
     state: &AppState,
     ctx: &AuthCtx,
     id: ItemId,
-) -> Result<(Task, ItemDetail)> {
+) -> Result<(Task, ItemDetail, ItemLayout)> {
     let item = get(state, ctx, id).await?;
     let task = db::tasks::get(&state.db.pool, item.item.task_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((task, item))
+    let layout = crate::layout::service::of_task(&state.db.pool, task.id).await?;
+    Ok((task, item, layout))
 }
 
 /// One item with its labels, skips and history.

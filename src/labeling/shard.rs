@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::auth::AuthCtx;
 use crate::db;
 use crate::domain::ids::{ShardId, UserId};
+use crate::domain::layout::ItemLayout;
 use crate::domain::states::ShardItemState;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -22,13 +23,16 @@ pub struct ShardView {
     /// False once the lease expired or was given back.
     pub live: bool,
     pub items: Vec<ShardItemView>,
+    /// How the task shows its items (`{"fields": []}`: the default layout), without the hidden
+    /// fields, which `items` leave out.
+    pub layout: ItemLayout,
 }
 
 /// One item of a shard.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ShardItemView {
     pub id: i64,
-    /// The item's data as imported.
+    /// The item's data as imported, without the fields the task's layout hides from raters.
     #[schema(value_type = Object)]
     pub data: Value,
     /// Full view only: the item's place in the shard.
@@ -50,13 +54,23 @@ pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Res
     let shard = db::shards::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let task = db::tasks::get(&state.db.pool, shard.task_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let layout = crate::layout::service::of_task(&state.db.pool, shard.task_id).await?;
     let mut items: Vec<ShardItemView> = db::shards::items(&state.db.pool, id, user)
         .await?
         .into_iter()
         .filter(|i| all || i.state == ShardItemState::Leased)
         .map(|i| ShardItemView {
             id: i.item_id.0,
-            data: serde_json::from_str(&i.data_json).unwrap_or(Value::Null),
+            data: {
+                // Hidden fields never leave the server for a rater: taken out here, where
+                // every shard answer and the labeling page get their items.
+                let mut d = serde_json::from_str(&i.data_json).unwrap_or(Value::Null);
+                layout.strip(&task.schema, &mut d);
+                d
+            },
             state: all.then_some(i.state),
             value: all.then(|| {
                 i.value_json
@@ -80,6 +94,7 @@ pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Res
         expires_at: crate::clock::rfc3339(shard.expires_at),
         live: shard.is_live(state.now()),
         items,
+        layout: layout.for_raters(),
     })
 }
 

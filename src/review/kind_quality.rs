@@ -152,99 +152,140 @@ pub fn boxes_figures(
     }
 }
 
-/// The figures of the task's kind (`None`, `None` for choice and free-text tasks).
-pub async fn figures(
-    state: &AppState,
-    task: &Task,
-    inputs: &Inputs<'_>,
-) -> Result<(
-    Option<RatingFigures>,
-    Option<PairwiseFigures>,
-    Option<SpansFigures>,
-)> {
-    let (labels, gold) = (inputs.labels, inputs.gold);
-    let real = || labels.iter().filter(|l| !gold.contains_key(&l.item_id.0));
-    let parsed = |l: &LabelRow| serde_json::from_str::<Value>(&l.value_json).ok();
-    match &task.schema {
-        LabelSchema::Rating(spec) => {
-            let mut units: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-            let mut hist: BTreeMap<i64, u64> = (spec.min..=spec.max).map(|p| (p, 0)).collect();
-            for l in real() {
-                if let Some(x) = parsed(l).as_ref().and_then(Value::as_f64) {
-                    units.entry(l.item_id.0).or_default().push(x);
-                    *hist.entry(x as i64).or_insert(0) += 1;
-                }
-            }
-            let units: Vec<Vec<f64>> = units.into_values().collect();
-            let all: Vec<f64> = units.iter().flatten().copied().collect();
-            Ok((
-                Some(RatingFigures {
-                    alpha_interval: rating::krippendorff_alpha(&units, Metric::Interval),
-                    alpha_ordinal: rating::krippendorff_alpha(&units, Metric::Ordinal),
-                    mean: (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64),
-                    histogram: hist.into_iter().collect(),
-                }),
-                None,
-                None,
-            ))
-        }
-        LabelSchema::Pairwise(spec) => {
-            let data = item_data(state, task).await?;
-            let mut units: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-            let mut comparisons = Vec::new();
-            for l in real() {
-                let Some(v) = parsed(l) else { continue };
-                let Some(c) = pairwise::choice_of(&v) else {
-                    continue;
-                };
-                units.entry(l.item_id.0).or_default().push(c.to_string());
-                *counts.entry(c.to_string()).or_insert(0) += 1;
-                let outcome = match c {
-                    "A" => Outcome::AWins,
-                    "B" => Outcome::BWins,
-                    "tie" => Outcome::Tie,
-                    _ => continue,
-                };
-                let (a, b) = spec.sources(data.get(&l.item_id.0).unwrap_or(&Value::Null));
-                comparisons.push((a, b, outcome));
-            }
-            let sources = pairwise::bradley_terry(&comparisons)
-                .into_iter()
-                .map(|s| SourceRow {
-                    source: s.source,
-                    strength: s.strength,
-                    elo: s.elo,
-                    wins: s.wins,
-                    losses: s.losses,
-                    ties: s.ties,
-                })
-                .collect();
-            Ok((
-                None,
-                Some(PairwiseFigures {
-                    observed_agreement: pairwise::observed_agreement(
-                        units.values().map(Vec::as_slice),
-                    ),
-                    choices: spec
-                        .choices()
-                        .iter()
-                        .map(|c| (c.to_string(), counts.get(*c).copied().unwrap_or(0)))
-                        .collect(),
-                    sources,
-                }),
-                None,
-            ))
-        }
-        LabelSchema::Spans(spec) => {
-            let data = item_data(state, task).await?;
-            Ok((None, None, Some(span_figures(spec, inputs, &data))))
-        }
-        _ => Ok((None, None, None)),
+/// The figures of one kind beyond plain classes (all `None` for choice and free text).
+#[derive(Debug, Default)]
+pub struct KindFigures {
+    pub rating: Option<RatingFigures>,
+    pub pairwise: Option<PairwiseFigures>,
+    pub spans: Option<SpansFigures>,
+    pub boxes: Option<BoxesFigures>,
+}
+
+/// Whether the figures of `schema` read the items' data (candidate sources, span texts).
+pub fn needs_data(schema: &LabelSchema) -> bool {
+    match schema {
+        LabelSchema::Pairwise(_) | LabelSchema::Spans(_) => true,
+        LabelSchema::Questions(q) => q.questions.iter().any(|x| needs_data(&x.schema)),
+        _ => false,
     }
 }
 
-async fn item_data(state: &AppState, task: &Task) -> Result<BTreeMap<i64, Value>> {
+/// The figures of the task's kind.
+pub async fn figures(state: &AppState, task: &Task, inputs: &Inputs<'_>) -> Result<KindFigures> {
+    let data = if needs_data(&task.schema) {
+        item_data(state, task).await?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(kind_figures(&task.schema, inputs, &data))
+}
+
+/// The figures of `schema` over `inputs` (item data by id, where the kind reads it); one
+/// question of a `questions` task is measured by the same function on that question's parts.
+pub fn kind_figures(
+    schema: &LabelSchema,
+    inputs: &Inputs<'_>,
+    data: &BTreeMap<i64, Value>,
+) -> KindFigures {
+    match schema {
+        LabelSchema::Rating(spec) => KindFigures {
+            rating: Some(rating_figures(spec, inputs)),
+            ..KindFigures::default()
+        },
+        LabelSchema::Pairwise(spec) => KindFigures {
+            pairwise: Some(pairwise_figures(spec, inputs, data)),
+            ..KindFigures::default()
+        },
+        LabelSchema::Spans(spec) => KindFigures {
+            spans: Some(span_figures(spec, inputs, data)),
+            ..KindFigures::default()
+        },
+        LabelSchema::Boxes(spec) => KindFigures {
+            boxes: Some(boxes_figures(spec, inputs)),
+            ..KindFigures::default()
+        },
+        _ => KindFigures::default(),
+    }
+}
+
+/// The labels of real items (gold left out), with their parsed values.
+fn real_values<'a>(inputs: &'a Inputs<'_>) -> impl Iterator<Item = (&'a LabelRow, Value)> + 'a {
+    inputs
+        .labels
+        .iter()
+        .filter(|l| !inputs.gold.contains_key(&l.item_id.0))
+        .filter_map(|l| {
+            serde_json::from_str::<Value>(&l.value_json)
+                .ok()
+                .map(|v| (l, v))
+        })
+}
+
+fn rating_figures(spec: &rating::RatingSpec, inputs: &Inputs<'_>) -> RatingFigures {
+    let mut units: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    let mut hist: BTreeMap<i64, u64> = (spec.min..=spec.max).map(|p| (p, 0)).collect();
+    for (l, v) in real_values(inputs) {
+        if let Some(x) = v.as_f64() {
+            units.entry(l.item_id.0).or_default().push(x);
+            *hist.entry(x as i64).or_insert(0) += 1;
+        }
+    }
+    let units: Vec<Vec<f64>> = units.into_values().collect();
+    let all: Vec<f64> = units.iter().flatten().copied().collect();
+    RatingFigures {
+        alpha_interval: rating::krippendorff_alpha(&units, Metric::Interval),
+        alpha_ordinal: rating::krippendorff_alpha(&units, Metric::Ordinal),
+        mean: (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64),
+        histogram: hist.into_iter().collect(),
+    }
+}
+
+fn pairwise_figures(
+    spec: &pairwise::PairwiseSpec,
+    inputs: &Inputs<'_>,
+    data: &BTreeMap<i64, Value>,
+) -> PairwiseFigures {
+    let mut units: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut comparisons = Vec::new();
+    for (l, v) in real_values(inputs) {
+        let Some(c) = pairwise::choice_of(&v) else {
+            continue;
+        };
+        units.entry(l.item_id.0).or_default().push(c.to_string());
+        *counts.entry(c.to_string()).or_insert(0) += 1;
+        let outcome = match c {
+            "A" => Outcome::AWins,
+            "B" => Outcome::BWins,
+            "tie" => Outcome::Tie,
+            _ => continue,
+        };
+        let (a, b) = spec.sources(data.get(&l.item_id.0).unwrap_or(&Value::Null));
+        comparisons.push((a, b, outcome));
+    }
+    let sources = pairwise::bradley_terry(&comparisons)
+        .into_iter()
+        .map(|s| SourceRow {
+            source: s.source,
+            strength: s.strength,
+            elo: s.elo,
+            wins: s.wins,
+            losses: s.losses,
+            ties: s.ties,
+        })
+        .collect();
+    PairwiseFigures {
+        observed_agreement: pairwise::observed_agreement(units.values().map(Vec::as_slice)),
+        choices: spec
+            .choices()
+            .iter()
+            .map(|c| (c.to_string(), counts.get(*c).copied().unwrap_or(0)))
+            .collect(),
+        sources,
+    }
+}
+
+pub async fn item_data(state: &AppState, task: &Task) -> Result<BTreeMap<i64, Value>> {
     Ok(db::kinds::item_data_of_task(&state.db.pool, task.id)
         .await?
         .into_iter()

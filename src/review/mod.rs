@@ -13,6 +13,7 @@ pub mod label_import;
 pub mod offline;
 pub mod pages;
 pub mod quality;
+pub mod question_quality;
 pub mod queue;
 pub mod resolution;
 

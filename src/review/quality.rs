@@ -77,6 +77,9 @@ pub struct Quality {
     pub spans: Option<SpansFigures>,
     /// Boxes tasks: F1 at IoU 0.5, mean IoU, the IoU histogram, F1 per label.
     pub boxes: Option<kind_quality::BoxesFigures>,
+    /// `questions` tasks: each question measured by its own kind (empty for other kinds; the
+    /// figures above count a whole answer as one class).
+    pub questions: Vec<crate::review::question_quality::QuestionFigures>,
 }
 
 /// Raters sharing fewer items than this get no pairwise kappa.
@@ -303,16 +306,24 @@ async fn compute(state: &AppState, task: &Task) -> Result<Quality> {
         names: &names,
         finals: &final_of,
     };
-    let (rating, pairwise, spans) = kind_quality::figures(state, task, &inputs).await?;
-    let boxes = match &task.schema {
-        LabelSchema::Boxes(s) => Some(kind_quality::boxes_figures(s, &inputs)),
-        _ => None,
+    let kind_quality::KindFigures {
+        rating,
+        pairwise,
+        spans,
+        boxes,
+    } = kind_quality::figures(state, task, &inputs).await?;
+    let questions = match &task.schema {
+        LabelSchema::Questions(spec) => {
+            crate::review::question_quality::figures(state, task, spec, &inputs).await?
+        }
+        _ => Vec::new(),
     };
     Ok(Quality {
         boxes,
         rating,
         pairwise,
         spans,
+        questions,
         labels: labels.len(),
         raters: rater_index.len(),
         fleiss_kappa,

@@ -167,7 +167,11 @@ pub async fn summary(state: &AppState, task_id: TaskId, limit: i64) -> Result<Qu
 pub struct ItemReview {
     pub task: Task,
     pub item: QueueItem,
+    /// The item's data without the fields the layout hides from raters: the reviewer decides
+    /// on what raters saw.
     pub data: Value,
+    /// How the task shows its items, without the hidden entries.
+    pub layout: crate::domain::layout::ItemLayout,
     pub votes: Vec<VoteView>,
     pub flags: Vec<FlagView>,
     /// The item's final label so far, if it has one.
@@ -215,9 +219,13 @@ pub async fn item(state: &AppState, item_id: i64) -> Result<ItemReview> {
             .map(|i| i.id.0)
             .filter(|id| *id != item_id);
     }
+    let layout = crate::layout::service::of_task(pool, task.id).await?;
+    let mut data = parse(&item.data_json);
+    layout.strip(&task.schema, &mut data);
     Ok(ItemReview {
         next_id,
-        data: parse(&item.data_json),
+        data,
+        layout: layout.for_raters(),
         task,
         item,
         votes,

@@ -210,6 +210,8 @@ struct TaskPage {
     instructions_html: String,
     /// The order items are handed out in, and whether raters see predictions.
     sampling: crate::sampling::service::SamplingSettings,
+    /// How items are shown to raters, and the form's rows.
+    layout: crate::layout::service::Editor,
     /// What a direct label (ground truth from production) does in this task.
     direct_labels: crate::domain::outcome::DirectLabels,
     notice: Option<String>,
@@ -233,6 +235,7 @@ fn flash_text(key: &str) -> Option<String> {
             "nothing_left" => "There is nothing left for that rater to label.",
             "unknown_user" => "There is no active user with that name.",
             "sampling_saved" => "Sampling saved: the next leases follow it.",
+            "layout_saved" => "Layout saved: raters see it on their next item.",
             "direct_labels_saved" => {
                 "Direct labels setting saved and applied to every item that has one."
             }
@@ -271,11 +274,13 @@ async fn render_page(
         instructions_html,
     } = overview::task(state, id).await?;
     let sampling = crate::sampling::service::settings(state, ctx, id).await?;
+    let layout = crate::layout::service::editor(state, ctx, id).await?;
     let direct_labels = crate::outcomes::service::settings(state, ctx, id)
         .await?
         .direct_labels;
     let page = TaskPage {
         sampling,
+        layout,
         direct_labels,
         chrome: Chrome::of(ctx, "tasks"),
         pct: if p.items.total == 0 {

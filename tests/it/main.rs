@@ -31,6 +31,7 @@ mod items;
 mod kinds;
 mod label_studio;
 mod labeling;
+mod layout;
 mod multi_instance;
 mod offline;
 mod ops;

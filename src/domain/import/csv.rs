@@ -5,13 +5,13 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
+use super::Fit;
 use super::record::is_image_field;
 use super::{LineError, MAX_LINE, MAX_ROWS, Record, record_from_value};
-use crate::domain::schema::LabelSchema;
 
 pub(super) fn parse_csv<R: BufRead>(
     input: R,
-    schema: &LabelSchema,
+    fit: Fit<'_>,
     emit: &mut impl FnMut(Record) -> Result<(), LineError>,
 ) -> Result<u64, LineError> {
     // csv's own line counter is one short after CRLF endings, so physical lines are counted here.
@@ -97,7 +97,7 @@ pub(super) fn parse_csv<R: BufRead>(
             };
             obj.insert(h.clone(), v);
         }
-        emit(record_from_value(line, Value::Object(obj), schema).map_err(|e| where_(e.message))?)?;
+        emit(record_from_value(line, Value::Object(obj), fit).map_err(|e| where_(e.message))?)?;
     }
     Ok(rows)
 }

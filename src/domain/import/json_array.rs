@@ -5,14 +5,14 @@ use std::io::BufRead;
 
 use serde_json::Value;
 
+use super::Fit;
 use super::{LineError, MAX_LINE, MAX_ROWS, Record, io_error, record_from_value, strip_position};
-use crate::domain::schema::LabelSchema;
 
 /// Streams the elements of a top-level JSON array, each parsed on its own, so the array is never
 /// held whole in memory.
 pub(super) fn parse_json_array<R: BufRead>(
     mut input: R,
-    schema: &LabelSchema,
+    fit: Fit<'_>,
     emit: &mut impl FnMut(Record) -> Result<(), LineError>,
 ) -> Result<u64, LineError> {
     let mut line = 1u64;
@@ -61,7 +61,7 @@ pub(super) fn parse_json_array<R: BufRead>(
                     }
                 };
                 if ends {
-                    finish_element(&elem, elem_line, &mut rows, schema, emit)?;
+                    finish_element(&elem, elem_line, &mut rows, fit, emit)?;
                     elem.clear();
                     phase = if b == b']' { 4 } else { 1 };
                 } else {
@@ -123,7 +123,7 @@ fn finish_element(
     elem: &[u8],
     line: u64,
     rows: &mut u64,
-    schema: &LabelSchema,
+    fit: Fit<'_>,
     emit: &mut impl FnMut(Record) -> Result<(), LineError>,
 ) -> Result<(), LineError> {
     let text = std::str::from_utf8(elem).map_err(|e| {
@@ -141,7 +141,7 @@ fn finish_element(
             format!("more than {MAX_ROWS} rows; split the file"),
         ));
     }
-    emit(record_from_value(line, value, schema)?)
+    emit(record_from_value(line, value, fit)?)
 }
 
 #[cfg(test)]

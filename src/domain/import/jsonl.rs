@@ -5,12 +5,12 @@ use std::io::BufRead;
 
 use serde_json::Value;
 
+use super::Fit;
 use super::{LineError, MAX_LINE, MAX_ROWS, Record, io_error, record_from_value, strip_position};
-use crate::domain::schema::LabelSchema;
 
 pub(super) fn parse_jsonl<R: BufRead>(
     mut input: R,
-    schema: &LabelSchema,
+    fit: Fit<'_>,
     emit: &mut impl FnMut(Record) -> Result<(), LineError>,
 ) -> Result<u64, LineError> {
     let mut line_no = 0u64;
@@ -59,7 +59,7 @@ pub(super) fn parse_jsonl<R: BufRead>(
                 format!("more than {MAX_ROWS} rows; split the file"),
             ));
         }
-        emit(record_from_value(line_no, value, schema)?)?;
+        emit(record_from_value(line_no, value, fit)?)?;
     }
     Ok(rows)
 }

@@ -15,6 +15,7 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
+use crate::domain::layout::ItemLayout;
 use crate::domain::schema::LabelSchema;
 
 pub use record::record_from_value;
@@ -113,18 +114,43 @@ impl std::fmt::Display for LineError {
     }
 }
 
-/// Parses the whole input, calling `emit` for every record; returns how many there were.
+/// What every item of an import must fit: the task's label schema, and its item layout (an item
+/// needs something to show: under the default layout a `text` or an image, under a layout one of
+/// the fields it shows as text or image).
+#[derive(Clone, Copy, Debug)]
+pub struct Fit<'a> {
+    pub schema: &'a LabelSchema,
+    pub layout: &'a ItemLayout,
+}
+
+static DEFAULT_LAYOUT: ItemLayout = ItemLayout { fields: Vec::new() };
+
+/// Parses the whole input under the default layout (see [`parse_fit`]).
 pub fn parse<R: BufRead>(
     format: Format,
-    mut input: R,
+    input: R,
     schema: &LabelSchema,
+    emit: impl FnMut(Record) -> Result<(), LineError>,
+) -> Result<u64, LineError> {
+    let fit = Fit {
+        schema,
+        layout: &DEFAULT_LAYOUT,
+    };
+    parse_fit(format, input, fit, emit)
+}
+
+/// Parses the whole input, calling `emit` for every record; returns how many there were.
+pub fn parse_fit<R: BufRead>(
+    format: Format,
+    mut input: R,
+    fit: Fit<'_>,
     mut emit: impl FnMut(Record) -> Result<(), LineError>,
 ) -> Result<u64, LineError> {
     check_encoding(&mut input)?;
     match format {
-        Format::Jsonl => jsonl::parse_jsonl(input, schema, &mut emit),
-        Format::Csv => csv::parse_csv(input, schema, &mut emit),
-        Format::JsonArray => json_array::parse_json_array(input, schema, &mut emit),
+        Format::Jsonl => jsonl::parse_jsonl(input, fit, &mut emit),
+        Format::Csv => csv::parse_csv(input, fit, &mut emit),
+        Format::JsonArray => json_array::parse_json_array(input, fit, &mut emit),
     }
 }
 
@@ -176,5 +202,41 @@ mod test_support {
             Ok(())
         })?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use serde_json::json;
+
+    use super::test_support::schema;
+    use super::{Fit, Format, parse_fit};
+    use crate::domain::layout::ItemLayout;
+
+    fn lines(layout: &ItemLayout, input: &str) -> Result<u64, String> {
+        let fit = Fit {
+            schema: &schema(),
+            layout,
+        };
+        parse_fit(Format::Jsonl, input.as_bytes(), fit, |_| Ok(())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_layout_says_what_an_item_must_show() {
+        let item = "{\"external_id\": \"a\", \"title\": \"Hi\", \"body\": \"There\"}\n";
+        let default = ItemLayout::default();
+        let err = lines(&default, item).unwrap_err();
+        assert!(err.contains("missing field \"text\""), "{err}");
+        let layout = ItemLayout::parse(
+            &json!({"fields": [{"field": "title", "as": "text"}, {"field": "photo", "as": "image"}]}),
+            &schema(),
+        )
+        .unwrap();
+        assert_eq!(lines(&layout, item), Ok(1));
+        let err = lines(&layout, "{\"external_id\": \"b\", \"body\": \"x\"}\n").unwrap_err();
+        assert_eq!(
+            err,
+            "line 1: missing every field the task's layout shows as text or image (\"title\", \"photo\")"
+        );
     }
 }

@@ -5,7 +5,8 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{LineError, MAX_EXTERNAL_ID, Record};
+use super::{Fit, LineError, MAX_EXTERNAL_ID, Record};
+use crate::domain::layout::{ItemLayout, Show};
 use crate::domain::schema::LabelSchema;
 
 pub(super) fn is_image_field(name: &str) -> bool {
@@ -18,18 +19,15 @@ fn is_url_field(name: &str) -> bool {
 
 /// Turns one parsed JSON value into a checked record (design.md: a line without `data` is the data
 /// itself, with `external_id` and `gold` lifted out).
-pub fn record_from_value(
-    line: u64,
-    value: Value,
-    schema: &LabelSchema,
-) -> Result<Record, LineError> {
+pub fn record_from_value(line: u64, value: Value, fit: Fit<'_>) -> Result<Record, LineError> {
+    let schema = fit.schema;
     let err = |m: String| LineError::new(line, m);
     let Value::Object(mut obj) = value else {
         return Err(err("expected a JSON object".into()));
     };
     if is_label_studio_task(&obj) {
         let own = from_label_studio(obj, schema).map_err(err)?;
-        return record_from_value(line, own, schema);
+        return record_from_value(line, own, fit);
     }
     let external = obj.remove("external_id");
     let gold = obj.remove("gold");
@@ -47,7 +45,7 @@ pub fn record_from_value(
         Some(_) => return Err(err("field \"data\" must be an object".into())),
         None => obj,
     };
-    check_data(&data, schema).map_err(err)?;
+    check_data(&data, fit).map_err(err)?;
     let external_id = match external {
         None | Some(Value::Null) => derived_id(&data),
         Some(Value::String(s)) => {
@@ -108,14 +106,15 @@ pub fn record_from_value(
     })
 }
 
-fn check_data(data: &Map<String, Value>, schema: &LabelSchema) -> Result<(), String> {
+fn check_data(data: &Map<String, Value>, fit: Fit<'_>) -> Result<(), String> {
     if data.is_empty() {
         return Err("the item has no data".into());
     }
     // Kinds that name their fields (the two candidates of a pair…) check those instead.
-    match crate::domain::kinds::check_item(schema, data) {
+    match crate::domain::kinds::check_item(fit.schema, data) {
         Some(r) => r?,
-        None => check_text(data)?,
+        None if fit.layout.is_default() => check_text(data)?,
+        None => check_shown(data, fit.layout)?,
     }
     for (k, v) in data {
         if is_url_field(k) {
@@ -144,6 +143,24 @@ fn check_text(data: &Map<String, Value>) -> Result<(), String> {
         None if data.keys().any(|k| is_image_field(k)) => Ok(()),
         None => Err("missing field \"text\" (or \"image_url\")".into()),
     }
+}
+
+/// Under a layout: one of the fields it shows as text or as the image (when it names any).
+fn check_shown(data: &Map<String, Value>, layout: &ItemLayout) -> Result<(), String> {
+    let shown: Vec<&str> = layout
+        .fields
+        .iter()
+        .filter(|f| matches!(f.show, Show::Text | Show::Image))
+        .map(|f| f.field.as_str())
+        .collect();
+    if shown.is_empty() || shown.iter().any(|f| data.contains_key(*f)) {
+        return Ok(());
+    }
+    let names: Vec<String> = shown.iter().map(|f| format!("{f:?}")).collect();
+    Err(format!(
+        "missing every field the task's layout shows as text or image ({})",
+        names.join(", ")
+    ))
 }
 
 fn check_strings(field: &str, v: &Value) -> Result<(), String> {

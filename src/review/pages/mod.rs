@@ -211,7 +211,7 @@ pub async fn item(
         }),
         page_json: json!({
             "item_id": id, "task_id": r.task.id, "version": r.item.version, "schema": r.task.schema,
-            "item": r.data, "current": current,
+            "item": r.data, "layout": r.layout, "current": current,
             // Every rater's answer, for the kinds that draw them over the item (spans, boxes).
             "votes": r.votes.iter().map(|v| json!({"rater": v.rater, "value": v.value})).collect::<Vec<_>>(),
         }),

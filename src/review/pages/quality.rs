@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::http::extract::Id;
 use crate::http::pages::{Chrome, html};
 use crate::review::quality::{self, MIN_SHARED, Quality};
+use crate::review::question_quality::QuestionFigures;
 use crate::review::resolution;
 use crate::state::AppState;
 
@@ -70,6 +71,149 @@ pub struct HistBar {
     pub n: u64,
 }
 
+/// One bar of a question's chart (SVG coordinates), with its figure as text.
+pub struct QBar {
+    pub y: i64,
+    pub w: i64,
+    pub label: String,
+    pub value: String,
+}
+
+/// One question of a `questions` task as the page shows it: its kind's figures as tiles, one
+/// bar chart, and per-rater rows where the kind has them.
+pub struct QuestionView {
+    pub name: String,
+    pub prompt: String,
+    pub kind: String,
+    pub answers: usize,
+    pub stats: Vec<(String, String)>,
+    pub chart_title: &'static str,
+    pub bars: Vec<QBar>,
+    pub bars_height: i64,
+    pub rater_head: &'static str,
+    /// (rater, items, figure)
+    pub raters: Vec<(String, usize, String)>,
+}
+
+/// Bars scaled to the largest value (`scale`: the value of a full bar; 0 = the largest).
+fn qbars(rows: Vec<(String, f64, String)>, scale: f64) -> Vec<QBar> {
+    let max = if scale > 0.0 {
+        scale
+    } else {
+        rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1.0)
+    };
+    rows.into_iter()
+        .take(15)
+        .enumerate()
+        .map(|(i, (label, x, value))| QBar {
+            y: i as i64 * 24,
+            w: (x / max * 230.0).round().max(0.0) as i64,
+            label: label.chars().take(16).collect(),
+            value,
+        })
+        .collect()
+}
+
+fn counts(rows: &[(String, u64)]) -> Vec<QBar> {
+    qbars(
+        rows.iter()
+            .map(|(l, n)| (l.clone(), *n as f64, n.to_string()))
+            .collect(),
+        0.0,
+    )
+}
+
+fn question_view(f: &QuestionFigures) -> QuestionView {
+    let tile = |label: &str, v: Option<f64>| (label.to_string(), num(v));
+    let (mut stats, mut chart_title, mut bars) = (Vec::new(), "", Vec::new());
+    let (mut rater_head, mut raters) = ("", Vec::new());
+    if let Some(c) = &f.choice {
+        stats = vec![
+            tile("Fleiss' κ", c.fleiss_kappa),
+            tile("Krippendorff's α", c.krippendorff_alpha),
+            tile("mean Cohen's κ", c.mean_cohen_kappa),
+        ];
+        (chart_title, bars) = ("Answers given", counts(&c.distribution));
+        rater_head = "Agreement with the final answer";
+        raters = c
+            .per_rater
+            .iter()
+            .map(|r| (r.username.clone(), r.items, pct(r.agreement_with_final)))
+            .collect();
+    }
+    if let Some(r) = &f.rating {
+        stats = vec![
+            tile("α (interval)", r.alpha_interval),
+            tile("α (ordinal)", r.alpha_ordinal),
+            (
+                "mean rating".into(),
+                r.mean.map_or("–".into(), |m| format!("{m:.2}")),
+            ),
+        ];
+        let h: Vec<(String, u64)> = r
+            .histogram
+            .iter()
+            .map(|(p, n)| (p.to_string(), *n))
+            .collect();
+        (chart_title, bars) = ("Ratings given", counts(&h));
+    }
+    if let Some(p) = &f.pairwise {
+        stats = vec![("same choice".into(), pct(p.observed_agreement))];
+        (chart_title, bars) = ("Choices made", counts(&p.choices));
+    }
+    if let Some(sp) = &f.spans {
+        stats = vec![
+            tile("span F1 (exact)", sp.f1_exact),
+            tile("span F1 (overlap)", sp.f1_overlap),
+            tile("token α", sp.token_alpha),
+        ];
+        chart_title = "F1 (overlap) per label";
+        bars = qbars(
+            sp.per_label
+                .iter()
+                .map(|l| {
+                    (
+                        l.label.clone(),
+                        l.f1_overlap.unwrap_or(0.0),
+                        num(l.f1_overlap),
+                    )
+                })
+                .collect(),
+            1.0,
+        );
+        rater_head = "F1 vs final (overlap)";
+        raters = sp
+            .per_rater
+            .iter()
+            .map(|r| (r.username.clone(), r.items, num(r.f1_vs_final)))
+            .collect();
+    }
+    if let Some(b) = &f.boxes {
+        stats = vec![
+            tile("F1 at IoU 0.5", b.f1_iou50),
+            tile("mean IoU", b.mean_iou),
+        ];
+        let h: Vec<(String, u64)> = ["0.5", "0.6", "0.7", "0.8", "0.9"]
+            .iter()
+            .zip(&b.iou_histogram)
+            .map(|(l, n)| (format!("IoU {l}–"), *n))
+            .collect();
+        (chart_title, bars) = ("Matched boxes by IoU", counts(&h));
+    }
+    QuestionView {
+        name: f.name.clone(),
+        prompt: f.prompt.clone().unwrap_or_default(),
+        kind: f.kind.clone(),
+        answers: f.answers,
+        stats,
+        chart_title,
+        bars_height: (bars.len() as i64 * 24).max(24),
+        bars,
+        rater_head,
+        raters,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/quality.html")]
 struct QualityPage {
@@ -97,6 +241,8 @@ struct QualityPage {
     methods_used: Vec<(String, u64)>,
     pairs: Vec<(String, String, usize, String)>,
     min_shared: usize,
+    /// `questions` tasks: one section per question.
+    questions: Vec<QuestionView>,
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -312,6 +458,7 @@ pub async fn quality(
         methods_used,
         pairs,
         min_shared: MIN_SHARED,
+        questions: q.questions.iter().map(question_view).collect(),
         q,
     };
     Ok(html(&page)?.into_response())

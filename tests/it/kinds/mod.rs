@@ -5,6 +5,7 @@ mod api;
 mod boxes;
 mod browser;
 mod export;
+mod question_quality;
 mod questions;
 mod review_overlay;
 pub mod spans;
