@@ -366,6 +366,36 @@ pub async fn ack(
     Ok(())
 }
 
+/// What a lease asks about a rater in a task, in one read: membership, the instructions version
+/// they acknowledged, and their pause and qualification waiver (`crate::db::quality::status`).
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct RaterGate {
+    pub member: i64,
+    pub acked: Option<i64>,
+    pub paused: i64,
+    pub reason: String,
+    pub qualification_waived: i64,
+}
+
+pub async fn rater_gate(
+    ex: impl AnyExecutor<'_>,
+    id: TaskId,
+    user: UserId,
+) -> Result<RaterGate, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT
+            (SELECT COUNT(*) FROM task_members WHERE task_id = $1 AND user_id = $2) AS member,
+            (SELECT version FROM instruction_acks WHERE task_id = $1 AND user_id = $2) AS acked,
+            COALESCE((SELECT paused FROM rater_status WHERE task_id = $1 AND user_id = $2), 0) AS paused,
+            COALESCE((SELECT reason FROM rater_status WHERE task_id = $1 AND user_id = $2), '') AS reason,
+            COALESCE((SELECT qualification_waived FROM rater_status WHERE task_id = $1 AND user_id = $2), 0) AS qualification_waived",
+    )
+    .bind(id.0)
+    .bind(user.0)
+    .fetch_one(ex)
+    .await
+}
+
 pub async fn is_member(
     ex: impl AnyExecutor<'_>,
     id: TaskId,

@@ -31,8 +31,13 @@ pub enum LeaseOutcome {
 /// The signed-in member asks for work in a task.
 #[tracing::instrument(skip_all, fields(task = %task, user = %ctx.user.id))]
 pub async fn lease_for_me(state: &AppState, ctx: &AuthCtx, task: TaskId) -> Result<LeaseOutcome> {
-    let task = crate::tasks::workable(state, ctx, task).await?;
-    lease(state, &task, ctx.user.id, None).await
+    let (task, gate) = crate::tasks::workable_gate(state, ctx, task).await?;
+    let status = db::quality::RaterStatus {
+        paused: gate.paused,
+        reason: gate.reason,
+        qualification_waived: gate.qualification_waived,
+    };
+    lease(state, &task, ctx.user.id, None, gate.acked, status).await
 }
 
 /// An admin hands the next shard of a task to one of its members (the rater need not have
@@ -57,16 +62,20 @@ pub async fn assign(
             format!("{} is not a member of this task", username.trim()),
         ));
     }
-    lease(state, &task, user, Some(ctx.user.id)).await
+    let status = db::quality::status(&state.db.pool, task.id, user).await?;
+    lease(state, &task, user, Some(ctx.user.id), None, status).await
 }
 
 /// Leases the next shard of `task` for `user` (or returns their live one). `assigned_by` is the
-/// admin who assigns it, when it is not the rater asking.
+/// admin who assigns it, when it is not the rater asking; `acked` is the instructions version
+/// the rater acknowledged (asked only of a rater), `status` their pause and waiver.
 async fn lease(
     state: &AppState,
     task: &Task,
     user: UserId,
     assigned_by: Option<UserId>,
+    acked: Option<i64>,
+    status: db::quality::RaterStatus,
 ) -> Result<LeaseOutcome> {
     if task.state != TaskState::Active {
         return Err(AppError::conflict(
@@ -74,24 +83,21 @@ async fn lease(
             format!("the task is {}; labeling is closed", task.state),
         ));
     }
-    if assigned_by.is_none() {
-        let acked = db::tasks::acked_version(&state.db.pool, task.id, user).await?;
-        if acked != Some(task.instructions_version) {
-            return Err(AppError::conflict(
-                codes::INSTRUCTIONS_NOT_ACKNOWLEDGED,
-                format!(
-                    "read and acknowledge the instructions (version {}) first",
-                    task.instructions_version
-                ),
-            ));
-        }
+    if assigned_by.is_none() && acked != Some(task.instructions_version) {
+        return Err(AppError::conflict(
+            codes::INSTRUCTIONS_NOT_ACKNOWLEDGED,
+            format!(
+                "read and acknowledge the instructions (version {}) first",
+                task.instructions_version
+            ),
+        ));
     }
-    check_may_work(state, task, user, assigned_by.is_some()).await?;
+    check_may_work(state, task, user, &status, assigned_by.is_some()).await?;
     let now = state.now();
     // Asking again returns the live shard: a read, no write lock.
     if let Some(s) = db::shards::live_for(&state.db.pool, task.id, user, now).await? {
         return Ok(LeaseOutcome::Shard(
-            shard::view(state, s.id, user, false).await?,
+            shard::view(state, s.id, user, false, Some(task)).await?,
         ));
     }
     // New leases are written by the same writer as labels, batched with them.
@@ -101,7 +107,7 @@ async fn lease(
         .await?
     {
         Some(id) => Ok(LeaseOutcome::Shard(
-            shard::view(state, id, user, false).await?,
+            shard::view(state, id, user, false, Some(task)).await?,
         )),
         None => Ok(LeaseOutcome::NothingLeft),
     }
@@ -109,8 +115,13 @@ async fn lease(
 
 /// Refuses work to a paused rater and to one who failed the qualification (unless an admin waived
 /// it). The message speaks to the rater, or about them when an admin assigns the work.
-async fn check_may_work(state: &AppState, task: &Task, user: UserId, by_admin: bool) -> Result<()> {
-    let status = db::quality::status(&state.db.pool, task.id, user).await?;
+async fn check_may_work(
+    state: &AppState,
+    task: &Task,
+    user: UserId,
+    status: &db::quality::RaterStatus,
+    by_admin: bool,
+) -> Result<()> {
     if status.paused != 0 {
         let who = if by_admin { "the rater is" } else { "you are" };
         return Err(AppError::conflict(

@@ -49,7 +49,7 @@ pub async fn next_step(state: &AppState, ctx: &AuthCtx, task: TaskId) -> Result<
     let Some(live) = live.filter(|_| task.state == TaskState::Active) else {
         return Ok(NextStep::Start { task, my_labels });
     };
-    let shard = shard::view(state, live.id, ctx.user.id, true).await?;
+    let shard = shard::view(state, live.id, ctx.user.id, true, None).await?;
     Ok(NextStep::Label {
         task,
         instructions,

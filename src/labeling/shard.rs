@@ -49,14 +49,27 @@ pub struct ShardItemView {
 }
 
 /// The shard `id` of `user`; with `all`, every item with its state and the rater's answer,
-/// otherwise only the items still leased.
-pub async fn view(state: &AppState, id: ShardId, user: UserId, all: bool) -> Result<ShardView> {
+/// otherwise only the items still leased. `known` is the shard's task when the caller has it.
+pub async fn view(
+    state: &AppState,
+    id: ShardId,
+    user: UserId,
+    all: bool,
+    known: Option<&crate::db::tasks::Task>,
+) -> Result<ShardView> {
     let shard = db::shards::get(&state.db.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let task = db::tasks::get(&state.db.pool, shard.task_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let read;
+    let task = match known.filter(|t| t.id == shard.task_id) {
+        Some(t) => t,
+        None => {
+            read = db::tasks::get(&state.db.pool, shard.task_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            &read
+        }
+    };
     let layout = crate::layout::service::of_task(&state.db.pool, shard.task_id).await?;
     let mut items: Vec<ShardItemView> = db::shards::items(&state.db.pool, id, user)
         .await?
@@ -108,5 +121,5 @@ pub async fn own_shard(state: &AppState, ctx: &AuthCtx, id: ShardId) -> Result<S
     if shard.user_id != ctx.user.id {
         return Err(AppError::NotFound);
     }
-    view(state, id, ctx.user.id, true).await
+    view(state, id, ctx.user.id, true, None).await
 }

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::state::AppState;
 
 pub use members::{active_user, add_member, invite_joins_task, remove_member};
-pub use service::{acknowledge, create, patch, rater_may_see, visible, workable};
+pub use service::{acknowledge, create, patch, rater_may_see, visible, workable, workable_gate};
 pub use settings::{TaskPatch, TaskRequest, method_names};
 
 /// The task pages and API routes.

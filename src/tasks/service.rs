@@ -280,10 +280,31 @@ pub async fn workable(state: &AppState, ctx: &AuthCtx, id: TaskId) -> Result<Tas
         .await?
         .ok_or(AppError::NotFound)?;
     let member = db::tasks::is_member(&state.db.pool, id, ctx.user.id).await?;
-    if !member || !(rater_may_see(&task) || ctx.user.role.at_least(Role::Reviewer)) {
+    may_work_in(&task, member, ctx)?;
+    Ok(task)
+}
+
+/// [`workable`], with everything a lease asks about the rater read at once (one statement
+/// instead of four on the lease path).
+pub async fn workable_gate(
+    state: &AppState,
+    ctx: &AuthCtx,
+    id: TaskId,
+) -> Result<(Task, db::tasks::RaterGate)> {
+    let task = db::tasks::get(&state.db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let gate = db::tasks::rater_gate(&state.db.pool, id, ctx.user.id).await?;
+    may_work_in(&task, gate.member > 0, ctx)?;
+    Ok((task, gate))
+}
+
+/// Who may work in a task: members, while it is live (reviewers and admins also when it is not).
+fn may_work_in(task: &Task, member: bool, ctx: &AuthCtx) -> Result<()> {
+    if !member || !(rater_may_see(task) || ctx.user.role.at_least(Role::Reviewer)) {
         return Err(AppError::NotFound);
     }
-    Ok(task)
+    Ok(())
 }
 
 /// The signed-in member acknowledges the current instructions (`version` must be the current one).
