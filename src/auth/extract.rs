@@ -140,8 +140,9 @@ async fn authenticate(
             return Err(AppError::Unauthorized);
         }
         // A write takes SQLite's write lock even when it changes nothing: only touch when stale.
+        // Recorded by the label writer with its next batch: no write lock of its own.
         if last_used_at.is_none_or(|l| now - l > 60_000) {
-            db::tokens::touch(&state.db.pool, token_id, now).await?;
+            state.submitter.touch_token(token_id);
             // The cached copy still has the old time: read the row again next time.
             state.auth_cache.forget(&hash);
         }

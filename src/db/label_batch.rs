@@ -102,19 +102,22 @@ pub async fn probe(
     q.fetch_all(&mut **tx).await
 }
 
-/// Labels that each used a live lease: one more label and one lease fewer on every item (each
-/// item appears once in a round).
-pub async fn count_leased_labels(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::Error> {
-    if items.is_empty() {
+/// Labels that each used a live lease: per item, `n` more labels and `n` leases fewer (each
+/// item appears once in `counts`).
+pub async fn count_leased_labels(tx: &mut Tx, counts: &[(i64, i64)]) -> Result<(), sqlx::Error> {
+    if counts.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "UPDATE items SET label_count = label_count + 1, active_leases = active_leases - 1 WHERE id IN ({})",
-        Placeholders::of(tx).list(items.len())
+        // A join on the primary key; `UPDATE … FROM` reads the list once.
+        "WITH b(id, n) AS (VALUES {})
+         UPDATE items SET label_count = items.label_count + b.n, active_leases = items.active_leases - b.n
+         FROM b WHERE items.id = b.id",
+        Placeholders::of(tx).tuples(counts.len(), 2)
     );
     let mut q = batch_query(sql);
-    for i in items {
-        q = q.bind(*i);
+    for (item, n) in counts {
+        q = q.bind(*item).bind(*n);
     }
     q.execute(&mut **tx).await?;
     Ok(())
@@ -126,7 +129,9 @@ pub async fn mark_labeled(tx: &mut Tx, pairs: &[(ShardId, i64)]) -> Result<(), s
         return Ok(());
     }
     let sql = format!(
-        "UPDATE shard_items SET state = 'labeled' WHERE (shard_id, item_id) IN (VALUES {})",
+        // A join, not `(shard_id, item_id) IN (VALUES …)`: SQLite scans the whole table for that.
+        "WITH b(s, i) AS (VALUES {})
+         UPDATE shard_items SET state = 'labeled' FROM b WHERE shard_items.shard_id = b.s AND shard_items.item_id = b.i",
         Placeholders::of(tx).tuples(pairs.len(), 2)
     );
     let mut q = batch_query(sql);
@@ -150,19 +155,19 @@ pub struct NewLabel {
     pub prediction_kept: Option<bool>,
 }
 
-/// Inserts a round's labels; returns (item, label id) for each (every item appears once).
+/// Inserts a round's labels; returns (item, rater, label id) for each.
 pub async fn insert_labels(
     tx: &mut Tx,
     rows: &[NewLabel],
     now: i64,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+) -> Result<Vec<(i64, UserId, i64)>, sqlx::Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let values = Placeholders::of(tx).tuples(rows.len(), 10);
     let sql = format!(
         "INSERT INTO labels (task_id, item_id, user_id, shard_id, value_json, duration_ms, instruction_version, prediction_kept, created_at, updated_at)
-         VALUES {values} RETURNING item_id, id"
+         VALUES {values} RETURNING item_id, user_id, id"
     );
     let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false);
     for l in rows {

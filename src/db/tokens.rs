@@ -71,14 +71,29 @@ pub async fn list(
         .await
 }
 
-/// Records use at most once a minute, so reads do not turn into writes on every request.
-pub async fn touch(ex: impl AnyExecutor<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
+/// Records the use of tokens, at most once a minute each (the label writer records them with its
+/// batch, so a read does not turn into a write transaction of its own).
+pub async fn touch_many(
+    ex: impl AnyExecutor<'_>,
+    ids: &[i64],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = (3..ids.len() + 3).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "UPDATE api_tokens SET last_used_at = $1 WHERE (last_used_at IS NULL OR last_used_at < $2) AND id IN ({})",
+        list.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
         .bind(now)
-        .bind(id)
-        .bind(now - 60_000)
-        .execute(ex)
-        .await?;
+        .bind(now - 60_000);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(ex).await?;
     Ok(())
 }
 

@@ -1,12 +1,14 @@
 //! The set-based submission path of the group-commit writer.
 //!
-//! A batch's submissions are run in **rounds**. A round holds at most one submission per rater
-//! and per item, so no two submissions of a round read or write the same rows: each one's rules
-//! can be decided from one shared read ([`db::label_batch::probe`]) and their writes merged into
-//! one statement per table. A submission that meets an earlier one of the batch (the same rater
-//! or item) waits for the next round, which reads the rows the earlier round wrote. The result is
-//! the same as running the batch's submissions one after another in round order, which is a
-//! valid order: none of them has been answered yet.
+//! A batch's submissions are run in **rounds**. A round holds at most one submission per rater,
+//! so each one's rules can be decided from one shared read ([`db::label_batch::probe`]) and their
+//! writes merged into one statement per table. Two submissions of a round never touch the same
+//! row but one: the counters of an item that several raters answered, which the round adds up
+//! (each first answer on a live lease moves one lease to one label, so the sum the pool reads,
+//! labels plus live leases, does not change, and neither does any other submission's rule). A
+//! rater's second submission in the batch waits for the next round, which reads the rows the
+//! earlier round wrote. The result is the same as running the batch's submissions one after
+//! another in round order, which is a valid order: none of them has been answered yet.
 //!
 //! The common case, a first answer on a live lease, is decided and written here. Everything else
 //! a submission may be (a changed answer, a late answer without a live lease, an answer after a
@@ -73,20 +75,16 @@ pub async fn run(
         .collect())
 }
 
-/// The next round: jobs in order, skipping any whose rater or item is already in it.
+/// The next round: jobs in order, skipping any whose rater is already in it.
 fn next_round(jobs: &[Pending<'_>], waiting: &[usize]) -> (Vec<usize>, Vec<usize>) {
     let mut users = HashSet::new();
-    let mut items = HashSet::new();
     let mut round = Vec::new();
     let mut later = Vec::new();
     for &n in waiting {
-        let j = &jobs[n];
-        if users.contains(&j.user) || items.contains(&j.sub.item) {
-            later.push(n);
-        } else {
-            users.insert(j.user);
-            items.insert(j.sub.item);
+        if users.insert(jobs[n].user) {
             round.push(n);
+        } else {
+            later.push(n);
         }
     }
     (round, later)
@@ -257,16 +255,22 @@ async fn write_fast(
             prediction_kept,
         });
     }
-    let items: Vec<i64> = fast.iter().map(|f| jobs[f.n].sub.item).collect();
-    lb::count_leased_labels(tx, &items).await?;
+    // Per item, how many of the round's labels it got (several raters may answer one item).
+    let mut per_item: HashMap<i64, i64> = HashMap::new();
+    for f in fast {
+        *per_item.entry(jobs[f.n].sub.item).or_default() += 1;
+    }
+    let counts: Vec<(i64, i64)> = per_item.iter().map(|(i, n)| (*i, *n)).collect();
+    lb::count_leased_labels(tx, &counts).await?;
     let pairs: Vec<(ShardId, i64)> = fast
         .iter()
         .map(|f| (jobs[f.n].sub.shard, jobs[f.n].sub.item))
         .collect();
     lb::mark_labeled(tx, &pairs).await?;
-    let ids: HashMap<i64, i64> = lb::insert_labels(tx, &labels, now)
+    let ids: HashMap<(i64, UserId), i64> = lb::insert_labels(tx, &labels, now)
         .await?
         .into_iter()
+        .map(|(item, user, id)| ((item, user), id))
         .collect();
     // An active rater keeps the shard: the lease is pushed to a full term, at most once a minute.
     let mut extend: HashMap<i64, Vec<ShardId>> = HashMap::new();
@@ -283,7 +287,7 @@ async fn write_fast(
     let mut answers = Vec::with_capacity(fast.len());
     for f in fast {
         let j = &jobs[f.n];
-        let Some(&label_id) = ids.get(&j.sub.item) else {
+        let Some(&label_id) = ids.get(&(j.sub.item, j.user)) else {
             return Err(sqlx::Error::Protocol(format!(
                 "label batch: no id came back for item {}",
                 j.sub.item
@@ -306,9 +310,12 @@ async fn write_fast(
     lb::store_answers(tx, &answers, now).await?;
     // Only the label that completes an item can change its resolution.
     let mut complete: HashMap<TaskId, Vec<i64>> = HashMap::new();
-    for f in fast.iter().filter(|f| f.label_count + 1 >= f.target) {
+    for f in fast {
         let j = &jobs[f.n];
-        complete.entry(j.task).or_default().push(j.sub.item);
+        let added = per_item.get(&j.sub.item).copied().unwrap_or(1);
+        if f.label_count + added >= f.target && per_item.remove(&j.sub.item).is_some() {
+            complete.entry(j.task).or_default().push(j.sub.item);
+        }
     }
     for (task, items) in &complete {
         super::settle::settle_many(tx, &tasks[task], items, now).await?;

@@ -59,6 +59,9 @@ enum Queued {
     },
     /// Answered once everything queued before it has been committed (for a graceful shutdown).
     Flush(oneshot::Sender<()>),
+    /// An API token was used: its `last_used_at` is written with the next batch (no caller
+    /// waits for it, and it takes no write lock of its own).
+    TouchToken(i64),
 }
 
 impl Queued {
@@ -73,6 +76,7 @@ impl Queued {
             Queued::Flush(reply) => {
                 let _ = reply.send(());
             }
+            Queued::TouchToken(_) => {}
         }
     }
 }
@@ -107,6 +111,12 @@ impl Submitter {
         answer
             .await
             .map_err(|_| AppError::internal("the label writer dropped a submission"))?
+    }
+
+    /// Records that an API token was used, with the next batch; never waits (when the queue is
+    /// full the use is simply recorded at a later request).
+    pub fn touch_token(&self, token_id: i64) {
+        let _ = self.queue.try_send(Queued::TouchToken(token_id));
     }
 
     /// Waits until every submission and lease queued so far has been committed or answered.
@@ -144,10 +154,16 @@ async fn writer(db: Db, clock: Clock, mut rx: mpsc::Receiver<Queued>) {
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::with_capacity(64);
         let mut flushes = Vec::new();
+        let mut touches: Vec<i64> = Vec::new();
         let mut next = Some(first);
         while let Some(q) = next.take() {
             match q {
                 Queued::Flush(reply) => flushes.push(reply),
+                Queued::TouchToken(id) => {
+                    if !touches.contains(&id) {
+                        touches.push(id);
+                    }
+                }
                 q => batch.push(q),
             }
             if batch.len() < MAX_BATCH {
@@ -155,10 +171,10 @@ async fn writer(db: Db, clock: Clock, mut rx: mpsc::Receiver<Queued>) {
             }
         }
         metrics::gauge!("quorum_writer_queue_depth").set(rx.len() as f64);
-        if !batch.is_empty() {
+        if !batch.is_empty() || !touches.is_empty() {
             metrics::histogram!("quorum_writer_batch_size").record(batch.len() as f64);
             let started = std::time::Instant::now();
-            run_batch(&db, clock.now_ms(), batch).await;
+            run_batch(&db, clock.now_ms(), batch, &touches).await;
             metrics::histogram!("quorum_writer_commit_seconds")
                 .record(started.elapsed().as_secs_f64());
         }
@@ -179,8 +195,12 @@ fn shared_error(e: &sqlx::Error) -> AppError {
     AppError::Internal(format!("label batch: {e}"))
 }
 
-async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
-    let mut tx = match db.begin_write().await {
+async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>, touches: &[i64]) {
+    let started = std::time::Instant::now();
+    let tx = db.begin_write().await;
+    metrics::histogram!("quorum_writer_phase_seconds", "phase" => "begin")
+        .record(started.elapsed().as_secs_f64());
+    let mut tx = match tx {
         Ok(tx) => tx,
         Err(e) => {
             for q in batch {
@@ -192,7 +212,7 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
     // No savepoint per job: a refused submission returns before its first write (the only write
     // before a refusal is giving expired leases back, which is right to keep), so only a database
     // error can leave a job half done, and that ends the whole batch below.
-    let results = match run_jobs(&mut tx, &batch, now).await {
+    let results = match touch_and_run(&mut tx, &batch, touches, now).await {
         Ok(results) => results,
         Err(e) => {
             // The transaction may hold half a job: nothing of this batch is kept.
@@ -210,7 +230,11 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
             return;
         }
     };
-    match tx.commit().await {
+    let started = std::time::Instant::now();
+    let committed = tx.commit().await;
+    metrics::histogram!("quorum_writer_phase_seconds", "phase" => "commit")
+        .record(started.elapsed().as_secs_f64());
+    match committed {
         Ok(()) => {
             for (q, done) in batch.into_iter().zip(results) {
                 match (q, done) {
@@ -241,6 +265,17 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
     }
 }
 
+/// Records the batch's token uses, then runs its jobs.
+async fn touch_and_run(
+    tx: &mut Tx,
+    batch: &[Queued],
+    touches: &[i64],
+    now: i64,
+) -> Result<Vec<Done>, AppError> {
+    db::tokens::touch_many(&mut **tx, touches, now).await?;
+    run_jobs(tx, batch, now).await
+}
+
 /// Runs a batch inside its transaction and returns one result per queued job, in order.
 ///
 /// Leases first, one after another (each picks items against the counters the one before it
@@ -248,6 +283,7 @@ async fn run_batch(db: &Db, now: i64, batch: Vec<Queued>) {
 /// submissions is one of the orders its jobs could have arrived in: none has been answered yet.
 async fn run_jobs(tx: &mut Tx, batch: &[Queued], now: i64) -> Result<Vec<Done>, AppError> {
     let mut done: Vec<Option<Done>> = (0..batch.len()).map(|_| None).collect();
+    let started = std::time::Instant::now();
     let mut swept = false;
     for (n, q) in batch.iter().enumerate() {
         if let Queued::Lease { job: j, .. } = q {
@@ -261,6 +297,9 @@ async fn run_jobs(tx: &mut Tx, batch: &[Queued], now: i64) -> Result<Vec<Done>, 
             done[n] = Some(Done::Lease(Ok(r)));
         }
     }
+    metrics::histogram!("quorum_writer_phase_seconds", "phase" => "leases")
+        .record(started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
     let mut pending = Vec::new();
     let mut at = Vec::new();
     let mut task_ids = Vec::new();
@@ -297,6 +336,8 @@ async fn run_jobs(tx: &mut Tx, batch: &[Queued], now: i64) -> Result<Vec<Done>, 
             done[n] = Some(Done::Submit(Ok(r)));
         }
     }
+    metrics::histogram!("quorum_writer_phase_seconds", "phase" => "submissions")
+        .record(started.elapsed().as_secs_f64());
     done.into_iter()
         .map(|d| d.ok_or_else(|| AppError::internal("label batch: a job was not run")))
         .collect()
