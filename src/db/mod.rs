@@ -87,6 +87,25 @@ impl Backend {
     }
 }
 
+/// SQLite pool options: the pragmas go on every new connection.
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::raw_sql(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+}
+
 /// The key of the PostgreSQL advisory lock every write transaction takes (see
 /// [`Db::begin_write`]); an arbitrary constant, "QRM" and a 1.
 const WRITE_LOCK_KEY: i64 = 0x5152_4d01;
@@ -144,23 +163,7 @@ impl Db {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .min_connections(1)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            sqlx::raw_sql(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .execute(conn)
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
+                sqlite_pool(8).connect(&url).await?
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
@@ -174,6 +177,24 @@ impl Db {
         let db = Db { pool, backend };
         db.check_durability().await?;
         Ok(db)
+    }
+
+    /// The same database through a pool of its own with one connection, for the label writer:
+    /// it never waits behind readers for a connection of the shared pool (on SQLite the one
+    /// writer at a time is the database's rule anyway; on PostgreSQL the advisory lock's).
+    pub fn dedicated_writer(&self) -> Db {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = match self.backend {
+            Backend::Sqlite => sqlite_pool(1),
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30)),
+        }
+        .connect_lazy_with(options);
+        Db {
+            pool,
+            backend: self.backend,
+        }
     }
 
     /// Compares the applied migrations with the embedded ones.

@@ -97,7 +97,7 @@ impl Submitter {
     /// Starts the writer task.
     pub fn start(db: Db, clock: Clock) -> Submitter {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db, clock, rx));
+        tokio::spawn(writer(db.dedicated_writer(), clock, rx));
         Submitter { queue }
     }
 
