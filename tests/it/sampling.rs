@@ -369,6 +369,18 @@ async fn the_labeling_page_starts_from_the_prediction() {
     b.press_keys(keys::ENTER).await;
     b.wait_text(".item-text", "c").await;
     b.assert_no_console_errors().await;
+    // The page moves on before b's answer is confirmed: wait (bounded) for it to be stored
+    // before closing the browser, which would drop an answer still in flight.
+    for _ in 0..100 {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM labels")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        if n == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     b.quit().await;
     let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
         "SELECT i.external_id, l.value_json, l.prediction_kept FROM labels l JOIN items i ON i.id = l.item_id ORDER BY i.external_id",

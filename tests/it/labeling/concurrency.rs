@@ -167,3 +167,129 @@ async fn the_same_key_concurrently_stores_one_label_and_answers_alike() {
     assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 2);
     app.stop().await;
 }
+
+/// Submissions sent all at once land in the writer's batches together (several raters on one
+/// item, a rater's good and bad answers side by side): each gets its own answer, a refused one
+/// stores nothing and does not disturb the others, and the counters match the rows.
+#[tokio::test]
+async fn good_and_bad_submissions_sent_at_once_each_get_their_own_answer() {
+    let app = TestApp::spawn().await;
+    let (task, admin) = task_with_items(&app, 3, 6, 3, 30).await;
+    let mut raters = Vec::new();
+    for r in 0..6 {
+        raters.push(rater(&app, &admin, task, &format!("batch{r}")).await);
+    }
+    let mut shards = Vec::new();
+    for api in &raters {
+        let shard: Value = api
+            .post_json(
+                &format!("/api/v1/tasks/{task}/shards"),
+                &serde_json::json!({}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items: Vec<i64> = shard["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(items.len(), 3);
+        shards.push((shard["id"].as_i64().unwrap(), items));
+    }
+    // Per rater, at once: a good answer on each item, a bad value, and an answer on the next
+    // rater's shard. (rater, kind, shard, item, value, key)
+    let mut plan: Vec<(usize, &str, i64, i64, &str, String)> = Vec::new();
+    for r in 0..raters.len() {
+        let (sid, items) = &shards[r];
+        let (other_sid, other_items) = &shards[(r + 1) % shards.len()];
+        for (n, item) in items.iter().enumerate() {
+            let key = format!("b{r}-{item}");
+            if n == 0 {
+                plan.push((r, "bad", *sid, *item, "meh", format!("{key}-x")));
+                plan.push((
+                    r,
+                    "other",
+                    *other_sid,
+                    other_items[0],
+                    "pos",
+                    format!("{key}-o"),
+                ));
+            }
+            plan.push((r, "good", *sid, *item, "pos", key));
+        }
+    }
+    let answers = futures_util::future::join_all(
+        plan.iter()
+            .map(|(r, _, sid, item, value, key)| submit(&raters[*r], *sid, *item, value, key)),
+    )
+    .await;
+    let kinds: Vec<(usize, &str)> = plan.iter().map(|p| (p.0, p.1)).collect();
+    let mut created = 0;
+    for ((r, kind), res) in kinds.into_iter().zip(answers) {
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        match kind {
+            "good" => {
+                assert_eq!(status, 201, "rater {r}: {body}");
+                created += 1;
+            }
+            "bad" => {
+                assert_eq!(status, 400, "rater {r}: {body}");
+                assert_eq!(body["error"]["code"], "invalid_value", "{body}");
+            }
+            _ => assert_eq!(status, 404, "rater {r} on another's shard: {body}"),
+        }
+    }
+    assert_eq!(created, 18);
+    // Replays and a reused key, also at once, after the batch that stored the answers.
+    let keys: Vec<(usize, i64, i64, String)> = shards
+        .iter()
+        .enumerate()
+        .map(|(r, (sid, items))| (r, *sid, items[1], format!("b{r}-{}", items[1])))
+        .collect();
+    let again = keys.iter().flat_map(|(r, sid, item, key)| {
+        [
+            submit(&raters[*r], *sid, *item, "pos", key),
+            submit(&raters[*r], *sid, *item, "neg", key),
+        ]
+    });
+    let answers = futures_util::future::join_all(again).await;
+    for (n, res) in answers.into_iter().enumerate() {
+        let expected = if n % 2 == 0 { 201 } else { 422 };
+        assert_eq!(
+            res.status().as_u16(),
+            expected,
+            "{}",
+            res.text().await.unwrap()
+        );
+    }
+    let pool = &app.state.db.pool;
+    let labels: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM labels")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        labels, 18,
+        "one label per good answer, none for the refused ones"
+    );
+    let off: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM items i WHERE i.label_count <> (SELECT COUNT(*) FROM labels l WHERE l.item_id = i.id) OR i.active_leases <> 0",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        off, 0,
+        "counters match the rows and no lease is left counted"
+    );
+    // Every item got its three labels (all "pos"), so every one is resolved.
+    let resolved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resolutions")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(resolved, 6);
+    app.stop().await;
+}
