@@ -369,32 +369,32 @@ pub async fn set_states(tx: &mut Tx, items: &[i64], state: ItemState) -> Result<
 
 /// One more label asked of each item (adaptive overlap).
 pub async fn raise_targets(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::Error> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "UPDATE items SET target = target + 1 WHERE id IN ({})",
-        Placeholders::of(tx).list(items.len())
-    );
-    let mut q = batch_query(sql);
-    for i in items {
-        q = q.bind(*i);
-    }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    for_ids(
+        tx,
+        "UPDATE items SET target = target + 1 WHERE id IN ({ids})",
+        items,
+    )
+    .await
 }
 
 /// Forgets the resolutions of `items` (they need more labels or a reviewer).
 pub async fn delete_resolutions(tx: &mut Tx, items: &[i64]) -> Result<(), sqlx::Error> {
-    if items.is_empty() {
+    for_ids(
+        tx,
+        "DELETE FROM resolutions WHERE item_id IN ({ids})",
+        items,
+    )
+    .await
+}
+
+/// Runs `sql`, whose `{ids}` becomes one placeholder per id, for `ids` (nothing when empty).
+async fn for_ids(tx: &mut Tx, sql: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "DELETE FROM resolutions WHERE item_id IN ({})",
-        Placeholders::of(tx).list(items.len())
-    );
+    let sql = sql.replace("{ids}", &Placeholders::of(tx).list(ids.len()));
     let mut q = batch_query(sql);
-    for i in items {
+    for i in ids {
         q = q.bind(*i);
     }
     q.execute(&mut **tx).await?;
