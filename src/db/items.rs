@@ -198,61 +198,18 @@ pub async fn set_resolution(
             .collect::<Vec<_>>()
             .iter(),
     );
-    let r = NewResolution {
+    let r = super::label_batch::NewResolution {
         item,
         task,
-        value_json,
+        value_json: value_json.to_string(),
         method,
         confidence,
-        votes_json: &serde_json::to_string(&votes).unwrap_or_default(),
+        votes_json: serde_json::to_string(&votes).unwrap_or_default(),
     };
-    upsert_resolution(&mut **tx, &r, now).await?;
+    super::label_batch::upsert_resolutions(tx, &[r], now).await?;
     sqlx::query("UPDATE items SET state = 'resolved', version = version + 1 WHERE id = $1")
         .bind(item)
         .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// A resolution made by the server (an engine or the online rule), not by a reviewer.
-pub struct NewResolution<'a> {
-    pub item: i64,
-    pub task: TaskId,
-    pub value_json: &'a str,
-    pub method: &'a str,
-    pub confidence: f64,
-    pub votes_json: &'a str,
-}
-
-/// Stores (or replaces) an item's resolution.
-pub async fn upsert_resolution(
-    ex: impl AnyExecutor<'_>,
-    r: &NewResolution<'_>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO resolutions (item_id, task_id, value_json, method, confidence, votes_json, resolved_by, resolved_at)
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
-         ON CONFLICT (item_id) DO UPDATE SET value_json = excluded.value_json, method = excluded.method,
-            confidence = excluded.confidence, votes_json = excluded.votes_json, resolved_by = NULL, resolved_at = excluded.resolved_at",
-    )
-    .bind(r.item)
-    .bind(r.task.0)
-    .bind(r.value_json)
-    .bind(r.method)
-    .bind(r.confidence)
-    .bind(r.votes_json)
-    .bind(now)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
-/// Forgets an item's resolution (it needs more labels or a reviewer).
-pub async fn delete_resolution(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM resolutions WHERE item_id = $1")
-        .bind(item)
-        .execute(ex)
         .await?;
     Ok(())
 }
@@ -275,28 +232,6 @@ pub async fn counts(ex: impl AnyExecutor<'_>, item: i64) -> Result<Counts, sqlx:
     .bind(item)
     .fetch_one(ex)
     .await
-}
-
-pub async fn set_state(
-    ex: impl AnyExecutor<'_>,
-    item: i64,
-    state: ItemState,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE items SET state = $1 WHERE id = $2")
-        .bind(state)
-        .bind(item)
-        .execute(ex)
-        .await?;
-    Ok(())
-}
-
-/// One more label asked of the item (adaptive overlap).
-pub async fn raise_target(ex: impl AnyExecutor<'_>, item: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE items SET target = target + 1 WHERE id = $1")
-        .bind(item)
-        .execute(ex)
-        .await?;
-    Ok(())
 }
 
 /// A label that used a live lease: one more label, one lease fewer.

@@ -52,8 +52,6 @@ pub struct ProbeRow {
     pub target: Option<i64>,
     /// 1 for a gold item or one with a direct label (either may score the rater).
     pub gold: i64,
-    /// 1 when the item has a direct label (settling it may compare).
-    pub direct: i64,
     pub label_id: Option<i64>,
     /// The item's data, only when asked for (span and box answers are checked against it).
     pub data_json: Option<String>,
@@ -80,7 +78,6 @@ pub async fn probe(
             si.state AS si_state,
             it.task_id AS item_task, it.state AS item_state, it.label_count, it.active_leases, it.target,
             CASE WHEN it.gold_json IS NULL AND it.direct_json IS NULL THEN 0 ELSE 1 END AS gold,
-            CASE WHEN it.direct_json IS NULL THEN 0 ELSE 1 END AS direct,
             l.id AS label_id, {data} AS data_json
          FROM b
          LEFT JOIN submissions sub ON sub.user_id = b.u AND sub.submission_key = b.k
@@ -302,20 +299,20 @@ pub async fn values_of(tx: &mut Tx, items: &[i64]) -> Result<Vec<(i64, String)>,
     q.fetch_all(&mut **tx).await
 }
 
-/// A resolution decided by the online rule.
-pub struct NewResolution {
+/// A resolution made by the server (the online rule or an engine), not by a reviewer.
+pub struct NewResolution<'a> {
     pub item: i64,
     pub task: TaskId,
     pub value_json: String,
-    pub method: &'static str,
+    pub method: &'a str,
     pub confidence: f64,
     pub votes_json: String,
 }
 
-/// Stores (or replaces) the resolutions of a round's settled items.
+/// Stores (or replaces) resolutions: a round's settled items, or one item an engine resolved.
 pub async fn upsert_resolutions(
     tx: &mut Tx,
-    rows: &[NewResolution],
+    rows: &[NewResolution<'_>],
     now: i64,
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {

@@ -343,29 +343,11 @@ pub fn redact_url(url: &str) -> String {
 /// that is linear in the number of parameters: quadratic over a 1,800-parameter INSERT, 69 % of
 /// a 1M-item import's time until this was split by dialect.
 pub fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
-    let mut n = 0;
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            n += 1;
-            match backend {
-                Backend::Postgres => {
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                }
-                Backend::Sqlite => out.push('?'),
-            }
-        }
-        out.push(')');
+    Placeholders {
+        postgres: backend == Backend::Postgres,
+        n: 0,
     }
-    out
+    .tuples(rows, cols)
 }
 
 /// Placeholders for a statement whose values are bound in the order they appear: `$1, $2, …` on
@@ -378,7 +360,7 @@ pub struct Placeholders {
 }
 
 impl Placeholders {
-    /// Placeholders for a statement to run on `conn`.
+    /// Placeholders for a statement to run on `conn` (the same numbering as [`values_list`]).
     pub fn of(conn: &sqlx::AnyConnection) -> Placeholders {
         Placeholders {
             postgres: conn.backend_name() == "PostgreSQL",

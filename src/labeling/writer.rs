@@ -172,7 +172,10 @@ async fn writer(db: Db, clock: Clock, mut rx: mpsc::Receiver<Queued>) {
         }
         metrics::gauge!("quorum_writer_queue_depth").set(rx.len() as f64);
         if !batch.is_empty() || !touches.is_empty() {
-            metrics::histogram!("quorum_writer_batch_size").record(batch.len() as f64);
+            // A batch of token uses alone is not a batch of labeling work.
+            if !batch.is_empty() {
+                metrics::histogram!("quorum_writer_batch_size").record(batch.len() as f64);
+            }
             let started = std::time::Instant::now();
             run_batch(&db, clock.now_ms(), batch, &touches).await;
             metrics::histogram!("quorum_writer_commit_seconds")
